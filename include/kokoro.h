@@ -1,0 +1,229 @@
+/* kokoro.h - the one public header of libkokoro: Kokoro-82M speech synthesis in plain C.
+ *
+ * Usage (error handling shortened):
+ *
+ *     char err[256];
+ *     kokoro_model *model;  kokoro_voices *voices;  kokoro_text *text;
+ *     kokoro_model_load("models/kokoro.onnx", &model, err, sizeof err);   // once, read-only
+ *     kokoro_voices_load("models/voices", &voices, err, sizeof err);      // once, read-only
+ *     kokoro_text_new(NULL, &text, err, sizeof err);                      // once, thread-safe
+ *     kokoro_state *st = kokoro_state_new(model, 1);                      // one per worker
+ *     float style[KOKORO_VOICE_FLOATS];
+ *     kokoro_voice_blend(voices, "af_heart", style, err, sizeof err);
+ *     kokoro_speak_params sp = kokoro_speak_defaults();
+ *     kokoro_speak(st, text, "Hello world.", "en-us", style, &sp, on_audio, user, err, sizeof err);
+ *
+ * Conventions: every function that can fail returns an int status, KOKORO_OK (0) on success
+ * and a negative kokoro_status otherwise, and writes a readable message into err (may be NULL).
+ * Objects returned through an out-pointer are owned by the caller and freed with the matching
+ * *_free. A model, a voice set and a text front end are read-only after loading and may be
+ * shared by any number of threads; a kokoro_state belongs to one thread at a time.
+ */
+#ifndef KOKORO_H
+#define KOKORO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum {
+    KOKORO_OK = 0,
+    KOKORO_E_ARG = -1,         /* an argument is out of range or malformed */
+    KOKORO_E_IO = -2,          /* a file could not be opened or read */
+    KOKORO_E_FORMAT = -3,      /* a file is corrupt, truncated or not what was expected */
+    KOKORO_E_NOMEM = -4,       /* an allocation failed */
+    KOKORO_E_CANCELLED = -5,   /* the cancel callback asked to stop */
+    KOKORO_E_UNSUPPORTED = -6, /* a language, format or feature this build does not offer */
+    KOKORO_E_NOT_FOUND = -7,   /* a named voice (or other named item) does not exist */
+    KOKORO_E_TOO_LONG = -8,    /* input exceeds a documented limit */
+    KOKORO_E_INTERNAL = -9     /* a bug: please report it */
+} kokoro_status;
+
+/* Returns a static, human readable name for a status code. */
+const char *kokoro_status_str(int status);
+
+/* ---------------------------------------------------------------- model */
+
+#define KOKORO_SAMPLE_RATE 24000
+#define KOKORO_MAX_PHONEMES 510     /* phoneme ids per forward pass, boundaries excluded */
+#define KOKORO_VOICE_ROWS 510
+#define KOKORO_STYLE_DIM 256
+#define KOKORO_VOICE_FLOATS (KOKORO_VOICE_ROWS * KOKORO_STYLE_DIM)
+#define KOKORO_SAMPLES_PER_FRAME 600 /* samples of audio per duration frame */
+
+typedef struct kokoro_model kokoro_model;
+typedef struct kokoro_state kokoro_state;
+
+/* Loads the weights of a Kokoro-82M ONNX export (fp32, int8 or uint8 quantised; the
+ * kokoro-onnx and onnx-community files). Returns KOKORO_OK and sets *out, or an error
+ * (KOKORO_E_IO, KOKORO_E_FORMAT for a corrupt/unexpected file, KOKORO_E_NOMEM). */
+int kokoro_model_load(const char *path, kokoro_model **out, char *err, size_t errlen);
+void kokoro_model_free(kokoro_model *model);
+
+/* Per-worker scratch state. n_threads >= 1 threads are used inside one synthesis.
+ * Returns NULL only when out of memory. */
+kokoro_state *kokoro_state_new(const kokoro_model *model, int n_threads);
+void kokoro_state_free(kokoro_state *st);
+
+/* Returns nonzero to ask a running synthesis to stop (checked between layers). */
+typedef int (*kokoro_cancel_fn)(void *user);
+
+typedef struct {
+    float speed;             /* 1.0 = normal; durations are divided by it. 0.25 .. 4.0 */
+    uint64_t noise_seed;     /* seed of the harmonic source's noise */
+    int zero_noise;          /* nonzero: no source noise (deterministic; used by tests) */
+    kokoro_cancel_fn cancel; /* may be NULL */
+    void *cancel_user;
+} kokoro_synth_params;
+
+kokoro_synth_params kokoro_synth_defaults(void);
+
+/* Synthesises one utterance. ids are phoneme ids WITHOUT the boundary zeros
+ * (1 <= n_ids <= KOKORO_MAX_PHONEMES); style is the 256-float row of the voice chosen for
+ * this length (see kokoro_voice_row). On success *audio (malloc'd, caller frees) holds
+ * *n_samples float samples at 24 kHz in [-1, 1]. */
+int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const float *style,
+                      const kokoro_synth_params *params, float **audio, size_t *n_samples,
+                      char *err, size_t errlen);
+
+/* Durations (in frames of 600 samples) of the last synthesis on this state, one per
+ * position including the two boundary tokens: n_ids + 2 values. Valid until the next call. */
+const int32_t *kokoro_state_durations(const kokoro_state *st, int *n);
+
+/* Intermediate tensors of the last synthesis, for parity tests: "durations" [T],
+ * "f0" [2F], "n" [2F], "decoder" [512, 2F]... see docs/engine.md for the list. Returns
+ * KOKORO_OK and sets *data (owned by the state) and dims (up to 3, unused = 1). */
+int kokoro_state_tensor(const kokoro_state *st, const char *name, const float **data,
+                        int dims[3]);
+
+/* ---------------------------------------------------------------- voices */
+
+typedef struct kokoro_voices kokoro_voices;
+
+/* Loads voices from a folder of <name>.bin files (raw float32 [510][256]) or from a
+ * voices-v1.0.bin / .npz archive (uncompressed np.savez of <name>.npy [510,1,256]). */
+int kokoro_voices_load(const char *path, kokoro_voices **out, char *err, size_t errlen);
+void kokoro_voices_free(kokoro_voices *v);
+int kokoro_voices_count(const kokoro_voices *v);
+const char *kokoro_voices_name(const kokoro_voices *v, int i); /* sorted by name */
+/* Returns the [510][256] pack of a voice, or NULL when there is none of that name. */
+const float *kokoro_voices_get(const kokoro_voices *v, const char *name);
+
+/* Resolves a voice spec into a pack of KOKORO_VOICE_FLOATS floats: a name ("af_heart"),
+ * an equal blend ("af_bella+af_sky") or a weighted one ("af_bella(2)+af_sky(1)", weights
+ * normalised to sum 1). KOKORO_E_NOT_FOUND names the unknown voice; KOKORO_E_ARG a bad spec. */
+int kokoro_voice_blend(const kokoro_voices *v, const char *spec, float *pack_out, char *err,
+                       size_t errlen);
+
+/* The style row for an utterance of n_ids phonemes: pack + clamp(n_ids - 1, 0, 509) * 256. */
+const float *kokoro_voice_row(const float *pack, int n_ids);
+
+/* ---------------------------------------------------------------- text front end */
+
+typedef struct kokoro_text kokoro_text;
+
+/* Creates the text front end. data_dir holds the pronunciation dictionaries fetched by
+ * `make model` (NULL = "models/lexicon" or $KOKORO_LEXICON_DIR). Thread-safe afterwards. */
+int kokoro_text_new(const char *data_dir, kokoro_text **out, char *err, size_t errlen);
+void kokoro_text_free(kokoro_text *t);
+
+/* Language codes accepted: "en-us" (also "en", "a"), "en-gb" ("b"), "es" ("e"), "fr" ("f"),
+ * "hi" ("h"), "it" ("i"), "pt" / "pt-br" ("p"); others give KOKORO_E_UNSUPPORTED.
+ * kokoro_lang_of_voice gives the language a voice name implies ("af_heart" -> "en-us"),
+ * or NULL. */
+const char *kokoro_lang_of_voice(const char *voice_name);
+
+/* Text -> phoneme string in the model's vocabulary (UTF-8, malloc'd, caller frees). */
+int kokoro_phonemize(kokoro_text *t, const char *text, const char *lang, char **phonemes,
+                     char *err, size_t errlen);
+
+/* Phoneme string -> ids (characters outside the vocabulary are dropped). Writes at most
+ * max ids and returns how many the whole string has (may exceed max). */
+int kokoro_tokenize(const char *phonemes, int32_t *ids, int max);
+
+/* One piece of text ready for the engine: at most KOKORO_MAX_PHONEMES phonemes. */
+typedef struct {
+    char *text;       /* the source text of this chunk */
+    char *phonemes;   /* its phoneme string */
+    int32_t *ids;     /* tokenised phonemes */
+    int n_ids;
+    int pause_after_ms; /* silence to insert after this chunk (sentence vs clause end) */
+} kokoro_chunk;
+
+/* Splits text into chunks (sentence, then clause, then space boundaries), the first one
+ * short so that streaming can start early. *chunks is malloc'd; free with kokoro_chunks_free. */
+int kokoro_text_chunks(kokoro_text *t, const char *text, const char *lang, kokoro_chunk **chunks,
+                       int *n_chunks, char *err, size_t errlen);
+void kokoro_chunks_free(kokoro_chunk *chunks, int n_chunks);
+
+/* ---------------------------------------------------------------- text to audio */
+
+/* Receives audio as it is made; return nonzero to stop (the call then returns
+ * KOKORO_E_CANCELLED). */
+typedef int (*kokoro_audio_fn)(const float *samples, size_t n, void *user);
+
+/* Timing of a word in the produced audio, for captions. */
+typedef struct {
+    const char *word;
+    double start_s, end_s;
+} kokoro_word_time;
+
+typedef struct {
+    float speed;
+    float volume;            /* gain applied to samples, 1.0 = unchanged */
+    kokoro_cancel_fn cancel; /* checked between chunks and inside the engine */
+    void *cancel_user;
+    uint64_t noise_seed;
+    int zero_noise;
+} kokoro_speak_params;
+
+kokoro_speak_params kokoro_speak_defaults(void);
+
+/* Text -> audio through the front end and the engine, chunk by chunk, with natural pauses
+ * between chunks. pack is a full voice pack (KOKORO_VOICE_FLOATS). on_audio is called once
+ * per chunk at least. */
+int kokoro_speak(kokoro_state *st, kokoro_text *t, const char *text, const char *lang,
+                 const float *pack, const kokoro_speak_params *params, kokoro_audio_fn on_audio,
+                 void *user, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- audio encoders */
+
+typedef enum {
+    KOKORO_FMT_WAV,
+    KOKORO_FMT_MP3,
+    KOKORO_FMT_OGG,  /* Ogg Vorbis */
+    KOKORO_FMT_OPUS, /* Ogg Opus */
+    KOKORO_FMT_FLAC,
+    KOKORO_FMT_AAC,  /* ADTS */
+    KOKORO_FMT_PCM   /* raw s16le mono at the input rate */
+} kokoro_format;
+
+/* "mp3", "wav", ... -> format. KOKORO_E_UNSUPPORTED for unknown names. */
+int kokoro_format_parse(const char *name, kokoro_format *out);
+const char *kokoro_format_name(kokoro_format f);
+const char *kokoro_format_mime(kokoro_format f);
+
+/* Receives encoded bytes; return nonzero to abort (the encoder call then fails). */
+typedef int (*kokoro_write_fn)(const void *data, size_t n, void *user);
+
+typedef struct kokoro_encoder kokoro_encoder;
+
+/* Creates an encoder for mono float input at sample_rate. streaming != 0: bytes are emitted
+ * as soon as they are encoded (a WAV then carries an "unknown length" header); otherwise WAV
+ * gets exact sizes. */
+int kokoro_encoder_new(kokoro_format f, int sample_rate, int streaming, kokoro_write_fn write,
+                       void *user, kokoro_encoder **out, char *err, size_t errlen);
+int kokoro_encoder_write(kokoro_encoder *e, const float *samples, size_t n);
+/* Flushes everything; the encoder must still be freed. */
+int kokoro_encoder_finish(kokoro_encoder *e);
+void kokoro_encoder_free(kokoro_encoder *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
