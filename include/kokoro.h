@@ -180,6 +180,9 @@ typedef struct {
     void *cancel_user;
     uint64_t noise_seed;
     int zero_noise;
+    /* Optional: called after each chunk's audio with the timings of its words, in seconds
+     * from the start of the whole output. May be NULL. */
+    void (*on_words)(const kokoro_word_time *words, int n, void *user);
 } kokoro_speak_params;
 
 kokoro_speak_params kokoro_speak_defaults(void);
