@@ -1,0 +1,28 @@
+# mk/server.mk - the HTTP service: `make run`, `make test-server`, `make test-server-asan`.
+#
+#   make run                fetch the model if needed, build, serve on :8000 (voice af_heart)
+#   make test-server        the API suite against a real server on 127.0.0.1 (curl, requests,
+#                           ffprobe, the openai SDK, load and hostile input)
+#   make test-server-asan   the same suite against build-asan/kokoro (ASan + UBSan, leaks on)
+
+TEST_TARGETS += test-server test-server-asan
+.PHONY: run test-server test-server-asan
+
+# The OpenAPI document is pulled into openapi.o by the assembler; rebuild when it changes.
+$(BUILD)/obj/src/server/openapi.o: src/server/openapi.json
+
+PORT ?= 8000
+run: $(BUILD)/kokoro
+	@test -s models/kokoro.onnx && test -d models/voices || $(MAKE) model
+	$(BUILD)/kokoro serve --port $(PORT) --default-voice af_heart
+
+SERVER_PYTEST := python3 -m pytest -q -p no:cacheprovider tests/server
+
+test-server: $(BUILD)/kokoro
+	KOKORO_BIN=$(BUILD)/kokoro $(SERVER_PYTEST)
+
+# The sanitizer run skips the timing-bound load tests (ASan is several times slower) but
+# keeps every route, error and hostile-input test; leaks fail it at shutdown.
+test-server-asan:
+	$(MAKE) asan
+	KOKORO_BIN=build-asan/kokoro KOKORO_TEST_ASAN=1 $(SERVER_PYTEST) -m "not load"

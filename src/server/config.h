@@ -1,0 +1,34 @@
+/* config.h - the server's settings, from command-line flags and KOKORO_* environment variables. */
+#ifndef SV_CONFIG_H
+#define SV_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct {
+    const char *host;          /* address to listen on */
+    int port;
+    const char *model;         /* path of the ONNX weights */
+    const char *voices;        /* folder (or archive) of voices */
+    const char *lexicon;       /* text front-end data folder, NULL = library default */
+    const char *default_voice;
+    const char *web_dir;       /* static files served under /web */
+    const char *api_key;       /* NULL = no authentication */
+    const char *cors_origins;  /* NULL = no CORS headers; "*" or a comma-separated list */
+    int workers;               /* inference workers, 0 = one per usable CPU */
+    int threads_per_worker;
+    int queue_depth;           /* requests that may wait for a worker */
+    size_t max_body;           /* bytes of a request body */
+    int max_text;              /* characters of one text */
+    size_t max_header;         /* bytes of the request line plus headers */
+    int idle_timeout;          /* seconds a connection may stay silent */
+    int max_connections;
+    int max_per_ip;            /* 0 = no per-address limit */
+    int drain_timeout;         /* seconds in-flight work may take after SIGTERM */
+    int log_level;
+} sv_config;
+
+/* Fills cfg from the environment, then from argv (argv[0] is "serve"). Returns 0 to go on,
+ * 1 when --help was printed, -1 on a bad value (message printed to stderr). */
+int sv_config_parse(sv_config *cfg, int argc, char **argv);
+
+#endif

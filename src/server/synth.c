@@ -1,0 +1,266 @@
+/* synth.c - runs one job on a worker: text -> kokoro_speak -> encoder -> the framing the
+ * route asked for (raw audio, SSE events, caption lines, batch JSON), published to the
+ * waiting connection chunk by chunk. */
+#include "server/pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_GAP_MS 300 /* silence between items of a concatenated batch */
+
+typedef struct {
+    sv_job *job;
+    kokoro_encoder *enc;
+    sv_buf pending;  /* encoded bytes not yet published */
+    json_t *words;   /* word timestamps not yet published (captions) */
+    size_t samples;  /* samples produced by this job so far */
+    double offset_s; /* start of the current item in the whole output */
+    int oom;
+} run_ctx;
+
+static int on_encoded(const void *data, size_t n, void *user)
+{
+    run_ctx *rc = user;
+    if (sv_buf_append(&rc->pending, data, n)) {
+        rc->oom = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Moves bytes to the connection's side and wakes it. */
+static void publish(sv_job *job, const void *data, size_t n)
+{
+    pthread_mutex_lock(&job->mu);
+    if (n && sv_buf_append(&job->out, data, n) == 0 && job->t_first == 0)
+        job->t_first = sv_now();
+    pthread_cond_broadcast(&job->cv);
+    pthread_mutex_unlock(&job->mu);
+}
+
+/* Publishes what is pending in the job's framing; `final` adds the closing event. */
+static void flush(run_ctx *rc, int final)
+{
+    sv_job *job = rc->job;
+    sv_buf frame = {0};
+    switch (job->wrap) {
+    case SV_WRAP_RAW:
+        publish(job, rc->pending.data, rc->pending.len);
+        break;
+    case SV_WRAP_SSE:
+        if (rc->pending.len) {
+            sv_buf_printf(&frame, "data: {\"type\":\"speech.audio.delta\",\"audio\":\"");
+            sv_buf_base64(&frame, rc->pending.data, rc->pending.len);
+            sv_buf_printf(&frame, "\"}\n\n");
+        }
+        if (final)
+            sv_buf_printf(&frame, "data: {\"type\":\"speech.audio.done\"}\n\n");
+        publish(job, frame.data, frame.len);
+        break;
+    case SV_WRAP_CAPTIONS_NDJSON:
+        if (rc->pending.len || (rc->words && json_array_size(rc->words))) {
+            sv_buf_printf(&frame, "{\"audio\":\"");
+            sv_buf_base64(&frame, rc->pending.data, rc->pending.len);
+            char *w = json_dumps(rc->words ? rc->words : json_array(), JSON_COMPACT);
+            sv_buf_printf(&frame, "\",\"audio_format\":\"%s\",\"timestamps\":%s}\n",
+                          kokoro_format_name(job->fmt), w ? w : "[]");
+            free(w);
+            json_array_clear(rc->words);
+        }
+        publish(job, frame.data, frame.len);
+        break;
+    case SV_WRAP_CAPTIONS_JSON:
+    case SV_WRAP_BATCH_JSON:
+        return; /* assembled at the end */
+    }
+    rc->pending.len = 0;
+    sv_buf_free(&frame);
+}
+
+static int on_audio(const float *samples, size_t n, void *user)
+{
+    run_ctx *rc = user;
+    if (atomic_load(&rc->job->cancel))
+        return 1;
+    if (kokoro_encoder_write(rc->enc, samples, n) != KOKORO_OK || rc->oom)
+        return 1;
+    rc->samples += n;
+    if (rc->job->wrap != SV_WRAP_CAPTIONS_NDJSON)
+        flush(rc, 0);
+    return atomic_load(&rc->job->cancel);
+}
+
+static void on_words(const kokoro_word_time *w, int n, void *user)
+{
+    run_ctx *rc = user;
+    for (int i = 0; i < n && rc->words; i++)
+        json_array_append_new(rc->words,
+                              json_pack("{s:s?, s:f, s:f}", "word", w[i].word, "start_time",
+                                        w[i].start_s + rc->offset_s, "end_time",
+                                        w[i].end_s + rc->offset_s));
+    if (rc->job->wrap == SV_WRAP_CAPTIONS_NDJSON)
+        flush(rc, 0);
+}
+
+static int cancelled(void *user)
+{
+    return atomic_load(&((sv_job *)user)->cancel);
+}
+
+/* Speaks one item into rc->enc. Returns a kokoro_status, message in err. */
+static int speak_item(run_ctx *rc, const sv_item *it, kokoro_state *st, const sv_engine *eng,
+                      float *pack, char *err, size_t errlen)
+{
+    int rc_ = kokoro_voice_blend(eng->voices, it->voice, pack, err, errlen);
+    if (rc_ != KOKORO_OK)
+        return rc_;
+    kokoro_speak_params sp = kokoro_speak_defaults();
+    sp.speed = it->speed;
+    sp.volume = rc->job->volume;
+    sp.cancel = cancelled;
+    sp.cancel_user = rc->job;
+    if (rc->words)
+        sp.on_words = on_words;
+    rc->offset_s = (double)rc->samples / KOKORO_SAMPLE_RATE;
+    rc_ = kokoro_speak(st, eng->text, it->text, it->lang, pack, &sp, on_audio, rc, err, errlen);
+    if (rc_ == KOKORO_OK && rc->oom) {
+        snprintf(err, errlen, "out of memory holding the encoded audio");
+        rc_ = KOKORO_E_NOMEM;
+    }
+    return rc_;
+}
+
+/* The status to report when speak failed because of the job's own cancel flag. */
+static int effective(run_ctx *rc, int status)
+{
+    if (rc->oom)
+        return KOKORO_E_NOMEM;
+    return atomic_load(&rc->job->cancel) ? KOKORO_E_CANCELLED : status;
+}
+
+static void fail(sv_job *job, int status, const char *err)
+{
+    pthread_mutex_lock(&job->mu);
+    if (job->status == KOKORO_OK) {
+        job->status = status;
+        snprintf(job->err, sizeof job->err, "%s", err);
+    }
+    pthread_mutex_unlock(&job->mu);
+}
+
+/* Batch without concatenation: each item gets its own encoder and result entry. */
+static void run_batch_json(run_ctx *rc, kokoro_state *st, const sv_engine *eng, float *pack)
+{
+    sv_job *job = rc->job;
+    json_t *results = json_array();
+    char err[256];
+    for (int i = 0; i < job->n_items && results; i++) {
+        const sv_item *it = &job->items[i];
+        if (atomic_load(&job->cancel)) {
+            fail(job, KOKORO_E_CANCELLED, "cancelled");
+            break;
+        }
+        if (it->error) {
+            json_array_append(results, it->error);
+            continue;
+        }
+        rc->pending.len = 0;
+        rc->samples = 0;
+        int status = kokoro_encoder_new(it->fmt, KOKORO_SAMPLE_RATE, 0, on_encoded, rc, &rc->enc,
+                                        err, sizeof err);
+        if (status == KOKORO_OK)
+            status = speak_item(rc, it, st, eng, pack, err, sizeof err);
+        if (status == KOKORO_OK && kokoro_encoder_finish(rc->enc) != KOKORO_OK)
+            status = KOKORO_E_INTERNAL, snprintf(err, sizeof err, "the encoder failed");
+        if (rc->enc)
+            kokoro_encoder_free(rc->enc);
+        rc->enc = NULL;
+        status = effective(rc, status);
+        if (status == KOKORO_E_CANCELLED) {
+            fail(job, status, "cancelled");
+            break;
+        }
+        if (status != KOKORO_OK) {
+            json_array_append_new(results,
+                                  json_pack("{s:s, s:s, s:{s:i}}", "error", "InternalError",
+                                            "message", err, "details", "index", i));
+            continue;
+        }
+        sv_buf b64 = {0};
+        sv_buf_base64(&b64, rc->pending.data, rc->pending.len);
+        json_array_append_new(results,
+                              json_pack("{s:i, s:s, s:s, s:f, s:s%}", "index", i, "content_type",
+                                        kokoro_format_mime(it->fmt), "format",
+                                        kokoro_format_name(it->fmt), "duration_s",
+                                        (double)rc->samples / KOKORO_SAMPLE_RATE, "audio",
+                                        b64.data ? b64.data : "", b64.len));
+        sv_buf_free(&b64);
+        job->audio_s += (double)rc->samples / KOKORO_SAMPLE_RATE;
+    }
+    if (job->status == KOKORO_OK) {
+        char *s = results ? json_dumps(results, JSON_COMPACT) : NULL;
+        if (s)
+            publish(job, s, strlen(s));
+        else
+            fail(job, KOKORO_E_NOMEM, "out of memory building the batch response");
+        free(s);
+    }
+    json_decref(results);
+}
+
+void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack)
+{
+    run_ctx rc = {.job = job};
+    char err[256] = "";
+    if (job->wrap == SV_WRAP_BATCH_JSON) {
+        run_batch_json(&rc, st, eng, pack);
+        sv_buf_free(&rc.pending);
+        return;
+    }
+    if (job->wrap == SV_WRAP_CAPTIONS_JSON || job->wrap == SV_WRAP_CAPTIONS_NDJSON)
+        rc.words = json_array();
+    int status = kokoro_encoder_new(job->fmt, KOKORO_SAMPLE_RATE, job->streaming, on_encoded, &rc,
+                                    &rc.enc, err, sizeof err);
+    for (int i = 0; status == KOKORO_OK && i < job->n_items; i++) {
+        if (i > 0) {
+            /* A pause between concatenated items, as between sentences. */
+            static const float silence[KOKORO_SAMPLE_RATE * BATCH_GAP_MS / 1000];
+            if (kokoro_encoder_write(rc.enc, silence, sizeof silence / sizeof *silence))
+                status = KOKORO_E_INTERNAL, snprintf(err, sizeof err, "the encoder failed");
+            rc.samples += sizeof silence / sizeof *silence;
+        }
+        if (status == KOKORO_OK)
+            status = speak_item(&rc, &job->items[i], st, eng, pack, err, sizeof err);
+    }
+    if (status == KOKORO_OK && kokoro_encoder_finish(rc.enc) != KOKORO_OK)
+        status = KOKORO_E_INTERNAL, snprintf(err, sizeof err, "the encoder failed to finish");
+    status = effective(&rc, status);
+    job->audio_s = (double)rc.samples / KOKORO_SAMPLE_RATE;
+    if (status == KOKORO_OK) {
+        if (job->wrap == SV_WRAP_CAPTIONS_JSON) {
+            sv_buf b64 = {0};
+            sv_buf_base64(&b64, rc.pending.data, rc.pending.len);
+            json_t *o = json_pack("{s:s%, s:s, s:s, s:f, s:O}", "audio", b64.data ? b64.data : "",
+                                  b64.len, "audio_format", kokoro_format_name(job->fmt),
+                                  "content_type", kokoro_format_mime(job->fmt), "duration_s",
+                                  job->audio_s, "timestamps", rc.words);
+            char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            if (s)
+                publish(job, s, strlen(s));
+            else
+                status = KOKORO_E_NOMEM, snprintf(err, sizeof err, "out of memory");
+            free(s);
+            json_decref(o);
+            sv_buf_free(&b64);
+        } else {
+            flush(&rc, 1);
+        }
+    }
+    if (status != KOKORO_OK)
+        fail(job, status, err[0] ? err : kokoro_status_str(status));
+    if (rc.enc)
+        kokoro_encoder_free(rc.enc);
+    json_decref(rc.words);
+    sv_buf_free(&rc.pending);
+}
