@@ -216,14 +216,21 @@ typedef int (*kokoro_write_fn)(const void *data, size_t n, void *user);
 
 typedef struct kokoro_encoder kokoro_encoder;
 
-/* Creates an encoder for mono float input at sample_rate. streaming != 0: bytes are emitted
- * as soon as they are encoded (a WAV then carries an "unknown length" header); otherwise WAV
- * gets exact sizes. */
+/* Creates an encoder for mono float input at sample_rate (8000 .. 192000; AAC needs a
+ * standard rate). streaming != 0: bytes are emitted as soon as they are encoded, from inside
+ * write (a WAV then carries an "unknown length" header); otherwise the whole file, with exact
+ * sizes, goes to the callback in one call from finish (so its length is known up front).
+ * The callback is never called from new or free. See docs/audio.md for bitrates. */
 int kokoro_encoder_new(kokoro_format f, int sample_rate, int streaming, kokoro_write_fn write,
                        void *user, kokoro_encoder **out, char *err, size_t errlen);
+/* Samples outside [-1, 1] are clamped, NaN becomes 0. A failure (KOKORO_E_CANCELLED when the
+ * callback returned nonzero) is sticky: later calls return it without calling back. */
 int kokoro_encoder_write(kokoro_encoder *e, const float *samples, size_t n);
 /* Flushes everything; the encoder must still be freed. */
 int kokoro_encoder_finish(kokoro_encoder *e);
+/* A readable message for the first failure of e ("" while there was none). */
+const char *kokoro_encoder_error(const kokoro_encoder *e);
+/* Frees e, finished or not (an unfinished stream is simply cut off). */
 void kokoro_encoder_free(kokoro_encoder *e);
 
 #ifdef __cplusplus
