@@ -1,0 +1,39 @@
+# mk/text.mk - the text front end: lexicon fetch, its tests and its fuzzer.
+#
+#   make test-text    normalisation table, pronunciation, chunking, concurrency, fuzz (bounded)
+#   make fuzz-text    builds build-fuzz/text_fuzz (clang -fsanitize=fuzzer,address)
+
+MODEL_TARGETS += model-lexicon
+TEST_TARGETS += test-text
+
+.PHONY: model-lexicon test-text fuzz-text
+
+model-lexicon:
+	tools/fetch-lexicon.sh
+
+TEXT_SRCS := $(wildcard src/text/*.c)
+TEXT_OBJS := $(TEXT_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/src/core/status.o
+TEXT_TESTS := $(patsubst tests/text/%.c,$(BUILD)/tests/text/%,$(wildcard tests/text/test_*.c))
+TEXT_TEST_LIBS := $(shell pkg-config --libs espeak-ng 2>/dev/null || echo -lespeak-ng) -lpthread -lm
+
+# Tests of the front end alone link only its objects, so that they build before the engine.
+$(BUILD)/tests/text/%: tests/text/%.c tests/text/check.h $(TEXT_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(TEXT_OBJS) $(TEXT_TEST_LIBS)
+
+FUZZ_BUILD := build-fuzz
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-Iinclude -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags espeak-ng 2>/dev/null)
+
+$(FUZZ_BUILD)/text_fuzz: fuzz/text_fuzz.c $(TEXT_SRCS) src/core/status.c $(wildcard src/text/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/text_fuzz.c $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
+
+fuzz-text: $(FUZZ_BUILD)/text_fuzz
+
+# FUZZ_TEXT_SECONDS bounds the fuzzing run inside the tests (default 60).
+FUZZ_TEXT_SECONDS ?= 60
+
+test-text: $(TEXT_TESTS) $(FUZZ_BUILD)/text_fuzz
+	@for t in $(TEXT_TESTS); do echo "== $$t"; $$t || exit 1; done
+	tests/text/run_fuzz.sh $(FUZZ_BUILD)/text_fuzz $(FUZZ_TEXT_SECONDS)

@@ -1,0 +1,269 @@
+/* chunks.c - cutting phonemised text into pieces the model can take (<= 510 ids).
+ *
+ * The text is phonemised once, then cut between words: preferably after a sentence, else after
+ * clause punctuation, else at a space, else (one enormous "word") anywhere. The first chunk is
+ * kept short so that a streaming caller hears audio early; later chunks gather sentences up to
+ * a comfortable length, since very long utterances gain nothing and delay the next audio. */
+#include "core/util.h"
+#include "text/text_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FIRST_SOFT 100   /* ids: aim of the first chunk */
+#define FIRST_MIN 12     /* ids: a first chunk shorter than this is not worth cutting for */
+#define NEXT_SOFT 250    /* ids: aim of later chunks */
+#define PAUSE_SENTENCE_MS 200
+#define PAUSE_CLAUSE_MS 80
+
+enum { CUT_NONE, CUT_SPACE, CUT_CLAUSE, CUT_SENTENCE };
+
+int kk_count_ids(const char *ph, int a, int b)
+{
+    int n = 0;
+    for (int i = a; i < b;) {
+        uint32_t cp;
+        i += kk_utf8_next(ph + i, (size_t)(b - i), &cp);
+        n += kk_vocab_id(cp) != 0;
+    }
+    return n;
+}
+
+/* The kind of boundary formed by the gap ph[a..b) between two words, and where to cut it: the
+ * marks before its first space close the left chunk, the rest opens the right one. */
+static int gap_kind(const char *ph, int a, int b, int *cut)
+{
+    int kind = CUT_SPACE;
+    *cut = b;
+    for (int i = a; i < b; i++) {
+        if (ph[i] == ' ') {
+            if (*cut == b)
+                *cut = i;
+            continue;
+        }
+        if (*cut != b)
+            continue; /* opening marks of the next chunk */
+        if (ph[i] == '.' || ph[i] == '!' || ph[i] == '?' || strncmp(ph + i, "…", strlen("…")) == 0)
+            kind = CUT_SENTENCE;
+        else if (kind < CUT_SENTENCE && (ph[i] == ',' || ph[i] == ';' || ph[i] == ':' ||
+                                         strncmp(ph + i, "—", strlen("—")) == 0 || ph[i] == ')'))
+            kind = CUT_CLAUSE;
+    }
+    return kind;
+}
+
+typedef struct {
+    int cut;    /* byte offset where the left chunk ends */
+    int next;   /* byte offset where the right chunk starts */
+    int word;   /* index of the first word right of the cut */
+    int kind;
+    int ids;    /* ids from the chunk start to the cut */
+} cut_point;
+
+int kk_plan_chunks(const kk_phon *p, kk_span **spans, int *n_spans)
+{
+    *spans = NULL;
+    *n_spans = 0;
+    const char *ph = p->ph.p ? p->ph.p : "";
+    int len = (int)p->ph.n;
+    /* ids before each byte, so that any range is counted in O(1) */
+    int *pre = malloc(((size_t)len + 1) * sizeof *pre);
+    cut_point *cuts = malloc(((size_t)p->n_words + 1) * sizeof *cuts);
+    kk_span *out = NULL;
+    int n_out = 0, cap_out = 0;
+    if (!pre || !cuts)
+        goto oom;
+    pre[0] = 0;
+    for (int i = 0; i < len;) {
+        uint32_t cp;
+        int l = kk_utf8_next(ph + i, (size_t)(len - i), &cp);
+        int id = kk_vocab_id(cp) != 0;
+        for (int k = 1; k <= l && i + k <= len; k++)
+            pre[i + k] = pre[i] + (k == l ? id : 0);
+        i += l;
+    }
+    /* cut points between words, then the end */
+    int nc = 0;
+    for (int w = 0; w + 1 < p->n_words; w++) {
+        int cut, a = p->words[w].ph_end, b = p->words[w + 1].ph_start;
+        if (b < a)
+            continue;
+        int kind = gap_kind(ph, a, b, &cut);
+        int next = cut;
+        while (next < len && ph[next] == ' ')
+            next++;
+        cuts[nc++] = (cut_point){cut, next, w + 1, kind, 0};
+    }
+    cuts[nc++] = (cut_point){len, len, p->n_words, CUT_SENTENCE, 0};
+
+    int start = 0, word = 0, ci = 0;
+    while (start < len) {
+        while (start < len && ph[start] == ' ')
+            start++;
+        if (start >= len)
+            break;
+        int first = n_out == 0;
+        int soft = first ? FIRST_SOFT : NEXT_SOFT;
+        /* candidates: cuts after start that keep the chunk within the window */
+        int best[4] = {-1, -1, -1, -1}, best_soft[4] = {-1, -1, -1, -1}, first_sentence = -1;
+        for (int c = ci; c < nc; c++) {
+            if (cuts[c].cut <= start)
+                continue;
+            int ids = pre[cuts[c].cut] - pre[start];
+            if (ids > KOKORO_MAX_PHONEMES)
+                break;
+            cuts[c].ids = ids;
+            best[cuts[c].kind] = c;
+            if (ids <= soft)
+                best_soft[cuts[c].kind] = c;
+            if (cuts[c].kind == CUT_SENTENCE && first_sentence < 0)
+                first_sentence = c;
+        }
+        int pick = -1;
+        if (best_soft[CUT_SENTENCE] >= 0)
+            pick = best_soft[CUT_SENTENCE];
+        else if (first && best_soft[CUT_CLAUSE] >= 0 &&
+                 cuts[best_soft[CUT_CLAUSE]].ids >= FIRST_MIN)
+            pick = best_soft[CUT_CLAUSE];
+        else if (first_sentence >= 0)
+            pick = first_sentence;
+        else if (best[CUT_CLAUSE] >= 0)
+            pick = best[CUT_CLAUSE];
+        else if (best[CUT_SPACE] >= 0)
+            pick = best[CUT_SPACE];
+
+        kk_span sp;
+        int next;
+        if (pick >= 0) {
+            sp.ph_end = cuts[pick].cut;
+            next = cuts[pick].next;
+            sp.word_end = cuts[pick].word;
+            sp.pause_after_ms = cuts[pick].kind == CUT_SENTENCE ? PAUSE_SENTENCE_MS
+                                : cuts[pick].kind == CUT_CLAUSE ? PAUSE_CLAUSE_MS
+                                                                : 0;
+            if (cuts[pick].cut == len)
+                sp.pause_after_ms = 0;
+            ci = pick + 1;
+        } else {
+            /* one word longer than the window: cut it at the window's edge */
+            int e = start;
+            while (e < len && pre[e] - pre[start] < KOKORO_MAX_PHONEMES)
+                e++;
+            while (e < len && ((unsigned char)ph[e] & 0xC0) == 0x80)
+                e++;
+            if (pre[e] - pre[start] > KOKORO_MAX_PHONEMES)
+                do
+                    e--;
+                while (e > start && ((unsigned char)ph[e] & 0xC0) == 0x80);
+            sp.ph_end = e;
+            next = e;
+            sp.word_end = word + 1 <= p->n_words ? word + 1 : word;
+            /* later pieces of the same word still belong to it */
+            if (e < len && word < p->n_words && p->words[word].ph_end > e)
+                sp.word_end = word + 1;
+            sp.pause_after_ms = 0;
+        }
+        sp.ph_start = start;
+        while (sp.ph_end > start && ph[sp.ph_end - 1] == ' ')
+            sp.ph_end--;
+        sp.word_start = word;
+        sp.n_ids = pre[sp.ph_end] - pre[start];
+        if (sp.n_ids > 0) {
+            if (n_out == cap_out) {
+                cap_out = cap_out ? cap_out * 2 : 16;
+                kk_span *grown = realloc(out, (size_t)cap_out * sizeof *grown);
+                if (!grown)
+                    goto oom;
+                out = grown;
+            }
+            out[n_out++] = sp;
+        }
+        /* words wholly before next are done */
+        while (word < p->n_words && p->words[word].ph_end <= next)
+            word++;
+        if (next <= start)
+            next = start + 1; /* cannot happen; guards the loop */
+        start = next;
+    }
+    free(pre);
+    free(cuts);
+    *spans = out;
+    *n_spans = n_out;
+    return KOKORO_OK;
+oom:
+    free(pre);
+    free(cuts);
+    free(out);
+    return KOKORO_E_NOMEM;
+}
+
+static char *join_words(const kk_phon *p, int a, int b)
+{
+    kk_buf t = {0};
+    if (kk_buf_put(&t, "", 0) < 0)
+        return NULL;
+    for (int w = a; w < b; w++) {
+        if ((w > a && kk_buf_putc(&t, ' ') < 0) || kk_buf_puts(&t, p->words[w].text) < 0) {
+            kk_buf_free(&t);
+            return NULL;
+        }
+    }
+    return t.p;
+}
+
+void kokoro_chunks_free(kokoro_chunk *chunks, int n_chunks)
+{
+    if (!chunks)
+        return;
+    for (int i = 0; i < n_chunks; i++) {
+        free(chunks[i].text);
+        free(chunks[i].phonemes);
+        free(chunks[i].ids);
+    }
+    free(chunks);
+}
+
+int kokoro_text_chunks(kokoro_text *t, const char *text, const char *lang, kokoro_chunk **chunks,
+                       int *n_chunks, char *err, size_t errlen)
+{
+    if (!t || !text || !chunks || !n_chunks)
+        return kk_fail(err, errlen, KOKORO_E_ARG, "kokoro_text_chunks: NULL argument");
+    *chunks = NULL;
+    *n_chunks = 0;
+    const kk_lang *l = kk_lang_find(lang);
+    if (!l)
+        return kk_fail(err, errlen, KOKORO_E_UNSUPPORTED,
+                       "unsupported language \"%s\": use en-us, en-gb, es, fr, hi, it or pt-br",
+                       lang ? lang : "(null)");
+    kk_phon p = {0};
+    kk_span *spans = NULL;
+    int n = 0;
+    int rc = kk_phonemize_words(t, text, l, &p, err, errlen);
+    if (rc == KOKORO_OK && (rc = kk_plan_chunks(&p, &spans, &n)) != KOKORO_OK)
+        kk_fail(err, errlen, rc, "out of memory");
+    kokoro_chunk *c = NULL;
+    if (rc == KOKORO_OK && n > 0 && !(c = calloc((size_t)n, sizeof *c)))
+        rc = kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
+    for (int i = 0; rc == KOKORO_OK && i < n; i++) {
+        const kk_span *s = &spans[i];
+        c[i].text = join_words(&p, s->word_start, s->word_end);
+        c[i].phonemes = strndup(p.ph.p + s->ph_start, (size_t)(s->ph_end - s->ph_start));
+        c[i].ids = malloc((size_t)(s->n_ids > 0 ? s->n_ids : 1) * sizeof *c[i].ids);
+        c[i].pause_after_ms = s->pause_after_ms;
+        if (!c[i].text || !c[i].phonemes || !c[i].ids) {
+            rc = kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
+            n = i + 1;
+            break;
+        }
+        c[i].n_ids = kokoro_tokenize(c[i].phonemes, c[i].ids, s->n_ids);
+    }
+    kk_phon_free(&p);
+    free(spans);
+    if (rc != KOKORO_OK) {
+        kokoro_chunks_free(c, n);
+        return rc;
+    }
+    *chunks = c;
+    *n_chunks = n;
+    return KOKORO_OK;
+}

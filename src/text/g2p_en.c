@@ -1,0 +1,340 @@
+/* g2p_en.c - English words to phonemes: dictionary first, then inflections, acronyms, espeak-ng.
+ *
+ * Input is text that kk_normalize_en has already rewritten into words. Each word is looked up
+ * as written, then in lower case; a word missing from the dictionaries but whose stem is there
+ * (-s, -'s, -ed, -ing) gets the stem's pronunciation plus the suffix as the stem's last sound
+ * requires; short all-capital words are spelled; anything else goes to espeak-ng. */
+#include "text/text_int.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_WORD 64 /* longer runs of letters are read in pieces of this many bytes */
+
+typedef struct {
+    const kk_lexicon *lx;
+    int british;
+    const char *voice;
+    char prev[32]; /* previous word in lower case, for heteronym context */
+} g2p_ctx;
+
+static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+static int is_lower(char c) { return c >= 'a' && c <= 'z'; }
+
+/* A letter of a word in English text: ASCII letters and the Latin blocks (accented names). */
+static int is_word_cp(uint32_t cp)
+{
+    return (cp < 0x80 && (isalnum((int)cp) || cp == '\'')) || (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) ||
+           (cp >= 0x1E00 && cp <= 0x1EFF);
+}
+
+/* Part of speech implied by the previous word: enough to choose the verb or noun reading of
+ * the common heteronyms ("to record" vs "the record"). */
+static const char *context_tag(const char *prev)
+{
+    static const char *const det[] = {"the", "a", "an", "my", "your", "his", "her", "its",
+                                      "our", "their", "this", "that", "these", "those", "no",
+                                      "every", "each", NULL};
+    if (strcmp(prev, "to") == 0 || strcmp(prev, "will") == 0 || strcmp(prev, "can") == 0 ||
+        strcmp(prev, "would") == 0 || strcmp(prev, "could") == 0 || strcmp(prev, "should") == 0 ||
+        strcmp(prev, "must") == 0 || strcmp(prev, "might") == 0)
+        return "VERB";
+    for (int i = 0; det[i]; i++)
+        if (strcmp(prev, det[i]) == 0)
+            return "NOUN";
+    return NULL;
+}
+
+static const char *lookup_cased(const g2p_ctx *c, const char *w, size_t n, const char *tag)
+{
+    const char *ph = kk_lexicon_get(c->lx, w, n, tag);
+    if (ph || n >= MAX_WORD)
+        return ph;
+    char low[MAX_WORD];
+    int changed = 0;
+    for (size_t i = 0; i < n; i++) {
+        low[i] = (char)tolower((unsigned char)w[i]);
+        changed |= low[i] != w[i];
+    }
+    if (changed && (ph = kk_lexicon_get(c->lx, low, n, tag)))
+        return ph;
+    /* "PARIS" or "paris" -> "Paris" */
+    if (is_lower(low[0]) || is_upper(w[0])) {
+        low[0] = (char)toupper((unsigned char)low[0]);
+        if ((ph = kk_lexicon_get(c->lx, low, n, tag)))
+            return ph;
+    }
+    return NULL;
+}
+
+/* The last phoneme of a pronunciation, ignoring stress marks and length. */
+static uint32_t last_sound(const char *ph)
+{
+    size_t n = strlen(ph);
+    uint32_t last = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        i += (size_t)kk_utf8_next(ph + i, n - i, &cp);
+        if (cp != 0x2C8 && cp != 0x2CC && cp != 0x2D0)
+            last = cp;
+    }
+    return last;
+}
+
+static int in_set(uint32_t cp, const char *set)
+{
+    char tmp[5];
+    int l = kk_utf8_put(cp, tmp);
+    tmp[l] = 0;
+    return cp && strstr(set, tmp) != NULL;
+}
+
+static const char *suffix_s(const g2p_ctx *c, const char *stem)
+{
+    uint32_t s = last_sound(stem);
+    if (in_set(s, "szʃʒʧʤ"))
+        return c->british ? "ɪz" : "ᵻz";
+    return in_set(s, "ptkfθ") ? "s" : "z";
+}
+
+static const char *suffix_ed(const g2p_ctx *c, const char *stem)
+{
+    uint32_t s = last_sound(stem);
+    if (in_set(s, "tdT"))
+        return c->british ? "ɪd" : "ᵻd";
+    return in_set(s, "pkfθsʃʧ") ? "t" : "d";
+}
+
+/* Tries the stem of an inflected word; on success appends stem + suffix to out. */
+static int try_inflection(const g2p_ctx *c, const char *w, size_t n, kk_buf *out, int *found)
+{
+    char low[MAX_WORD + 2];
+    *found = 0;
+    if (n < 3 || n >= MAX_WORD)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)tolower((unsigned char)w[i]);
+    low[n] = 0;
+    const char *stem = NULL, *suffix = NULL;
+    char cand[MAX_WORD + 2];
+#define TRY(len, extra)                                                                        \
+    do {                                                                                       \
+        size_t l_ = (len);                                                                     \
+        memcpy(cand, w, l_);                                                                   \
+        strcpy(cand + l_, extra);                                                              \
+        if (!stem)                                                                             \
+            stem = lookup_cased(c, cand, strlen(cand), NULL);                                  \
+    } while (0)
+
+    if (n > 2 && (strcmp(low + n - 2, "'s") == 0)) {
+        TRY(n - 2, "");
+        if (stem)
+            suffix = suffix_s(c, stem);
+    } else if (low[n - 1] == '\'' ) {
+        TRY(n - 1, "");
+        suffix = "";
+    } else if (strcmp(low + n - 3, "ies") == 0) {
+        TRY(n - 3, "y");
+        if (stem)
+            suffix = "z";
+    } else if (low[n - 1] == 's' && low[n - 2] != 's') {
+        TRY(n - 1, "");
+        if (!stem && low[n - 2] == 'e')
+            TRY(n - 2, "");
+        if (stem)
+            suffix = suffix_s(c, stem);
+    } else if (strcmp(low + n - 2, "ed") == 0) {
+        if (strcmp(low + n - 3, "ied") == 0)
+            TRY(n - 3, "y");
+        TRY(n - 2, "");
+        TRY(n - 1, "");
+        if (n > 4 && low[n - 3] == low[n - 4])
+            TRY(n - 3, "");
+        if (stem)
+            suffix = suffix_ed(c, stem);
+    } else if (n > 4 && strcmp(low + n - 3, "ing") == 0) {
+        TRY(n - 3, "");
+        TRY(n - 3, "e");
+        if (n > 5 && low[n - 4] == low[n - 5])
+            TRY(n - 4, "");
+        if (stem)
+            suffix = "ɪŋ";
+    }
+#undef TRY
+    if (!stem || !suffix)
+        return 0;
+    *found = 1;
+    if (kk_buf_puts(out, stem) < 0 || kk_buf_puts(out, suffix) < 0)
+        return -1;
+    return 0;
+}
+
+/* Spells a short all-capital word ("FBI"): letter names, the last one stressed. */
+static int spell(const g2p_ctx *c, const char *w, size_t n, kk_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        char up = (char)toupper((unsigned char)w[i]);
+        const char *ph = kk_lexicon_get(c->lx, &up, 1, NULL);
+        if (!ph)
+            continue;
+        size_t start = out->n;
+        if (kk_buf_puts(out, ph) < 0)
+            return -1;
+        if (i + 1 < n) { /* primary stress only on the last letter */
+            char *m = strstr(out->p + start, "ˈ");
+            if (m)
+                memcpy(m, "ˌ", strlen("ˌ"));
+        }
+    }
+    return 0;
+}
+
+/* Capitalised common words in a shouted headline are words, not initialisms. */
+static int is_common_word(const char *w, size_t n)
+{
+    static const char *const common[] = {
+        "THE", "AND", "FOR", "YOU", "ARE", "NOT", "BUT", "ALL", "CAN", "WAS", "HAS", "OUR",
+        "ONE", "TWO", "NEW", "NOW", "OUT", "GET", "HOW", "WHY", "WHO", "YES", "STOP", "HELP",
+        "THIS", "THAT", "WITH", "FROM", "HAVE", "WILL", "YOUR", "WHAT", "WHEN", "FREE", "SALE",
+        "NEWS", "LIVE", "BIG", "HOT", "NO", "GO", "DO", "TO", "OF", "IN", "ON", "AT", "BY",
+        "IS", "BE", "WE", "HE", "ME", "MY", "SO", "UP", "OR", "IF", "AN", "AS", "OK", NULL};
+    for (int i = 0; common[i]; i++)
+        if (strlen(common[i]) == n && memcmp(common[i], w, n) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_acronym(const char *w, size_t n)
+{
+    if (n < 2 || n > 5)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_upper(w[i]))
+            return 0;
+    return 1;
+}
+
+/* Appends the phonemes of one word part (no hyphens) to out. */
+static int word_part(g2p_ctx *c, const char *w, size_t n, kk_buf *out)
+{
+    if (n == 0)
+        return KOKORO_OK;
+    const char *tag = context_tag(c->prev);
+    const char *ph = n < MAX_WORD ? lookup_cased(c, w, n, tag) : NULL;
+    /* All-capital words the dictionary knows only as ordinary words ("US", "IT") are
+     * usually initialisms; "NASA" is in the dictionary as written and stays a word. */
+    if (ph && is_acronym(w, n) && !is_common_word(w, n) && !kk_lexicon_get(c->lx, w, n, NULL))
+        ph = NULL;
+    if (ph)
+        return kk_buf_puts(out, ph) < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
+    int found = 0;
+    if (try_inflection(c, w, n, out, &found) < 0)
+        return KOKORO_E_NOMEM;
+    if (found)
+        return KOKORO_OK;
+    if (is_acronym(w, n))
+        return spell(c, w, n, out) < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
+    /* espeak-ng, in bounded pieces so that a megabyte without spaces stays linear. */
+    for (size_t i = 0; i < n;) {
+        size_t len = n - i < MAX_WORD ? n - i : MAX_WORD;
+        while (i + len < n && len > 1 && ((unsigned char)w[i + len] & 0xC0) == 0x80)
+            len--; /* do not cut a UTF-8 sequence */
+        if (i && kk_buf_putc(out, ' ') < 0)
+            return KOKORO_E_NOMEM;
+        int rc = kk_espeak_phonemes(c->voice, w + i, len, out);
+        if (rc != KOKORO_OK)
+            return rc;
+        i += len;
+    }
+    return KOKORO_OK;
+}
+
+/* Punctuation the model reads (it is in the vocabulary); UTF-8 sequences. */
+static int punct_kind(uint32_t cp)
+{
+    switch (cp) {
+    case '(': case 0x201C: return 1; /* opening: attaches to the next word */
+    case ';': case ':': case ',': case '.': case '!': case '?': case ')': case 0x201D:
+    case 0x2026: return 2;           /* closing: attaches to the previous word */
+    case 0x2014: return 3;           /* dash: spaced */
+    case '"': return 4;              /* opening or closing by position */
+    default: return 0;
+    }
+}
+
+int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out)
+{
+    g2p_ctx c = {british ? t->gb : t->us, british, british ? "en" : "en-us", ""};
+    size_t n = strlen(norm);
+    int space = 0;     /* whitespace seen since the last output */
+    int open = 0;      /* last output was an opening mark: no space after it */
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int l = kk_utf8_next(norm + i, n - i, &cp);
+        if (is_word_cp(cp) && cp != '\'') {
+            /* a word: letters, digits, inner apostrophes and hyphens */
+            size_t s = i, e = i;
+            while (e < n) {
+                uint32_t c2;
+                int l2 = kk_utf8_next(norm + e, n - e, &c2);
+                if (is_word_cp(c2) || (c2 == '-' && e + 1 < n && norm[e + 1] != '-' && e > s))
+                    e += (size_t)l2;
+                else
+                    break;
+            }
+            while (e > s && (norm[e - 1] == '\'' || norm[e - 1] == '-'))
+                e--;
+            if (e < n && norm[e] == '\'' && e + 1 < n && norm[e - 1] == 's')
+                e++; /* plural possessive "dogs'" */
+            if (out->ph.n && !open && kk_buf_putc(&out->ph, ' ') < 0)
+                return KOKORO_E_NOMEM;
+            int start = (int)out->ph.n;
+            for (size_t p = s; p < e;) {
+                size_t q = p;
+                while (q < e && norm[q] != '-')
+                    q++;
+                if (p > s && (int)out->ph.n > start && kk_buf_putc(&out->ph, ' ') < 0)
+                    return KOKORO_E_NOMEM;
+                int rc = word_part(&c, norm + p, q - p, &out->ph);
+                if (rc != KOKORO_OK)
+                    return rc;
+                size_t pl = q - p < sizeof c.prev - 1 ? q - p : sizeof c.prev - 1;
+                for (size_t k = 0; k < pl; k++)
+                    c.prev[k] = (char)tolower((unsigned char)norm[p + k]);
+                c.prev[pl] = 0;
+                p = q < e ? q + 1 : q;
+            }
+            if ((int)out->ph.n == start) { /* nothing pronounceable: drop the space too */
+                kk_buf_rtrim(&out->ph);
+            } else if (kk_phon_add_word(out, norm + s, e - s, start, (int)out->ph.n) < 0) {
+                return KOKORO_E_NOMEM;
+            }
+            open = (int)out->ph.n == 0;
+            space = 0;
+            i = e > i ? e : i + (size_t)l;
+            continue;
+        }
+        int kind = punct_kind(cp);
+        if (kind == 4)
+            kind = (space || out->ph.n == 0 || open) ? 1 : 2;
+        if (kind == 1 || kind == 3) {
+            if (out->ph.n && !open && kk_buf_putc(&out->ph, ' ') < 0)
+                return KOKORO_E_NOMEM;
+            if (kk_buf_put(&out->ph, norm + i, (size_t)l) < 0)
+                return KOKORO_E_NOMEM;
+            open = kind == 1;
+            c.prev[0] = 0;
+        } else if (kind == 2) {
+            if (out->ph.n == 0 && cp != ')' && cp != 0x201D)
+                ; /* a sentence cannot start with a full stop */
+            else if (kk_buf_put(&out->ph, norm + i, (size_t)l) < 0)
+                return KOKORO_E_NOMEM;
+            open = 0;
+            c.prev[0] = 0;
+        }
+        space = cp == ' ' || cp == '\n' || cp == '\t';
+        i += (size_t)l;
+    }
+    return KOKORO_OK;
+}

@@ -1,0 +1,132 @@
+/* text_int.h - internals shared by the modules of the text front end (not public API). */
+#ifndef KK_TEXT_INT_H
+#define KK_TEXT_INT_H
+
+#include "kokoro.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------ growable string */
+
+/* A NUL-terminated, growable byte string. Functions return 0, or -1 when out of memory
+ * (the buffer then keeps its previous contents). */
+typedef struct {
+    char *p;
+    size_t n, cap;
+} kk_buf;
+
+int kk_buf_put(kk_buf *b, const char *s, size_t n);
+int kk_buf_puts(kk_buf *b, const char *s);
+int kk_buf_putc(kk_buf *b, char c);
+void kk_buf_free(kk_buf *b);
+/* Removes trailing spaces. */
+void kk_buf_rtrim(kk_buf *b);
+
+/* ------------------------------------------------------------ UTF-8 */
+
+/* Decodes one code point at s (n bytes left). Returns its length (>= 1) and sets *cp;
+ * invalid or truncated sequences give length 1 and *cp = 0xFFFD. */
+int kk_utf8_next(const char *s, size_t n, uint32_t *cp);
+/* Encodes cp into out (4 bytes at least); returns the length. */
+int kk_utf8_put(uint32_t cp, char *out);
+
+/* ------------------------------------------------------------ vocabulary */
+
+/* Id of a code point in the model's vocabulary, or 0 when it has none. */
+int kk_vocab_id(uint32_t cp);
+
+/* ------------------------------------------------------------ normalisation */
+
+/* Rewrites English text so that it can be read word by word: numbers, money, dates, times,
+ * abbreviations, units, URLs, symbols and Roman numerals become words. british selects
+ * en-gb conventions. *out is malloc'd. Returns KOKORO_OK or KOKORO_E_NOMEM. */
+int kk_normalize_en(const char *text, int british, char **out);
+
+/* ------------------------------------------------------------ lexicon */
+
+typedef struct kk_lexicon kk_lexicon;
+
+/* Loads <dir>/<dialect>_gold.json then <dialect>_silver.json (gold wins) into one table. */
+int kk_lexicon_load(const char *dir, const char *dialect, kk_lexicon **out, char *err,
+                    size_t errlen);
+void kk_lexicon_free(kk_lexicon *lx);
+int kk_lexicon_size(const kk_lexicon *lx);
+/* Pronunciation of word (n bytes) for a part-of-speech tag ("VERB", "NOUN", ...; NULL or
+ * unknown tags give the default), or NULL when the word is absent. */
+const char *kk_lexicon_get(const kk_lexicon *lx, const char *word, size_t n, const char *pos);
+
+/* ------------------------------------------------------------ espeak-ng */
+
+/* espeak-ng is one process-wide instance and not thread-safe: every use goes through one
+ * lock, and results are cached. kk_espeak_open/close count the front ends using it. */
+int kk_espeak_open(char *err, size_t errlen);
+void kk_espeak_close(void);
+/* Phonemes of text (no punctuation: one clause) in the model's vocabulary, for an espeak-ng
+ * voice ("en-us", "en" = British, "es", ...). Appends to out. Returns KOKORO_OK, KOKORO_E_NOMEM or
+ * KOKORO_E_UNSUPPORTED (voice missing from espeak-ng-data). */
+int kk_espeak_phonemes(const char *voice, const char *text, size_t n, kk_buf *out);
+/* Maps espeak-ng IPA (ties written '^') to the vocabulary; dialect 'a' (US), 'b' (GB) or
+ * 0 for other languages. Appends to out; returns 0 or -1 when out of memory. */
+int kk_ipa_to_vocab(const char *ipa, int dialect, kk_buf *out);
+/* Statistics for tests: espeak-ng calls made and cache hits since start. */
+void kk_espeak_stats(long *calls, long *hits);
+
+/* ------------------------------------------------------------ phonemised text */
+
+/* A word of the phonemised text: what was read (normalised), and where its phonemes are. */
+typedef struct {
+    char *text;
+    int ph_start, ph_end; /* byte offsets into the phoneme string */
+} kk_word;
+
+typedef struct {
+    kk_buf ph;
+    kk_word *words;
+    int n_words, cap_words;
+} kk_phon;
+
+void kk_phon_free(kk_phon *p);
+int kk_phon_add_word(kk_phon *p, const char *text, size_t n, int ph_start, int ph_end);
+
+/* Language as the front end sees it. */
+typedef struct {
+    const char *code;  /* canonical: "en-us", "en-gb", "es", ... */
+    const char *voice; /* espeak-ng voice name */
+    char prefix;       /* voice-name letter: 'a', 'b', 'e', ... */
+} kk_lang;
+
+const kk_lang *kk_lang_find(const char *code);
+
+struct kokoro_text {
+    kk_lexicon *us, *gb;
+    double load_ms; /* time spent loading the dictionaries */
+};
+
+/* English grapheme-to-phoneme over normalised text. Appends to out. */
+int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out);
+/* Other languages: espeak-ng clause by clause, punctuation kept. Appends to out. */
+int kk_g2p_espeak(const kk_lang *lang, const char *text, kk_phon *out);
+/* The whole pipeline (normalise, G2P) with word positions. */
+int kk_phonemize_words(kokoro_text *t, const char *text, const kk_lang *lang, kk_phon *out,
+                       char *err, size_t errlen);
+
+/* ------------------------------------------------------------ chunk plan */
+
+/* One chunk of a phonemised text: a byte range of its phoneme string (trimmed), the words in
+ * it, and the pause that follows it. */
+typedef struct {
+    int ph_start, ph_end;
+    int word_start, word_end; /* words[word_start .. word_end) */
+    int n_ids;
+    int pause_after_ms;
+} kk_span;
+
+/* Cuts p into chunks of at most KOKORO_MAX_PHONEMES ids: at sentence ends, then clause
+ * punctuation, then spaces; the first chunk short. *spans is malloc'd. */
+int kk_plan_chunks(const kk_phon *p, kk_span **spans, int *n_spans);
+/* Number of vocabulary ids in ph[a..b). */
+int kk_count_ids(const char *ph, int a, int b);
+
+#endif
