@@ -1,0 +1,771 @@
+/* engine.c - the forward pass of Kokoro-82M: ALBERT, prosody predictor, text encoder,
+ * decoder and the iSTFTNet generator with its harmonic source, from phoneme ids to 24 kHz
+ * audio. Follows the original PyTorch model (see docs/engine.md for where the ONNX export
+ * differs). */
+#include "model/model.h"
+#include "core/util.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *const kk_stage_names[6] = {"albert", "predictor", "text_encoder",
+                                       "decoder", "generator", "source+istft"};
+
+/* ------------------------------------------------------------------ model and state */
+
+int kokoro_model_load(const char *path, kokoro_model **out, char *err, size_t errlen)
+{
+    if (!path || !out) return kk_fail(err, errlen, KOKORO_E_ARG, "model path missing");
+    *out = NULL;
+    kokoro_model *m = calloc(1, sizeof *m);
+    if (!m) return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
+    int rc = onnx_open(path, &m->onnx, err, errlen);
+    if (rc == KOKORO_OK) rc = kk_weights_load(m, err, errlen);
+    /* The weights are copied out as floats: the mapping is no longer needed. */
+    onnx_close(&m->onnx);
+    if (rc != KOKORO_OK) {
+        kokoro_model_free(m);
+        return rc;
+    }
+    for (int i = 0; i < 20; i++) m->window[i] = 0.5f - 0.5f * cosf(2.0f * (float)M_PI * i / 20.0f);
+    /* Threads are ours (kk_pool): BLAS must not start its own inside each call. */
+    openblas_set_num_threads(1);
+    *out = m;
+    return KOKORO_OK;
+}
+
+void kokoro_model_free(kokoro_model *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->n_allocs; i++) free(m->allocs[i]);
+    free(m->allocs);
+    onnx_close(&m->onnx);
+    free(m);
+}
+
+kokoro_state *kokoro_state_new(const kokoro_model *m, int n_threads)
+{
+    if (!m) return NULL;
+    kokoro_state *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->m = m;
+    st->pool = kk_pool_new(n_threads < 1 ? 1 : n_threads);
+    if (!st->pool) {
+        free(st);
+        return NULL;
+    }
+    return st;
+}
+
+static void drop_tensors(kokoro_state *st)
+{
+    for (int i = 0; i < st->n_tensors; i++) free(st->tensors[i].data);
+    st->n_tensors = 0;
+}
+
+void kokoro_state_free(kokoro_state *st)
+{
+    if (!st) return;
+    drop_tensors(st);
+    kk_pool_free(st->pool);
+    free(st->durations);
+    free(st);
+}
+
+const int32_t *kokoro_state_durations(const kokoro_state *st, int *n)
+{
+    if (n) *n = st ? st->n_durations : 0;
+    return st ? st->durations : NULL;
+}
+
+int kokoro_state_tensor(const kokoro_state *st, const char *name, const float **data, int dims[3])
+{
+    for (int i = 0; st && i < st->n_tensors; i++) {
+        if (strcmp(st->tensors[i].name, name)) continue;
+        *data = st->tensors[i].data;
+        memcpy(dims, st->tensors[i].dims, sizeof st->tensors[i].dims);
+        return KOKORO_OK;
+    }
+    return KOKORO_E_NOT_FOUND;
+}
+
+/* Enables keeping intermediates (internal: used by the dump command and tests). */
+void kk_state_keep_tensors(kokoro_state *st, int on) { st->keep_tensors = on; }
+
+static void keep(kokoro_state *st, const char *name, const float *data, int d0, int d1)
+{
+    if (!st->keep_tensors || st->n_tensors >= KK_MAX_TENSORS) return;
+    size_t n = (size_t)d0 * d1;
+    float *c = malloc(n * sizeof *c);
+    if (!c) return;
+    memcpy(c, data, n * sizeof *c);
+    kk_tensor_slot *s = &st->tensors[st->n_tensors++];
+    s->name = name;
+    s->data = c;
+    s->dims[0] = d0;
+    s->dims[1] = d1;
+    s->dims[2] = 1;
+}
+
+kokoro_synth_params kokoro_synth_defaults(void)
+{
+    kokoro_synth_params p = {1.0f, 0x5eed, 0, NULL, NULL};
+    return p;
+}
+
+/* ------------------------------------------------------------------ per-call arena */
+
+typedef struct {
+    void **ptrs;
+    int n, cap;
+    int oom;
+} arena;
+
+static float *A(arena *a, size_t n)
+{
+    if (a->oom) return NULL;
+    if (a->n == a->cap) {
+        int cap = a->cap ? a->cap * 2 : 64;
+        void **np = realloc(a->ptrs, (size_t)cap * sizeof *np);
+        if (!np) {
+            a->oom = 1;
+            return NULL;
+        }
+        a->ptrs = np;
+        a->cap = cap;
+    }
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) {
+        a->oom = 1;
+        return NULL;
+    }
+    a->ptrs[a->n++] = p;
+    return p;
+}
+
+static void arena_free(arena *a)
+{
+    for (int i = 0; i < a->n; i++) free(a->ptrs[i]);
+    free(a->ptrs);
+}
+
+/* ------------------------------------------------------------------ building blocks */
+
+static void transpose(const float *x, int R, int C, float *y) /* x [R][C] -> y [C][R] */
+{
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) y[(size_t)c * R + r] = x[(size_t)r * C + c];
+}
+
+static void style_affine(const kk_linear *fc, const float *s, float *gb)
+{
+    memcpy(gb, fc->b, (size_t)fc->out * sizeof *gb);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, fc->out, fc->in, 1.0f, fc->w, fc->in, s, 1, 1.0f, gb, 1);
+}
+
+static void conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int T, float *y)
+{
+    int pad = dil * (c->k - 1) / 2;
+    kk_conv1d(st->pool, c->w, c->b, c->in, c->out, c->k, dil, pad, x, T, y);
+}
+
+/* AdainResBlk1d: x [in][T] -> y [out][T or 2T]. */
+static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x, int T,
+                  const float *s, float *y)
+{
+    int To = b->upsample ? 2 * T : T;
+    float *gb1 = A(a, 2 * (size_t)b->in), *gb2 = A(a, 2 * (size_t)b->out);
+    float *r = A(a, (size_t)b->in * T), *h = A(a, (size_t)b->in * To);
+    float *h2 = A(a, (size_t)b->out * To), *sc = A(a, (size_t)b->in * To);
+    if (a->oom) return KOKORO_E_NOMEM;
+    style_affine(&b->n1.fc, s, gb1);
+    memcpy(r, x, (size_t)b->in * T * sizeof *r);
+    kk_adain(r, b->in, T, gb1, gb1 + b->in);
+    kk_leaky_relu(r, (size_t)b->in * T, 0.2f);
+    if (b->upsample) {
+        /* depthwise ConvTranspose1d k3 s2 p1 output_padding 1: out[2t+j-1] += w[j] x[t] */
+        for (int c = 0; c < b->in; c++) {
+            const float *xr = r + (size_t)c * T, *w = b->pool_w + (size_t)c * 3;
+            float *o = h + (size_t)c * To;
+            for (int t = 0; t < To; t++) o[t] = b->pool_b[c];
+            for (int t = 0; t < T; t++)
+                for (int j = 0; j < 3; j++) {
+                    int to = 2 * t + j - 1;
+                    if (to >= 0 && to < To) o[to] += w[j] * xr[t];
+                }
+        }
+    } else {
+        memcpy(h, r, (size_t)b->in * T * sizeof *h);
+    }
+    conv(st, &b->c1, 1, h, To, h2);
+    style_affine(&b->n2.fc, s, gb2);
+    kk_adain(h2, b->out, To, gb2, gb2 + b->out);
+    kk_leaky_relu(h2, (size_t)b->out * To, 0.2f);
+    conv(st, &b->c2, 1, h2, To, y);
+    /* shortcut: nearest x2, then 1x1 conv when the width changes */
+    const float *xs = x;
+    if (b->upsample) {
+        for (int c = 0; c < b->in; c++)
+            for (int t = 0; t < To; t++) sc[(size_t)c * To + t] = x[(size_t)c * T + t / 2];
+        xs = sc;
+    }
+    const float inv = 1.0f / sqrtf(2.0f);
+    if (b->sc.w) {
+        float *t1 = A(a, (size_t)b->out * To);
+        if (!t1) return KOKORO_E_NOMEM;
+        kk_conv1d(st->pool, b->sc.w, NULL, b->in, b->out, 1, 1, 0, xs, To, t1);
+        for (size_t i = 0; i < (size_t)b->out * To; i++) y[i] = (y[i] + t1[i]) * inv;
+    } else {
+        for (size_t i = 0; i < (size_t)b->out * To; i++) y[i] = (y[i] + xs[i]) * inv;
+    }
+    return KOKORO_OK;
+}
+
+/* AdaINResBlock1 of the generator: x [ch][T] -> y (may alias x? no: y separate). */
+static int resblk(kokoro_state *st, arena *a, const kk_resblk *r, const float *x, int T,
+                  const float *s, float *y)
+{
+    static const int dil[3] = {1, 3, 5};
+    int C = r->ch;
+    float *gb = A(a, 2 * (size_t)C), *t1 = A(a, (size_t)C * T), *t2 = A(a, (size_t)C * T);
+    if (a->oom) return KOKORO_E_NOMEM;
+    memcpy(y, x, (size_t)C * T * sizeof *y);
+    for (int j = 0; j < 3; j++) {
+        memcpy(t1, y, (size_t)C * T * sizeof *t1);
+        style_affine(&r->a1[j].fc, s, gb);
+        kk_adain(t1, C, T, gb, gb + C);
+        kk_snake(st->pool, t1, t1, C, T, r->alpha1[j]);
+        conv(st, &r->c1[j], dil[j], t1, T, t2);
+        style_affine(&r->a2[j].fc, s, gb);
+        kk_adain(t2, C, T, gb, gb + C);
+        kk_snake(st->pool, t2, t2, C, T, r->alpha2[j]);
+        conv(st, &r->c2[j], 1, t2, T, t1);
+        for (size_t i = 0; i < (size_t)C * T; i++) y[i] += t1[i];
+    }
+    return KOKORO_OK;
+}
+
+/* Strided conv through per-tap gathers and GEMMs: x [in][T] -> y [out][Tout]. */
+static int conv_strided(kokoro_state *st, arena *a, const kk_conv *c, int stride, int pad,
+                        const float *x, int T, float *y, int *Tout_out)
+{
+    int Tout = (T + 2 * pad - c->k) / stride + 1;
+    float *col = A(a, (size_t)c->in * Tout);
+    if (!col) return KOKORO_E_NOMEM;
+    for (int o = 0; o < c->out; o++)
+        for (int t = 0; t < Tout; t++) y[(size_t)o * Tout + t] = c->b ? c->b[o] : 0.0f;
+    for (int j = 0; j < c->k; j++) {
+        for (int ci = 0; ci < c->in; ci++)
+            for (int t = 0; t < Tout; t++) {
+                int ti = t * stride + j - pad;
+                col[(size_t)ci * Tout + t] = ti >= 0 && ti < T ? x[(size_t)ci * T + ti] : 0.0f;
+            }
+        kk_gemm(st->pool, c->out, Tout, c->in, c->w + (size_t)j * c->out * c->in, c->in, col, Tout,
+                y, Tout, 1);
+    }
+    *Tout_out = Tout;
+    return KOKORO_OK;
+}
+
+static void gelu_tanh(float *x, size_t n)
+{
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+    }
+}
+
+/* ------------------------------------------------------------------ stages */
+
+/* ALBERT + bert_encoder: tokens [T] -> d_en [T][512]. */
+static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *d_en)
+{
+    const kokoro_model *m = st->m;
+    float *e = A(a, (size_t)T * 128), *h = A(a, (size_t)T * 768), *q = A(a, (size_t)T * 768);
+    float *k = A(a, (size_t)T * 768), *v = A(a, (size_t)T * 768), *ctx = A(a, (size_t)T * 768);
+    float *att = A(a, (size_t)T * 768), *f = A(a, (size_t)T * 2048), *sc = A(a, (size_t)T * T);
+    if (a->oom) return KOKORO_E_NOMEM;
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < 128; c++)
+            e[t * 128 + c] = m->word_emb[tok[t] * 128 + c] + m->pos_emb[t * 128 + c] + m->type_emb[c];
+    kk_layernorm_rows(e, T, 128, m->emb_ln_g, m->emb_ln_b, 1e-12f);
+    kk_linear_rows(st->pool, m->map_in.w, m->map_in.b, 128, 768, e, T, h);
+    for (int layer = 0; layer < 12; layer++) {
+        kk_linear_rows(st->pool, m->q.w, m->q.b, 768, 768, h, T, q);
+        kk_linear_rows(st->pool, m->k.w, m->k.b, 768, 768, h, T, k);
+        kk_linear_rows(st->pool, m->v.w, m->v.b, 768, 768, h, T, v);
+        for (int hd = 0; hd < 12; hd++) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, 64, 0.125f, q + hd * 64, 768,
+                        k + hd * 64, 768, 0.0f, sc, T);
+            for (int i = 0; i < T; i++) {
+                float *r = sc + (size_t)i * T, mx = r[0], sum = 0;
+                for (int j = 1; j < T; j++) mx = r[j] > mx ? r[j] : mx;
+                for (int j = 0; j < T; j++) sum += (r[j] = expf(r[j] - mx));
+                for (int j = 0; j < T; j++) r[j] /= sum;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, 64, T, 1.0f, sc, T,
+                        v + hd * 64, 768, 0.0f, ctx + hd * 64, 768);
+        }
+        kk_linear_rows(st->pool, m->dense.w, m->dense.b, 768, 768, ctx, T, att);
+        for (size_t i = 0; i < (size_t)T * 768; i++) att[i] += h[i];
+        kk_layernorm_rows(att, T, 768, m->attn_ln_g, m->attn_ln_b, 1e-12f);
+        kk_linear_rows(st->pool, m->ffn.w, m->ffn.b, 768, 2048, att, T, f);
+        gelu_tanh(f, (size_t)T * 2048);
+        kk_linear_rows(st->pool, m->ffn_out.w, m->ffn_out.b, 2048, 768, f, T, h);
+        for (size_t i = 0; i < (size_t)T * 768; i++) h[i] += att[i];
+        kk_layernorm_rows(h, T, 768, m->full_ln_g, m->full_ln_b, 1e-12f);
+    }
+    kk_linear_rows(st->pool, m->bert_enc.w, m->bert_enc.b, 768, 512, h, T, d_en);
+    return KOKORO_OK;
+}
+
+/* Duration encoder: d_en [T][512] -> d [T][640]. */
+static int duration_encoder(kokoro_state *st, arena *a, const float *d_en, int T, const float *s,
+                            float *d)
+{
+    const kokoro_model *m = st->m;
+    float *y = A(a, (size_t)T * 512), *scr = A(a, (size_t)T * 8 * 256), *gb = A(a, 1024);
+    if (a->oom) return KOKORO_E_NOMEM;
+    for (int t = 0; t < T; t++) {
+        memcpy(d + (size_t)t * 640, d_en + (size_t)t * 512, 512 * sizeof *d);
+        memcpy(d + (size_t)t * 640 + 512, s, 128 * sizeof *d);
+    }
+    for (int i = 0; i < 3; i++) {
+        const kk_lstm *l = &m->dur_lstm[i];
+        kk_bilstm(st->pool, l->wx, l->wh, l->b, 640, 256, d, T, y, scr);
+        kk_layernorm_rows(y, T, 512, NULL, NULL, 1e-5f);
+        style_affine(&m->dur_aln[i], s, gb);
+        for (int t = 0; t < T; t++) {
+            float *r = y + (size_t)t * 512;
+            for (int c = 0; c < 512; c++) r[c] = (1.0f + gb[c]) * r[c] + gb[512 + c];
+            memcpy(d + (size_t)t * 640, r, 512 * sizeof *d);
+            memcpy(d + (size_t)t * 640 + 512, s, 128 * sizeof *d);
+        }
+    }
+    return KOKORO_OK;
+}
+
+/* Text encoder: tokens -> t_en [512][T]. */
+static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, float *t_en)
+{
+    const kokoro_model *m = st->m;
+    float *x = A(a, (size_t)512 * T), *y = A(a, (size_t)512 * T), *rows = A(a, (size_t)T * 512);
+    float *out = A(a, (size_t)T * 512), *scr = A(a, (size_t)T * 8 * 256);
+    if (a->oom) return KOKORO_E_NOMEM;
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < 512; c++) x[(size_t)c * T + t] = m->tok_emb[tok[t] * 512 + c];
+    for (int i = 0; i < 3; i++) {
+        conv(st, &m->te_cnn[i], 1, x, T, y);
+        transpose(y, 512, T, rows);
+        kk_layernorm_rows(rows, T, 512, m->te_ln_g[i], m->te_ln_b[i], 1e-5f);
+        kk_leaky_relu(rows, (size_t)T * 512, 0.2f);
+        transpose(rows, T, 512, x);
+    }
+    transpose(x, 512, T, rows);
+    const kk_lstm *l = &m->te_lstm;
+    kk_bilstm(st->pool, l->wx, l->wh, l->b, 512, 256, rows, T, out, scr);
+    transpose(out, T, 512, t_en);
+    return KOKORO_OK;
+}
+
+/* F0 or N branch: shared features [512][F] -> curve [2F]. */
+static int f0n_branch(kokoro_state *st, arena *a, const kk_adablk *blk, const kk_conv *proj,
+                      const float *x, int F, const float *s, float *curve)
+{
+    float *b0 = A(a, (size_t)512 * F), *b1 = A(a, (size_t)256 * 2 * F), *b2 = A(a, (size_t)256 * 2 * F);
+    if (a->oom) return KOKORO_E_NOMEM;
+    int rc = adablk(st, a, &blk[0], x, F, s, b0);
+    if (!rc) rc = adablk(st, a, &blk[1], b0, F, s, b1);
+    if (!rc) rc = adablk(st, a, &blk[2], b1, 2 * F, s, b2);
+    if (!rc) kk_conv1d(st->pool, proj->w, proj->b, 256, 1, 1, 1, 0, b2, 2 * F, curve);
+    return rc;
+}
+
+/* Gaussian noise for the harmonic source: xorshift64* + Box-Muller, seeded per call. */
+static double rng_uniform(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return ((*s * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0) + 1e-300;
+}
+
+static double rng_normal(uint64_t *s)
+{
+    double u = rng_uniform(s), v = rng_uniform(s);
+    return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+}
+
+/* Harmonic source (SineGen + Linear + tanh) and its STFT: f0 [F2] -> har [22][L/5 + 1]. */
+static int source_stft(const kokoro_model *m, arena *a, const float *f0, int F2,
+                       const kokoro_synth_params *p, float *har)
+{
+    const int up = 300, L = F2 * up, nfr = L / 5 + 1;
+    float *src = A(a, (size_t)L);
+    double *cum = (double *)A(a, 2 * (size_t)F2 * 9); /* frac of cumulative phase, per harmonic */
+    if (a->oom) return KOKORO_E_NOMEM;
+    /* The original computes the phase at frame rate: rad = frac(f0*k/sr) per frame,
+     * cumulative sum, x300, then linear interpolation to samples (align_corners=False).
+     * Fractions are kept in double so that long inputs do not lose phase precision. */
+    for (int h = 0; h < 9; h++) {
+        double c = 0;
+        for (int j = 0; j < F2; j++) {
+            double r = fmod((double)f0[j] * (h + 1) / 24000.0, 1.0);
+            if (r < 0) r += 1.0;
+            c += r;
+            c -= floor(c);
+            cum[(size_t)h * F2 + j] = c;
+        }
+    }
+    uint64_t seed = p->noise_seed * 0x9E3779B97F4A7C15ULL + 1;
+    for (int i = 0; i < L; i++) {
+        double srcpos = (i + 0.5) / up - 0.5;
+        if (srcpos < 0) srcpos = 0;
+        int i0 = (int)srcpos;
+        if (i0 > F2 - 1) i0 = F2 - 1;
+        int i1 = i0 + 1 < F2 ? i0 + 1 : F2 - 1;
+        double w = srcpos - i0;
+        float f0i = f0[i / up];
+        int voiced = f0i > 10.0f;
+        double acc = m->src_b;
+        for (int h = 0; h < 9; h++) {
+            double c0 = cum[(size_t)h * F2 + i0];
+            double r1 = i1 != i0 ? fmod((double)f0[i1] * (h + 1) / 24000.0, 1.0) : 0.0;
+            if (r1 < 0) r1 += 1.0;
+            double ph = up * c0 + up * w * r1;
+            ph -= floor(ph);
+            double sine = voiced ? 0.1 * sin(2.0 * M_PI * ph) : 0.0;
+            if (!p->zero_noise) sine += (voiced ? 0.003 : 0.1 / 3.0) * rng_normal(&seed);
+            acc += m->src_w[h] * sine;
+        }
+        src[i] = (float)tanh(acc);
+    }
+    /* STFT: n_fft 20, hop 5, periodic Hann, centred with reflect padding. */
+    for (int fr = 0; fr < nfr; fr++) {
+        float seg[20];
+        for (int n = 0; n < 20; n++) {
+            int idx = fr * 5 + n - 10;
+            if (idx < 0) idx = -idx;
+            if (idx >= L) idx = 2 * (L - 1) - idx;
+            if (idx < 0) idx = 0;
+            seg[n] = src[idx] * m->window[n];
+        }
+        for (int k = 0; k <= 10; k++) {
+            double re = 0, im = 0;
+            for (int n = 0; n < 20; n++) {
+                double ang = 2.0 * M_PI * k * n / 20.0;
+                re += seg[n] * cos(ang);
+                im -= seg[n] * sin(ang);
+            }
+            if (k == 0 || k == 10) im = 0.0; /* exactly real: keeps atan2 at 0 or +pi */
+            har[(size_t)k * nfr + fr] = (float)sqrt(re * re + im * im);
+            har[(size_t)(11 + k) * nfr + fr] = (float)atan2(im, re);
+        }
+    }
+    return KOKORO_OK;
+}
+
+/* Inverse STFT of conv_post output x [22][nfr] -> audio [5*(nfr-1)]. */
+static int istft(const kokoro_model *m, arena *a, const float *x, int nfr, float *audio)
+{
+    int Lp = 5 * (nfr - 1) + 20;
+    float *acc = A(a, (size_t)Lp), *wsum = A(a, (size_t)Lp);
+    if (a->oom) return KOKORO_E_NOMEM;
+    memset(acc, 0, (size_t)Lp * sizeof *acc);
+    memset(wsum, 0, (size_t)Lp * sizeof *wsum);
+    double cs[20], sn[20];
+    for (int n = 0; n < 20; n++) {
+        cs[n] = cos(2.0 * M_PI * n / 20.0);
+        sn[n] = sin(2.0 * M_PI * n / 20.0);
+    }
+    for (int fr = 0; fr < nfr; fr++) {
+        double re[11], im[11];
+        for (int k = 0; k <= 10; k++) {
+            double mag = exp((double)x[(size_t)k * nfr + fr]);
+            double ph = sin((double)x[(size_t)(11 + k) * nfr + fr]);
+            re[k] = mag * cos(ph);
+            im[k] = mag * sin(ph);
+        }
+        for (int n = 0; n < 20; n++) {
+            /* real inverse DFT (C2R: imaginary parts of DC and Nyquist ignored) */
+            double v = re[0] + re[10] * ((n & 1) ? -1.0 : 1.0);
+            for (int k = 1; k < 10; k++) {
+                int idx = (k * n) % 20;
+                v += 2.0 * (re[k] * cs[idx] - im[k] * sn[idx]);
+            }
+            v /= 20.0;
+            acc[fr * 5 + n] += (float)(v * m->window[n]);
+            wsum[fr * 5 + n] += m->window[n] * m->window[n];
+        }
+    }
+    int L = 5 * (nfr - 1);
+    for (int i = 0; i < L; i++) {
+        float w = wsum[i + 10];
+        audio[i] = w > 1e-11f ? acc[i + 10] / w : 0.0f;
+    }
+    return KOKORO_OK;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+#define CHECK_CANCEL()                                                                          \
+    do {                                                                                        \
+        if (p->cancel && p->cancel(p->cancel_user)) {                                           \
+            rc = kk_fail(err, errlen, KOKORO_E_CANCELLED, "synthesis cancelled");               \
+            goto done;                                                                          \
+        }                                                                                       \
+    } while (0)
+#define TRY(expr)                                                                               \
+    do {                                                                                        \
+        if ((rc = (expr)) != KOKORO_OK) {                                                       \
+            kk_fail(err, errlen, rc, "out of memory during synthesis");                         \
+            goto done;                                                                          \
+        }                                                                                       \
+    } while (0)
+#define ALLOC(var, n)                                                                           \
+    do {                                                                                        \
+        if (!((var) = A(&ar, (n)))) TRY(KOKORO_E_NOMEM);                                        \
+    } while (0)
+
+int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const float *style,
+                      const kokoro_synth_params *params, float **audio, size_t *n_samples,
+                      char *err, size_t errlen)
+{
+    if (!st || !ids || !style || !audio || !n_samples)
+        return kk_fail(err, errlen, KOKORO_E_ARG, "missing argument");
+    *audio = NULL;
+    *n_samples = 0;
+    if (n_ids < 1 || n_ids > KOKORO_MAX_PHONEMES)
+        return kk_fail(err, errlen, n_ids < 1 ? KOKORO_E_ARG : KOKORO_E_TOO_LONG,
+                       "%d phoneme ids: a forward pass takes 1 to %d", n_ids, KOKORO_MAX_PHONEMES);
+    for (int i = 0; i < n_ids; i++)
+        if (ids[i] < 0 || ids[i] > 177)
+            return kk_fail(err, errlen, KOKORO_E_ARG, "phoneme id %d at %d is outside 0..177",
+                           ids[i], i);
+    kokoro_synth_params defaults = kokoro_synth_defaults();
+    const kokoro_synth_params *p = params ? params : &defaults;
+    if (!(p->speed >= 0.25f && p->speed <= 4.0f))
+        return kk_fail(err, errlen, KOKORO_E_ARG, "speed %g is outside 0.25..4", p->speed);
+
+    const kokoro_model *m = st->m;
+    const float *s_dec = style, *s_pred = style + 128;
+    arena ar = {0};
+    int rc = KOKORO_OK, T = n_ids + 2;
+    double t0 = now_s(), t1;
+    drop_tensors(st);
+    memset(st->stage_s, 0, sizeof st->stage_s);
+
+    int32_t *tok = (int32_t *)A(&ar, (size_t)T);
+    if (!tok) TRY(KOKORO_E_NOMEM);
+    tok[0] = tok[T - 1] = 0;
+    memcpy(tok + 1, ids, (size_t)n_ids * sizeof *tok);
+
+    /* 1. ALBERT and the duration encoder */
+    float *d_en, *d;
+    ALLOC(d_en, (size_t)T * 512);
+    TRY(albert(st, &ar, tok, T, d_en));
+    t1 = now_s();
+    st->stage_s[0] = t1 - t0;
+    t0 = t1;
+    CHECK_CANCEL();
+    ALLOC(d, (size_t)T * 640);
+    TRY(duration_encoder(st, &ar, d_en, T, s_pred, d));
+
+    /* 2. durations */
+    float *xl, *logits;
+    ALLOC(xl, (size_t)T * 512);
+    ALLOC(logits, (size_t)T * 50);
+    {
+        float *scr;
+        ALLOC(scr, (size_t)T * 8 * 256);
+        const kk_lstm *l = &m->pred_lstm;
+        kk_bilstm(st->pool, l->wx, l->wh, l->b, 640, 256, d, T, xl, scr);
+    }
+    kk_linear_rows(st->pool, m->dur_proj.w, m->dur_proj.b, 512, 50, xl, T, logits);
+    int32_t *dur = realloc(st->durations, (size_t)T * sizeof *dur);
+    if (!dur) TRY(KOKORO_E_NOMEM);
+    st->durations = dur;
+    st->n_durations = T;
+    long F = 0;
+    for (int t = 0; t < T; t++) {
+        float sum = 0;
+        for (int j = 0; j < 50; j++) sum += 1.0f / (1.0f + expf(-logits[t * 50 + j]));
+        float v = rintf(sum / p->speed); /* round half to even, like torch.round */
+        dur[t] = v < 1.0f ? 1 : (int32_t)v;
+        F += dur[t];
+    }
+    if (st->keep_tensors) {
+        float *df;
+        ALLOC(df, (size_t)T);
+        for (int t = 0; t < T; t++) df[t] = (float)dur[t];
+        keep(st, "durations", df, T, 1);
+    }
+    /* 3. alignment: each token's 640-d row repeated by its duration, as [640][F] */
+    float *en, *shared_in, *shared_out, *sh;
+    ALLOC(en, (size_t)640 * F);
+    ALLOC(shared_in, (size_t)F * 640);
+    {
+        long f = 0;
+        for (int t = 0; t < T; t++)
+            for (int r = 0; r < dur[t]; r++, f++)
+                memcpy(shared_in + (size_t)f * 640, d + (size_t)t * 640, 640 * sizeof *d);
+    }
+    /* 4. F0 and N */
+    ALLOC(shared_out, (size_t)F * 512);
+    ALLOC(sh, (size_t)512 * F);
+    {
+        float *scr;
+        ALLOC(scr, (size_t)F * 8 * 256);
+        const kk_lstm *l = &m->shared;
+        kk_bilstm(st->pool, l->wx, l->wh, l->b, 640, 256, shared_in, (int)F, shared_out, scr);
+    }
+    transpose(shared_out, (int)F, 512, sh);
+    float *f0, *nc;
+    ALLOC(f0, 2 * (size_t)F);
+    ALLOC(nc, 2 * (size_t)F);
+    CHECK_CANCEL();
+    TRY(f0n_branch(st, &ar, m->f0, &m->f0_proj, sh, (int)F, s_pred, f0));
+    TRY(f0n_branch(st, &ar, m->nn, &m->n_proj, sh, (int)F, s_pred, nc));
+    keep(st, "f0", f0, 2 * (int)F, 1);
+    keep(st, "n", nc, 2 * (int)F, 1);
+    t1 = now_s();
+    st->stage_s[1] = t1 - t0;
+    t0 = t1;
+    CHECK_CANCEL();
+
+    /* 5. text encoder, aligned: asr [512][F] */
+    float *t_en, *asr;
+    ALLOC(t_en, (size_t)512 * T);
+    ALLOC(asr, (size_t)512 * F);
+    TRY(text_encoder(st, &ar, tok, T, t_en));
+    for (int c = 0; c < 512; c++) {
+        long f = 0;
+        for (int t = 0; t < T; t++)
+            for (int r = 0; r < dur[t]; r++, f++) asr[(size_t)c * F + f] = t_en[(size_t)c * T + t];
+    }
+    keep(st, "asr", asr, 512, (int)F);
+    (void)en;
+    t1 = now_s();
+    st->stage_s[2] = t1 - t0;
+    t0 = t1;
+    CHECK_CANCEL();
+
+    /* 6. decoder */
+    float *f0d, *nd, *x0, *x1, *ares, *cat;
+    int Fd;
+    ALLOC(f0d, (size_t)F + 1);
+    ALLOC(nd, (size_t)F + 1);
+    TRY(conv_strided(st, &ar, &m->f0_conv, 2, 1, f0, 2 * (int)F, f0d, &Fd));
+    TRY(conv_strided(st, &ar, &m->n_conv, 2, 1, nc, 2 * (int)F, nd, &Fd));
+    ALLOC(cat, (size_t)1090 * F);
+    ALLOC(x0, (size_t)1024 * F);
+    ALLOC(x1, (size_t)1024 * 2 * F);
+    ALLOC(ares, (size_t)64 * F);
+    memcpy(cat, asr, (size_t)512 * F * sizeof *cat);
+    memcpy(cat + (size_t)512 * F, f0d, (size_t)F * sizeof *cat);
+    memcpy(cat + (size_t)513 * F, nd, (size_t)F * sizeof *cat);
+    TRY(adablk(st, &ar, &m->encode, cat, (int)F, s_dec, x0));
+    kk_conv1d(st->pool, m->asr_res.w, m->asr_res.b, 512, 64, 1, 1, 0, asr, (int)F, ares);
+    for (int i = 0; i < 4; i++) {
+        memcpy(cat, x0, (size_t)1024 * F * sizeof *cat);
+        memcpy(cat + (size_t)1024 * F, ares, (size_t)64 * F * sizeof *cat);
+        memcpy(cat + (size_t)1088 * F, f0d, (size_t)F * sizeof *cat);
+        memcpy(cat + (size_t)1089 * F, nd, (size_t)F * sizeof *cat);
+        TRY(adablk(st, &ar, &m->decode[i], cat, (int)F, s_dec, i == 3 ? x1 : x0));
+        CHECK_CANCEL();
+    }
+    keep(st, "decoder", x1, 512, 2 * (int)F);
+    t1 = now_s();
+    st->stage_s[3] = t1 - t0;
+    t0 = t1;
+
+    /* 7. generator */
+    int F2 = 2 * (int)F, nfr = 120 * (int)F + 1;
+    float *har, *g, *g2, *xs, *xs2, *acc, *post;
+    ALLOC(har, (size_t)22 * nfr);
+    TRY(source_stft(m, &ar, f0, F2, p, har));
+    double t_src = now_s() - t0;
+    /* stage 0: 512 x 2F -> 256 x 20F */
+    int T1 = 20 * (int)F, Tn;
+    ALLOC(g, (size_t)512 * F2);
+    memcpy(g, x1, (size_t)512 * F2 * sizeof *g);
+    kk_leaky_relu(g, (size_t)512 * F2, 0.1f);
+    ALLOC(xs, (size_t)256 * T1);
+    ALLOC(xs2, (size_t)256 * T1);
+    TRY(conv_strided(st, &ar, &m->noise_conv[0], 6, 3, har, nfr, xs, &Tn));
+    if (Tn != T1) TRY(KOKORO_E_INTERNAL);
+    TRY(resblk(st, &ar, &m->noise_res[0], xs, T1, s_dec, xs2));
+    ALLOC(g2, (size_t)256 * T1);
+    kk_convt1d(st->pool, m->ups[0].w, m->ups[0].b, 512, 256, 20, 10, 5, 0, g, F2, g2);
+    for (size_t i = 0; i < (size_t)256 * T1; i++) g2[i] += xs2[i];
+    CHECK_CANCEL();
+    ALLOC(acc, (size_t)256 * T1);
+    ALLOC(xs, (size_t)256 * T1);
+    memset(acc, 0, (size_t)256 * T1 * sizeof *acc);
+    for (int j = 0; j < 3; j++) {
+        TRY(resblk(st, &ar, &m->res[j], g2, T1, s_dec, xs));
+        for (size_t i = 0; i < (size_t)256 * T1; i++) acc[i] += xs[i];
+        CHECK_CANCEL();
+    }
+    for (size_t i = 0; i < (size_t)256 * T1; i++) acc[i] /= 3.0f;
+    /* stage 1: 256 x 20F -> 128 x (120F + 1) */
+    kk_leaky_relu(acc, (size_t)256 * T1, 0.1f);
+    float *u, *xsrc, *xsrc2, *acc2, *tmp;
+    ALLOC(u, (size_t)128 * (nfr - 1));
+    kk_convt1d(st->pool, m->ups[1].w, m->ups[1].b, 256, 128, 12, 6, 3, 0, acc, T1, u);
+    ALLOC(g, (size_t)128 * nfr);
+    for (int c = 0; c < 128; c++) { /* reflection pad one sample on the left */
+        float *o = g + (size_t)c * nfr;
+        const float *r = u + (size_t)c * (nfr - 1);
+        o[0] = r[1];
+        memcpy(o + 1, r, (size_t)(nfr - 1) * sizeof *o);
+    }
+    ALLOC(xsrc, (size_t)128 * nfr);
+    ALLOC(xsrc2, (size_t)128 * nfr);
+    kk_conv1d(st->pool, m->noise_conv[1].w, m->noise_conv[1].b, 22, 128, 1, 1, 0, har, nfr, xsrc);
+    TRY(resblk(st, &ar, &m->noise_res[1], xsrc, nfr, s_dec, xsrc2));
+    for (size_t i = 0; i < (size_t)128 * nfr; i++) g[i] += xsrc2[i];
+    CHECK_CANCEL();
+    ALLOC(acc2, (size_t)128 * nfr);
+    ALLOC(tmp, (size_t)128 * nfr);
+    memset(acc2, 0, (size_t)128 * nfr * sizeof *acc2);
+    for (int j = 3; j < 6; j++) {
+        TRY(resblk(st, &ar, &m->res[j], g, nfr, s_dec, tmp));
+        for (size_t i = 0; i < (size_t)128 * nfr; i++) acc2[i] += tmp[i];
+        CHECK_CANCEL();
+    }
+    for (size_t i = 0; i < (size_t)128 * nfr; i++) acc2[i] /= 3.0f;
+    kk_leaky_relu(acc2, (size_t)128 * nfr, 0.01f);
+    ALLOC(post, (size_t)22 * nfr);
+    conv(st, &m->conv_post, 1, acc2, nfr, post);
+    keep(st, "gen_pre", post, 22, nfr);
+    t1 = now_s();
+    st->stage_s[4] = t1 - t0 - t_src;
+    t0 = t1;
+
+    /* 8. inverse STFT */
+    size_t L = (size_t)5 * (nfr - 1);
+    float *out = malloc(L * sizeof *out);
+    if (!out) TRY(KOKORO_E_NOMEM);
+    rc = istft(m, &ar, post, nfr, out);
+    if (rc) {
+        free(out);
+        TRY(rc);
+    }
+    keep(st, "audio", out, (int)L, 1);
+    st->stage_s[5] = now_s() - t0 + t_src;
+    *audio = out;
+    *n_samples = L;
+done:
+    arena_free(&ar);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* ops.h - the numeric kernels of the engine (GEMM-based convolutions, LSTM, norms) and the
+ * small thread pool that splits them across a state's threads. */
+#ifndef KK_OPS_H
+#define KK_OPS_H
+
+#include <stddef.h>
+
+typedef struct kk_pool kk_pool;
+
+/* Creates a pool of n threads (n - 1 helpers plus the caller). NULL when out of memory. */
+kk_pool *kk_pool_new(int n);
+void kk_pool_free(kk_pool *p);
+int kk_pool_size(const kk_pool *p);
+/* Runs fn(i, n, arg) for i in 0..n-1 on the pool's threads and waits for all. */
+void kk_pool_run(kk_pool *p, void (*fn)(int i, int n, void *arg), void *arg);
+
+/* C[M][N] = A[M][K] * B[K][N] (+ C when accumulate), row-major, with leading dimensions,
+ * split over the pool by columns of N. */
+void kk_gemm(kk_pool *p, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+             float *C, int ldc, int accumulate);
+
+/* y[T][out] = x[T][in] * W^T + b (W is [out][in]). */
+void kk_linear_rows(kk_pool *p, const float *W, const float *b, int in, int out, const float *x,
+                    int T, float *y);
+
+/* 1-D convolution of x [in][T] into y [out][Tout], stride 1, given padding and dilation;
+ * w is [k][out][in]. Tout = T + 2*pad - dil*(k-1). */
+void kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int dil,
+               int pad, const float *x, int T, float *y);
+
+/* Strided 1-D convolution (small layers): w [k][out][in]. Tout = (T + 2*pad - k)/stride + 1. */
+void kk_conv1d_strided(const float *w, const float *b, int in, int out, int k, int stride,
+                       int pad, const float *x, int T, float *y);
+
+/* Transposed 1-D convolution, w [in][out][k] (torch layout). y [out][Tout] with
+ * Tout = (T-1)*stride - 2*pad + k + outpad. */
+void kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
+                int pad, int outpad, const float *x, int T, float *y);
+
+/* Bidirectional LSTM over x [T][in] -> y [T][2H] (forward half first). wx, wh, b per
+ * direction with gate order i, f, g, o. scratch holds at least T*8H floats. */
+void kk_bilstm(kk_pool *p, float *const wx[2], float *const wh[2], float *const b[2], int in,
+               int H, const float *x, int T, float *y, float *scratch);
+
+/* LayerNorm over the last dimension of x [T][C], in place. g/b may be NULL. */
+void kk_layernorm_rows(float *x, int T, int C, const float *g, const float *b, float eps);
+
+/* Instance norm of x [C][T] over time, then (1 + gamma) * xhat + beta per channel. */
+void kk_adain(float *x, int C, int T, const float *gamma, const float *beta);
+
+void kk_leaky_relu(float *x, size_t n, float slope);
+
+/* Snake: x + sin^2(alpha_c * x) / alpha_c for x [C][T]. */
+void kk_snake(kk_pool *p, const float *x, float *y, int C, int T, const float *alpha);
+
+#endif
