@@ -54,8 +54,10 @@ async function errorMessage(res) {
     }
     if (body.message) return `${body.error || "Error"}: ${body.message} - HTTP ${res.status}`;
   } catch (_) { /* not JSON: fall through */ }
-  const detail = text.trim() ? `: ${text.trim().slice(0, 200)}` : "";
-  return `HTTP ${res.status} ${res.statusText}${detail}`;
+  // Plain text is shown (briefly); an HTML error page from a proxy is not.
+  const plain = !/html/i.test(res.headers.get("Content-Type") || "") && !/^\s*</.test(text);
+  const detail = plain && text.trim() ? `: ${text.trim().replace(/\s+/g, " ").slice(0, 200)}` : "";
+  return `HTTP ${res.status} ${res.statusText}${detail}`.trim();
 }
 
 // ------------------------------------------------------------------ voices and blending
@@ -70,7 +72,10 @@ async function loadVoices() {
   } catch (e) {
     showError(`Could not load the voices (${e.message}); the server's default voice is used.`);
   }
-  addVoiceRow(voices.some((v) => v.id === DEFAULT_VOICE) ? DEFAULT_VOICE : voices[0]?.id);
+  if (voices.length)
+    addVoiceRow(voices.some((v) => v.id === DEFAULT_VOICE) ? DEFAULT_VOICE : voices[0].id);
+  renumberVoices();
+  updateVoiceSpec();
 }
 
 function voiceSelect(selected) {
