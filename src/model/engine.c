@@ -92,6 +92,8 @@ int kokoro_state_tensor(const kokoro_state *st, const char *name, const float **
     return KOKORO_E_NOT_FOUND;
 }
 
+const double *kk_state_stage_seconds(const kokoro_state *st) { return st->stage_s; }
+
 /* Enables keeping intermediates (internal: used by the dump command and tests). */
 void kk_state_keep_tensors(kokoro_state *st, int on) { st->keep_tensors = on; }
 

@@ -1,0 +1,567 @@
+/* main.c - the kokoro program: say, phonemize, bench, dump and serve, on top of libkokoro. */
+#include "kokoro.h"
+#include "server/server.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Internal hook of the engine (not in the public header): keep intermediates for dumps. */
+void kk_state_keep_tensors(kokoro_state *st, int on);
+extern const char *const kk_stage_names[6];
+/* Per-stage seconds of the last synthesis (engine internal). */
+const double *kk_state_stage_seconds(const kokoro_state *st);
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Common options of the synthesis commands. */
+typedef struct {
+    const char *model, *voices, *voice, *lang, *out, *file, *text, *ids;
+    float speed;
+    int threads, runs, print_ids, seed_set;
+    unsigned long long seed;
+} opts;
+
+static void usage_say(FILE *f)
+{
+    fprintf(f,
+            "usage: kokoro say [options] -o OUT \"text\"   (text also from -f FILE or stdin)\n"
+            "  -o, --output OUT   audio file; the format follows the extension:\n"
+            "                     .wav .mp3 .ogg (Vorbis) .opus .flac .aac .pcm (s16le 24 kHz)\n"
+            "  -f, --file FILE    read the text from FILE ('-' = stdin)\n"
+            "  --voice V          voice or blend, e.g. af_heart, af_bella(2)+af_sky(1)\n"
+            "                     (default $KOKORO_VOICE or af_heart)\n"
+            "  --speed S          0.25 .. 4.0 (default 1.0)\n"
+            "  --lang L           en-us, en-gb, es, fr, hi, it, pt-br (default: from the voice)\n"
+            "  --threads N        threads for one synthesis (default 1)\n"
+            "  --seed N           seed of the voice's source noise (default fixed)\n"
+            "  --model PATH       ONNX model (default $KOKORO_MODEL or models/kokoro.onnx)\n"
+            "  --voices PATH      voices folder or voices-v1.0.bin (default $KOKORO_VOICES or\n"
+            "                     models/voices)\n"
+            "A progress bar is drawn on stderr when it is a terminal.\n");
+}
+
+static void usage_main(FILE *f)
+{
+    fprintf(f,
+            "usage: kokoro COMMAND [options]\n"
+            "  say        text to an audio file          (kokoro say --help)\n"
+            "  phonemize  print the phonemes the engine gets for a text\n"
+            "  serve      the HTTP API on port 8000       (kokoro serve --help)\n"
+            "  bench      real-time factor, time per stage and peak memory\n"
+            "  dump       run phoneme ids and write the intermediate tensors (parity tests)\n");
+}
+
+/* Parses options shared by the commands; positional text goes to o->text. Returns 0, 1 for
+ * --help, -1 for an error (already reported). */
+static int parse_opts(int argc, char **argv, opts *o, void (*usage)(FILE *))
+{
+    o->model = env_or("KOKORO_MODEL", "models/kokoro.onnx");
+    o->voices = env_or("KOKORO_VOICES", "models/voices");
+    o->voice = env_or("KOKORO_VOICE", "af_heart");
+    o->speed = 1.0f;
+    o->threads = 1;
+    o->runs = 3;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define TAKE(flag)                                                                              \
+    (!strcmp(a, flag) && (v ? (i++, 1) : (fprintf(stderr, "kokoro: %s needs a value\n", flag), \
+                                           exit(2), 0)))
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 1;
+        } else if (TAKE("-o") || TAKE("--output") || TAKE("--out")) {
+            o->out = v;
+        } else if (TAKE("-f") || TAKE("--file")) {
+            o->file = v;
+        } else if (TAKE("--voice")) {
+            o->voice = v;
+        } else if (TAKE("--voices")) {
+            o->voices = v;
+        } else if (TAKE("--model")) {
+            o->model = v;
+        } else if (TAKE("--lang")) {
+            o->lang = v;
+        } else if (TAKE("--ids")) {
+            o->ids = v;
+        } else if (TAKE("--text")) {
+            o->text = v;
+        } else if (TAKE("--speed")) {
+            char *end;
+            o->speed = strtof(v, &end);
+            if (*end || !(o->speed >= 0.25f && o->speed <= 4.0f)) {
+                fprintf(stderr, "kokoro: --speed must be a number from 0.25 to 4\n");
+                return -1;
+            }
+        } else if (TAKE("--threads") || TAKE("--runs") || TAKE("--seed")) {
+            char *end;
+            errno = 0;
+            long n = strtol(v, &end, 10);
+            if (*end || errno || n < (strcmp(a, "--seed") ? 1 : 0) || n > 1000000) {
+                fprintf(stderr, "kokoro: %s takes a positive integer\n", a);
+                return -1;
+            }
+            if (!strcmp(a, "--threads")) o->threads = (int)n;
+            else if (!strcmp(a, "--runs")) o->runs = (int)n;
+            else o->seed = (unsigned long long)n, o->seed_set = 1;
+        } else if (!strcmp(a, "--print-ids")) {
+            o->print_ids = 1;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "kokoro: unknown option %s (see --help)\n", a);
+            return -1;
+        } else if (!o->text) {
+            o->text = a;
+        } else {
+            fprintf(stderr, "kokoro: give the text as one argument (quote it)\n");
+            return -1;
+        }
+#undef TAKE
+    }
+    return 0;
+}
+
+/* Reads a whole file (or stdin for "-") into a NUL-terminated buffer. */
+static char *slurp(const char *path)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (len + 4096 + 1 > cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0) break;
+    }
+    if (f != stdin) fclose(f);
+    if (buf) buf[len] = 0;
+    return buf;
+}
+
+static const char *ext_format(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && !strchr(dot, '/') ? dot + 1 : "wav";
+}
+
+/* ------------------------------------------------------------------ say */
+
+typedef struct {
+    FILE *f;
+    kokoro_encoder *enc;
+    size_t samples;
+    int tty;
+    size_t done_bytes, total_bytes;
+    double t0;
+} say_ctx;
+
+static int write_file(const void *data, size_t n, void *user)
+{
+    say_ctx *c = user;
+    return fwrite(data, 1, n, c->f) == n ? 0 : -1;
+}
+
+static void progress(say_ctx *c, size_t extra)
+{
+    if (!c->tty || !c->total_bytes) return;
+    double frac = (double)(c->done_bytes + extra) / c->total_bytes;
+    if (frac > 1) frac = 1;
+    int w = 30, filled = (int)(frac * w);
+    fprintf(stderr, "\r[%.*s%*s] %3d%%  %.0f s of audio", filled,
+            "##############################", w - filled, "", (int)(frac * 100),
+            c->samples / (double)KOKORO_SAMPLE_RATE);
+    fflush(stderr);
+}
+
+static int on_audio(const float *s, size_t n, void *user)
+{
+    say_ctx *c = user;
+    c->samples += n;
+    progress(c, 0);
+    return kokoro_encoder_write(c->enc, s, n) == KOKORO_OK ? 0 : -1;
+}
+
+/* Cuts text into blocks of about 4 KB ending at a line or sentence end, so that very long
+ * input is synthesised (and its memory released) block by block. Returns the block length. */
+static size_t next_block(const char *s)
+{
+    size_t len = strlen(s), limit = 4096;
+    if (len <= limit) return len;
+    size_t best = 0;
+    for (size_t i = limit / 2; i < limit; i++) {
+        if (s[i] == '\n') best = i + 1;
+        else if (!best && (s[i] == '.' || s[i] == '!' || s[i] == '?') && s[i + 1] == ' ')
+            best = i + 2;
+    }
+    if (!best)
+        for (size_t i = limit; i > limit / 2; i--)
+            if (s[i] == ' ') return i + 1;
+    return best ? best : limit;
+}
+
+/* A WAV streamed to a seekable file gets its real sizes written at the end. */
+static void fix_wav_sizes(FILE *f, size_t samples)
+{
+    if (fseek(f, 0, SEEK_END) != 0) return;
+    long end = ftell(f);
+    uint32_t data = (uint32_t)(samples * 2), riff = (uint32_t)(end - 8);
+    if (end < 44 || (size_t)end != 44 + samples * 2) return; /* not our plain 44-byte header */
+    if (fseek(f, 4, SEEK_SET) == 0) fwrite(&riff, 4, 1, f);
+    if (fseek(f, 40, SEEK_SET) == 0) fwrite(&data, 4, 1, f);
+}
+
+static int cmd_say(int argc, char **argv)
+{
+    opts o = {0};
+    int r = parse_opts(argc, argv, &o, usage_say);
+    if (r) return r > 0 ? 0 : 2;
+    if (!o.out) {
+        fprintf(stderr, "kokoro say: -o OUT is required (see --help)\n");
+        return 2;
+    }
+    char *owned = NULL;
+    const char *text = o.text;
+    if (o.file || !text) {
+        owned = slurp(o.file ? o.file : "-");
+        if (!owned) {
+            fprintf(stderr, "kokoro say: cannot read %s: %s\n", o.file ? o.file : "stdin",
+                    strerror(errno));
+            return 1;
+        }
+        text = owned;
+    }
+    kokoro_format fmt;
+    if (kokoro_format_parse(ext_format(o.out), &fmt)) {
+        fprintf(stderr, "kokoro say: unknown output format .%s (wav mp3 ogg opus flac aac pcm)\n",
+                ext_format(o.out));
+        free(owned);
+        return 2;
+    }
+    char err[512];
+    kokoro_model *model = NULL;
+    kokoro_voices *voices = NULL;
+    kokoro_text *tf = NULL;
+    kokoro_state *st = NULL;
+    float *pack = malloc(KOKORO_VOICE_FLOATS * sizeof *pack);
+    say_ctx c = {0};
+    int rc = pack ? KOKORO_OK : KOKORO_E_NOMEM;
+    if (!rc) rc = kokoro_voices_load(o.voices, &voices, err, sizeof err);
+    if (!rc) rc = kokoro_voice_blend(voices, o.voice, pack, err, sizeof err);
+    const char *lang = o.lang;
+    if (!rc && !lang) {
+        lang = kokoro_lang_of_voice(o.voice);
+        if (!lang) lang = "en-us";
+    }
+    if (!rc) rc = kokoro_text_new(NULL, &tf, err, sizeof err);
+    if (!rc) rc = kokoro_model_load(o.model, &model, err, sizeof err);
+    if (!rc && !(st = kokoro_state_new(model, o.threads))) rc = KOKORO_E_NOMEM;
+    if (!rc && !(c.f = fopen(o.out, "wb+"))) {
+        snprintf(err, sizeof err, "cannot write %s: %s", o.out, strerror(errno));
+        rc = KOKORO_E_IO;
+    }
+    if (!rc) rc = kokoro_encoder_new(fmt, KOKORO_SAMPLE_RATE, 1, write_file, &c, &c.enc, err, sizeof err);
+    if (!rc) {
+        c.tty = isatty(2);
+        c.total_bytes = strlen(text);
+        c.t0 = now_s();
+        kokoro_speak_params sp = kokoro_speak_defaults();
+        sp.speed = o.speed;
+        if (o.seed_set) sp.noise_seed = o.seed;
+        const char *p = text;
+        while (!rc && *p) {
+            size_t n = next_block(p);
+            char *block = strndup(p, n);
+            if (!block) {
+                rc = KOKORO_E_NOMEM;
+                break;
+            }
+            /* blocks with no speakable content (blank lines) are skipped, not errors */
+            int only_space = 1;
+            for (size_t i = 0; i < n; i++)
+                if (!strchr(" \t\r\n", block[i])) only_space = 0;
+            if (!only_space) rc = kokoro_speak(st, tf, block, lang, pack, &sp, on_audio, &c, err, sizeof err);
+            free(block);
+            p += n;
+            c.done_bytes += n;
+            progress(&c, 0);
+        }
+        if (!rc) rc = kokoro_encoder_finish(c.enc);
+        if (c.tty) fputc('\n', stderr);
+    }
+    if (!rc && fmt == KOKORO_FMT_WAV) fix_wav_sizes(c.f, c.samples);
+    if (c.f && fclose(c.f) && !rc) {
+        snprintf(err, sizeof err, "cannot write %s: %s", o.out, strerror(errno));
+        rc = KOKORO_E_IO;
+    }
+    if (rc) {
+        fprintf(stderr, "kokoro say: %s\n", rc == KOKORO_E_NOMEM ? "out of memory" : err);
+        if (c.f) remove(o.out);
+    } else {
+        double secs = now_s() - c.t0, audio = c.samples / (double)KOKORO_SAMPLE_RATE;
+        fprintf(stderr, "kokoro say: %s: %.2f s of audio in %.2f s (RTF %.3f)\n", o.out, audio,
+                secs, audio > 0 ? secs / audio : 0.0);
+    }
+    kokoro_encoder_free(c.enc);
+    kokoro_state_free(st);
+    kokoro_model_free(model);
+    kokoro_text_free(tf);
+    kokoro_voices_free(voices);
+    free(pack);
+    free(owned);
+    return rc ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ phonemize */
+
+static void usage_phonemize(FILE *f)
+{
+    fprintf(f, "usage: kokoro phonemize [--lang L] \"text\"   (text also from -f FILE or stdin)\n"
+               "Prints the phoneme string the engine gets (default language en-us).\n");
+}
+
+static int cmd_phonemize(int argc, char **argv)
+{
+    opts o = {0};
+    int r = parse_opts(argc, argv, &o, usage_phonemize);
+    if (r) return r > 0 ? 0 : 2;
+    char *owned = NULL;
+    const char *text = o.text;
+    if (o.file || !text) {
+        if (!(owned = slurp(o.file ? o.file : "-"))) {
+            fprintf(stderr, "kokoro phonemize: cannot read input: %s\n", strerror(errno));
+            return 1;
+        }
+        text = owned;
+    }
+    char err[512], *ph = NULL;
+    kokoro_text *tf = NULL;
+    int rc = kokoro_text_new(NULL, &tf, err, sizeof err);
+    if (!rc) rc = kokoro_phonemize(tf, text, o.lang ? o.lang : "en-us", &ph, err, sizeof err);
+    if (rc) fprintf(stderr, "kokoro phonemize: %s\n", err);
+    else printf("%s\n", ph);
+    free(ph);
+    kokoro_text_free(tf);
+    free(owned);
+    return rc ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ bench and dump */
+
+static int parse_ids(const char *s, int32_t *ids, int max)
+{
+    int n = 0;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 0 || v > 177 || n >= max) return -1;
+        ids[n++] = (int32_t)v;
+        s = end;
+        if (*s == ',') s++;
+        else if (*s) return -1;
+    }
+    return n;
+}
+
+static const char *bench_text =
+    "The old lighthouse keeper climbed the spiral stairs every evening, counting each of the "
+    "one hundred and twelve steps. From the top he could see the whole bay: fishing boats "
+    "returning with their nets, gulls circling above the harbour, and the long shadow of the "
+    "cliffs stretching across the water as the sun went down.";
+
+static void usage_bench(FILE *f)
+{
+    fprintf(f, "usage: kokoro bench [--threads N] [--runs N] [--ids 1,2,..] [--text T] "
+               "[--voice V] [--print-ids]\n"
+               "Synthesises one utterance (default: a 60-word paragraph) --runs times after a "
+               "warm-up and prints key value lines: rtf (compute s per audio s, best run), "
+               "time per stage, peak RSS.\n");
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+    opts o = {0};
+    int r = parse_opts(argc, argv, &o, usage_bench);
+    if (r) return r > 0 ? 0 : 2;
+    char err[512];
+    int32_t ids[KOKORO_MAX_PHONEMES];
+    int n = 0, rc = KOKORO_OK;
+    if (o.ids) {
+        n = parse_ids(o.ids, ids, KOKORO_MAX_PHONEMES);
+        if (n < 1) {
+            fprintf(stderr, "kokoro bench: --ids takes 1 to 510 comma-separated ids 0..177\n");
+            return 2;
+        }
+    } else {
+        kokoro_text *tf = NULL;
+        char *ph = NULL;
+        rc = kokoro_text_new(NULL, &tf, err, sizeof err);
+        if (!rc) rc = kokoro_phonemize(tf, o.text ? o.text : bench_text, "en-us", &ph, err, sizeof err);
+        if (!rc) {
+            n = kokoro_tokenize(ph, ids, KOKORO_MAX_PHONEMES);
+            if (n > KOKORO_MAX_PHONEMES) n = KOKORO_MAX_PHONEMES;
+        }
+        free(ph);
+        kokoro_text_free(tf);
+        if (rc) {
+            fprintf(stderr, "kokoro bench: %s\n", err);
+            return 1;
+        }
+    }
+    if (o.print_ids) {
+        for (int i = 0; i < n; i++) printf("%s%d", i ? "," : "", ids[i]);
+        printf("\n");
+        return 0;
+    }
+    kokoro_model *model = NULL;
+    kokoro_voices *voices = NULL;
+    kokoro_state *st = NULL;
+    float *pack = malloc(KOKORO_VOICE_FLOATS * sizeof *pack);
+    double t_load = now_s();
+    rc = pack ? KOKORO_OK : KOKORO_E_NOMEM;
+    if (!rc) rc = kokoro_model_load(o.model, &model, err, sizeof err);
+    t_load = now_s() - t_load;
+    if (!rc) rc = kokoro_voices_load(o.voices, &voices, err, sizeof err);
+    if (!rc) rc = kokoro_voice_blend(voices, o.voice, pack, err, sizeof err);
+    if (!rc && !(st = kokoro_state_new(model, o.threads))) rc = KOKORO_E_NOMEM;
+    double best = 1e30, best_stage[6] = {0};
+    size_t samples = 0;
+    kokoro_synth_params sp = kokoro_synth_defaults();
+    for (int run = 0; !rc && run <= o.runs; run++) { /* run 0 is the warm-up */
+        float *audio = NULL;
+        double t = now_s();
+        rc = kokoro_synthesize(st, ids, n, kokoro_voice_row(pack, n), &sp, &audio, &samples, err, sizeof err);
+        t = now_s() - t;
+        free(audio);
+        if (!rc && run > 0 && t < best) {
+            best = t;
+            memcpy(best_stage, kk_state_stage_seconds(st), sizeof best_stage);
+        }
+    }
+    if (rc) {
+        fprintf(stderr, "kokoro bench: %s\n", err);
+    } else {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        double audio_s = samples / (double)KOKORO_SAMPLE_RATE;
+        printf("threads %d\nphonemes %d\nruns %d\naudio_s %.3f\ncompute_s %.4f\nrtf %.4f\n",
+               o.threads, n, o.runs, audio_s, best, best / audio_s);
+        for (int i = 0; i < 6; i++) printf("stage_%s_s %.4f\n", kk_stage_names[i], best_stage[i]);
+        printf("load_s %.3f\npeak_rss_mb %.1f\n", t_load, ru.ru_maxrss / 1024.0);
+    }
+    kokoro_state_free(st);
+    kokoro_voices_free(voices);
+    kokoro_model_free(model);
+    free(pack);
+    return rc ? 1 : 0;
+}
+
+static void usage_dump(FILE *f)
+{
+    fprintf(f, "usage: kokoro dump --ids 1,2,.. --voice NAME|FILE.bin [--speed S] --out DIR\n"
+               "Runs the ids with the source noise zeroed and writes DIR/<name>.f32 (float32) "
+               "and DIR/<name>.shape for: durations f0 n asr decoder gen_pre audio.\n");
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+    opts o = {0};
+    int r = parse_opts(argc, argv, &o, usage_dump);
+    if (r) return r > 0 ? 0 : 2;
+    int32_t ids[KOKORO_MAX_PHONEMES];
+    int n = o.ids ? parse_ids(o.ids, ids, KOKORO_MAX_PHONEMES) : -1;
+    if (n < 1 || !o.out) {
+        usage_dump(stderr);
+        return 2;
+    }
+    char err[512];
+    kokoro_model *model = NULL;
+    kokoro_voices *voices = NULL;
+    kokoro_state *st = NULL;
+    float *pack = malloc(KOKORO_VOICE_FLOATS * sizeof *pack), *audio = NULL;
+    size_t ns;
+    int rc = pack ? KOKORO_OK : KOKORO_E_NOMEM;
+    /* --voice may be a .bin file path or a name in --voices */
+    int is_file = strchr(o.voice, '/') || strstr(o.voice, ".bin");
+    if (!rc) rc = kokoro_voices_load(is_file ? o.voice : o.voices, &voices, err, sizeof err);
+    if (!rc) rc = kokoro_voice_blend(voices, is_file ? kokoro_voices_name(voices, 0) : o.voice, pack, err, sizeof err);
+    if (!rc) rc = kokoro_model_load(o.model, &model, err, sizeof err);
+    if (!rc && !(st = kokoro_state_new(model, o.threads))) rc = KOKORO_E_NOMEM;
+    if (!rc) {
+        kk_state_keep_tensors(st, 1);
+        kokoro_synth_params sp = kokoro_synth_defaults();
+        sp.speed = o.speed;
+        sp.zero_noise = 1;
+        rc = kokoro_synthesize(st, ids, n, kokoro_voice_row(pack, n), &sp, &audio, &ns, err, sizeof err);
+    }
+    static const char *const names[] = {"durations", "f0", "n", "asr", "decoder", "gen_pre", "audio"};
+    for (int i = 0; !rc && i < 7; i++) {
+        const float *d;
+        int dims[3];
+        if (kokoro_state_tensor(st, names[i], &d, dims)) continue;
+        char path[4096];
+        /* 1-D tensors are stored as [n][1]: write their shape as one dimension */
+        snprintf(path, sizeof path, "%s/%s.f32", o.out, names[i]);
+        FILE *f = fopen(path, "wb");
+        size_t cnt = (size_t)dims[0] * dims[1];
+        if (!f || fwrite(d, sizeof *d, cnt, f) != cnt) rc = KOKORO_E_IO;
+        if (f) fclose(f);
+        snprintf(path, sizeof path, "%s/%s.shape", o.out, names[i]);
+        f = fopen(path, "w");
+        if (!f) rc = KOKORO_E_IO;
+        else {
+            if (dims[1] == 1) fprintf(f, "%d\n", dims[0]);
+            else fprintf(f, "%d %d\n", dims[0], dims[1]);
+            fclose(f);
+        }
+        if (rc) snprintf(err, sizeof err, "cannot write into %s", o.out);
+    }
+    if (rc) fprintf(stderr, "kokoro dump: %s\n", err);
+    free(audio);
+    kokoro_state_free(st);
+    kokoro_voices_free(voices);
+    kokoro_model_free(model);
+    free(pack);
+    return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage_main(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "say")) return cmd_say(argc - 1, argv + 1);
+    if (!strcmp(cmd, "phonemize")) return cmd_phonemize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "dump")) return cmd_dump(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return kk_serve_main(argc - 1, argv + 1);
+    fprintf(stderr, "kokoro: unknown command '%s'\n", cmd);
+    usage_main(stderr);
+    return 2;
+}
