@@ -6,7 +6,6 @@ health check, /tmp/audio as the only writable place) and that it agrees with dep
 test_entrypoint.py then runs the image's command natively.
 """
 import fnmatch
-import json
 import os
 import shlex
 import shutil
@@ -14,47 +13,10 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from dockerfile import DOCKERFILE, exec_form, instructions, last, stages
+from k8s_render import ROOT
 
-DOCKERFILE = os.path.join(ROOT, "Dockerfile")
 ENTRY = ["kokoro", "serve", "--host", "0.0.0.0", "--port", "8000"]
-
-
-def instructions(text):
-    """[(INSTRUCTION, arguments)] of a Dockerfile: comments dropped, continuations joined."""
-    out, pending = [], ""
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("#") or (not stripped and not pending):
-            continue
-        if stripped.endswith("\\"):
-            pending += stripped[:-1] + " "
-            continue
-        full = (pending + stripped).strip()
-        pending = ""
-        if full:
-            word, _, rest = full.partition(" ")
-            out.append((word.upper(), rest.strip()))
-    assert not pending, "the Dockerfile ends inside a continued line"
-    return out
-
-
-def stages(text):
-    """Instructions grouped by stage: [[('FROM', ...), ...], ...]."""
-    result = []
-    for ins in instructions(text):
-        if ins[0] == "FROM":
-            result.append([])
-        assert result, f"{ins[0]} before the first FROM"
-        result[-1].append(ins)
-    return result
-
-
-def exec_form(args):
-    """The JSON array of an exec-form instruction (CMD ["a", "b"])."""
-    value = json.loads(args)
-    assert isinstance(value, list), f"{args} is not in exec form"
-    return value
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +33,6 @@ def build_stage(text):
 @pytest.fixture(scope="module")
 def runtime(text):
     return stages(text)[-1]
-
-
-def last(stage, name):
-    found = [args for ins, args in stage if ins == name]
-    assert found, f"no {name} in the stage"
-    return found[-1]
 
 
 # ------------------------------------------------------------------ lint

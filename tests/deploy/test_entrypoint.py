@@ -21,8 +21,8 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT
-from test_dockerfile import DOCKERFILE, exec_form, last, stages
+from k8s_render import ROOT
+from dockerfile import DOCKERFILE, exec_form, last, stages
 
 BUILD = os.environ.get("BUILD", "build")
 KOKORO = os.path.join(ROOT, BUILD, "kokoro")

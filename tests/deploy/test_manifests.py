@@ -13,7 +13,7 @@ import subprocess
 import kubernetes_validate
 import pytest
 
-from conftest import K8S, ROOT, load_yaml_docs, render_with_kubectl, render_without_kubectl
+from k8s_render import K8S, ROOT, load_yaml_docs, render_with_kubectl, render_without_kubectl
 
 # The oldest Kubernetes the manifests support (the preStop sleep action is beta, on by default,
 # from 1.30) and the newest whose schemas kubernetes-validate ships.
