@@ -36,7 +36,8 @@ static const char *context_tag(const char *prev)
     static const char *const det[] = {"the", "a", "an", "my", "your", "his", "her", "its",
                                       "our", "their", "this", "that", "these", "those", "no",
                                       "every", "each", NULL};
-    if (strcmp(prev, "to") == 0 || strcmp(prev, "will") == 0 || strcmp(prev, "can") == 0 ||
+    if (strcmp(prev, "to") == 0 || strcmp(prev, "will") == 0 || strcmp(prev, "i") == 0 ||
+        strcmp(prev, "you") == 0 || strcmp(prev, "we") == 0 || strcmp(prev, "they") == 0 || strcmp(prev, "can") == 0 ||
         strcmp(prev, "would") == 0 || strcmp(prev, "could") == 0 || strcmp(prev, "should") == 0 ||
         strcmp(prev, "must") == 0 || strcmp(prev, "might") == 0)
         return "VERB";
@@ -190,17 +191,15 @@ static int spell(const g2p_ctx *c, const char *w, size_t n, kk_buf *out)
     return 0;
 }
 
-/* Capitalised common words in a shouted headline are words, not initialisms. */
-static int is_common_word(const char *w, size_t n)
+/* Initialisms that are also ordinary words in lower case: in capitals they are spelled.
+ * Other all-capital words the dictionary knows are read as words ("THE END"). */
+static int is_initialism_word(const char *w, size_t n)
 {
-    static const char *const common[] = {
-        "THE", "AND", "FOR", "YOU", "ARE", "NOT", "BUT", "ALL", "CAN", "WAS", "HAS", "OUR",
-        "ONE", "TWO", "NEW", "NOW", "OUT", "GET", "HOW", "WHY", "WHO", "YES", "STOP", "HELP",
-        "THIS", "THAT", "WITH", "FROM", "HAVE", "WILL", "YOUR", "WHAT", "WHEN", "FREE", "SALE",
-        "NEWS", "LIVE", "BIG", "HOT", "NO", "GO", "DO", "TO", "OF", "IN", "ON", "AT", "BY",
-        "IS", "BE", "WE", "HE", "ME", "MY", "SO", "UP", "OR", "IF", "AN", "AS", "OK", NULL};
-    for (int i = 0; common[i]; i++)
-        if (strlen(common[i]) == n && memcmp(common[i], w, n) == 0)
+    static const char *const list[] = {"US", "UN", "WHO", "AI", "ID", "PR", "IQ", "ER", "PC",
+                                       "TV", "IT", "AM", "PM", "OS", "AD", "ET", "GP", "HR",
+                                       "PA", "MD", "CV", "DJ", "RIP", "CAT", "MS", NULL};
+    for (int i = 0; list[i]; i++)
+        if (strlen(list[i]) == n && memcmp(list[i], w, n) == 0)
             return 1;
     return 0;
 }
@@ -222,9 +221,8 @@ static int word_part(g2p_ctx *c, const char *w, size_t n, kk_buf *out)
         return KOKORO_OK;
     const char *tag = context_tag(c->prev);
     const char *ph = n < MAX_WORD ? lookup_cased(c, w, n, tag) : NULL;
-    /* All-capital words the dictionary knows only as ordinary words ("US", "IT") are
-     * usually initialisms; "NASA" is in the dictionary as written and stays a word. */
-    if (ph && is_acronym(w, n) && !is_common_word(w, n) && !kk_lexicon_get(c->lx, w, n, NULL))
+    /* "US" is the country, not "us"; "NASA" is in the dictionary as written. */
+    if (ph && is_acronym(w, n) && is_initialism_word(w, n) && !kk_lexicon_get(c->lx, w, n, NULL))
         ph = NULL;
     if (ph)
         return kk_buf_puts(out, ph) < 0 ? KOKORO_E_NOMEM : KOKORO_OK;

@@ -136,7 +136,7 @@ static int is_null(parser *ps)
 
 static int table_grow(kk_lexicon *lx)
 {
-    uint32_t cap = lx->mask ? (lx->mask + 1) * 2 : 1u << 17;
+    uint32_t cap = lx->mask ? (lx->mask + 1) * 2 : 1u << 19; /* 2x the entries of one dialect */
     kk_entry *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return -1;

@@ -888,11 +888,23 @@ static int match_number(norm *nm)
         nm->i = e + al;
         return 1;
     }
+    if (nx == 'x' && (e + 1 >= nm->n || !isaln((unsigned char)nm->s[e + 1]))) { /* 10x */
+        say_quantity(nm, &num);
+        say(nm, "times");
+        nm->i = e + 1;
+        return 1;
+    }
     size_t ul;
     const unit *u = unit_at(nm, e, &ul);
     if (u) {
         say_quantity(nm, &num);
+        size_t at = nm->out.n;
         say(nm, is_one(&num) ? u->one : u->many);
+        if (nm->british) { /* metre, litre */
+            char *m;
+            while ((m = strstr(nm->out.p + at, "meter")) || (m = strstr(nm->out.p + at, "liter")))
+                memcpy(m + 3, "re", 2);
+        }
         nm->i = e + ul;
         return 1;
     }
@@ -920,12 +932,12 @@ static int match_number(norm *nm)
         return 1;
     }
     /* years */
-    if (plain && num.ipn == 4 && v >= 1100 && v <= 2099) {
+    if (plain && num.ipn == 4 && v >= 1000 && v <= 2099) {
         int year = in_list(prevw, YEAR_BEFORE) || month_index(prevw) >= 0 || after_month_day(nm) ||
                    strcasecmp(next, "AD") == 0 || strcasecmp(next, "BC") == 0 ||
                    strcasecmp(next, "BCE") == 0 || strcasecmp(next, "CE") == 0;
         /* "the 1998 season": a bare number with no word after it is also a year */
-        if (!year && !wl)
+        if (!year && !wl && v >= 1100)
             year = 1;
         /* "Dr. Smith, 1998" or "ordinal, 2024" after a date */
         if (year) {
@@ -1185,6 +1197,19 @@ int kk_normalize_en(const char *text, int british, char **out)
             if (match_money(nm))
                 continue;
         }
+        if (c == '.' && isdig(AT(1)) && !isdig(prev)) { /* .75 */
+            say(nm, "point");
+            size_t d = digits_at(nm, nm->i + 1);
+            space(nm);
+            nm->oom |= kk_say_digits(&nm->out, nm->s + nm->i + 1, d);
+            nm->i += 1 + d;
+            continue;
+        }
+        if (c == '-' && isdig(AT(1)) && isalph(prev)) { /* COVID-19 */
+            put(nm, " ");
+            nm->i++;
+            continue;
+        }
         if (c == '-' && isdig(AT(1)) && !isaln(prev) && prev != '-') {
             say(nm, "minus");
             nm->i++;
@@ -1222,6 +1247,11 @@ int kk_normalize_en(const char *text, int british, char **out)
             nm->i = e;
             continue;
         }
+        if (c == '/' && nm->i >= 3 && strncasecmp(nm->s + nm->i - 3, "and/or", 6) == 0) {
+            put(nm, " ");
+            nm->i++;
+            continue;
+        }
         if (c == '.' && AT(1) == '.' && AT(2) == '.') {
             put(nm, "\xe2\x80\xa6");
             nm->i += 3;
@@ -1252,6 +1282,14 @@ int kk_normalize_en(const char *text, int british, char **out)
         *out = NULL;
         return KOKORO_E_NOMEM;
     }
+    /* one space between words, none at the ends of lines */
+    char *w = nm->out.p;
+    for (const char *r = nm->out.p; *r; r++) {
+        if (*r == ' ' && (w == nm->out.p || w[-1] == ' ' || w[-1] == '\n' || r[1] == '\n' || !r[1]))
+            continue;
+        *w++ = *r;
+    }
+    *w = 0;
     *out = nm->out.p;
     return KOKORO_OK;
 }

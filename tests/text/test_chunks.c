@@ -1,0 +1,126 @@
+/* test_chunks.c - long text is cut into chunks the model can take: every chunk within 510
+ * ids, cut at sentence ends where possible, the first one short, nothing lost or reordered. */
+#include "check.h"
+#include "text/text_int.h"
+
+static const char *SENTENCES[] = {
+    "The committee met on March 3rd, 2024 to discuss the budget of $2.5 million.",
+    "Dr. Smith, who has worked at St. Mary's Hospital since 1998, presented the findings.",
+    "Nobody expected the results to be so clear; the data spoke for itself.",
+    "After a short break, the members returned, and the debate continued well into the night.",
+    "It was, in the words of one observer, a remarkable day for the city.",
+};
+
+/* Removes spaces so that phoneme strings can be compared however they were cut. */
+static char *squeeze(const char *s)
+{
+    char *o = malloc(strlen(s) + 1), *w = o;
+    for (; *s; s++)
+        if (*s != ' ')
+            *w++ = *s;
+    *w = 0;
+    return o;
+}
+
+static void check_chunks(kokoro_text *t, const char *text, const char *lang, int expect_sentences)
+{
+    char err[256] = "";
+    kokoro_chunk *c = NULL;
+    int n = 0;
+    int rc = kokoro_text_chunks(t, text, lang, &c, &n, err, sizeof err);
+    CHECK(rc == KOKORO_OK && n > 0, "chunks: rc %d %s", rc, err);
+    char *whole = NULL;
+    CHECK(kokoro_phonemize(t, text, lang, &whole, err, sizeof err) == KOKORO_OK, "%s", err);
+    kk_buf joined = {0};
+    kk_buf_put(&joined, "", 0);
+    for (int i = 0; i < n; i++) {
+        CHECK(c[i].n_ids >= 1 && c[i].n_ids <= KOKORO_MAX_PHONEMES, "chunk %d has %d ids", i,
+              c[i].n_ids);
+        CHECK(c[i].n_ids == kokoro_tokenize(c[i].phonemes, NULL, 0), "chunk %d ids", i);
+        CHECK(c[i].text && c[i].phonemes && c[i].phonemes[0] != ' ', "chunk %d strings", i);
+        CHECK(c[i].pause_after_ms >= 0 && c[i].pause_after_ms <= 1000, "pause");
+        if (expect_sentences && i + 1 < n) {
+            size_t l = strlen(c[i].phonemes);
+            char last = l ? c[i].phonemes[l - 1] : 0;
+            CHECK(last == '.' || last == ';' || last == ',', "chunk %d ends \"%s\"", i,
+                  c[i].phonemes + (l > 20 ? l - 20 : 0));
+            CHECK(c[i].pause_after_ms > 0, "chunk %d has no pause after \"%c\"", i, last);
+        }
+        kk_buf_puts(&joined, c[i].phonemes);
+    }
+    if (n > 1 && expect_sentences)
+        CHECK(c[0].n_ids <= 120, "first chunk has %d ids: it should be short", c[0].n_ids);
+    char *a = squeeze(joined.p), *b = squeeze(whole);
+    CHECK(strcmp(a, b) == 0, "the chunks do not add up to the whole text (%zu vs %zu bytes)",
+          strlen(a), strlen(b));
+    free(a);
+    free(b);
+    free(whole);
+    kk_buf_free(&joined);
+    kokoro_chunks_free(c, n);
+}
+
+int main(void)
+{
+    char err[256];
+    kokoro_text *t;
+    if (kokoro_text_new(NULL, &t, err, sizeof err) != KOKORO_OK) {
+        fprintf(stderr, "test_chunks: %s\n", err);
+        return 1;
+    }
+    /* short text: one chunk, same phonemes */
+    kokoro_chunk *c;
+    int n;
+    CHECK(kokoro_text_chunks(t, "Hello world.", "en-us", &c, &n, err, sizeof err) == KOKORO_OK &&
+              n == 1, "one chunk");
+    CHECK_STR(c[0].phonemes, "həlˈO wˈɜɹld.");
+    CHECK_STR(c[0].text, "Hello world");
+    CHECK(c[0].pause_after_ms == 0, "no pause after the last chunk");
+    kokoro_chunks_free(c, n);
+    /* nothing to say: zero chunks, no error */
+    CHECK(kokoro_text_chunks(t, "  \n ", "en-us", &c, &n, err, sizeof err) == KOKORO_OK && n == 0,
+          "empty text");
+    kokoro_chunks_free(c, n);
+    CHECK(kokoro_text_chunks(t, "x", "ja", &c, &n, err, sizeof err) == KOKORO_E_UNSUPPORTED,
+          "ja");
+
+    /* a long text of 2,000 sentences */
+    kk_buf text = {0};
+    for (int i = 0; i < 2000; i++) {
+        kk_buf_puts(&text, SENTENCES[i % 5]);
+        kk_buf_puts(&text, i % 7 == 6 ? "\n\n" : " ");
+    }
+    check_chunks(t, text.p, "en-us", 1);
+    check_chunks(t, text.p, "en-gb", 1);
+    kk_buf_free(&text);
+
+    /* one sentence longer than the window: cut at commas, then at spaces */
+    kk_buf longs = {0};
+    for (int i = 0; i < 120; i++)
+        kk_buf_puts(&longs, "and the river ran on, ");
+    kk_buf_puts(&longs, "until the end.");
+    check_chunks(t, longs.p, "en-us", 0);
+    kk_buf_free(&longs);
+    kk_buf nocomma = {0};
+    for (int i = 0; i < 400; i++)
+        kk_buf_puts(&nocomma, "word ");
+    check_chunks(t, nocomma.p, "en-us", 0);
+    kk_buf_free(&nocomma);
+
+    /* a word without end (no spaces at all) is still cut within the window */
+    kk_buf blob = {0};
+    for (int i = 0; i < 5000; i++)
+        kk_buf_puts(&blob, "abcdefghij");
+    check_chunks(t, blob.p, "en-us", 0);
+    kk_buf_free(&blob);
+
+    /* other languages are chunked the same way */
+    kk_buf es = {0};
+    for (int i = 0; i < 60; i++)
+        kk_buf_puts(&es, "El comité se reunió para hablar del presupuesto, y el debate siguió. ");
+    check_chunks(t, es.p, "es", 1);
+    kk_buf_free(&es);
+
+    kokoro_text_free(t);
+    return check_done("test_chunks");
+}
