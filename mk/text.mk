@@ -13,13 +13,18 @@ model-lexicon:
 
 TEXT_SRCS := $(wildcard src/text/*.c)
 TEXT_OBJS := $(TEXT_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/src/core/status.o
-TEXT_TESTS := $(patsubst tests/text/%.c,$(BUILD)/tests/text/%,$(wildcard tests/text/test_*.c))
+TEXT_TESTS := $(patsubst tests/text/%.c,$(BUILD)/tests/text/%,$(filter-out tests/text/test_speak.c,$(wildcard tests/text/test_*.c)))
 TEXT_TEST_LIBS := $(shell pkg-config --libs espeak-ng 2>/dev/null || echo -lespeak-ng) -lpthread -lm
 
 # Tests of the front end alone link only its objects, so that they build before the engine.
 $(BUILD)/tests/text/%: tests/text/%.c tests/text/check.h $(TEXT_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(TEXT_OBJS) $(TEXT_TEST_LIBS)
+
+# Text to audio needs the whole library (engine included) and the model.
+$(BUILD)/tests/text/test_speak: tests/text/test_speak.c tests/text/check.h $(BUILD)/libkokoro.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -34,6 +39,6 @@ fuzz-text: $(FUZZ_BUILD)/text_fuzz
 # FUZZ_TEXT_SECONDS bounds the fuzzing run inside the tests (default 60).
 FUZZ_TEXT_SECONDS ?= 60
 
-test-text: $(TEXT_TESTS) $(FUZZ_BUILD)/text_fuzz
-	@for t in $(TEXT_TESTS); do echo "== $$t"; $$t || exit 1; done
+test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(FUZZ_BUILD)/text_fuzz
+	@for t in $(TEXT_TESTS) $(BUILD)/tests/text/test_speak; do echo "== $$t"; $$t || exit 1; done
 	tests/text/run_fuzz.sh $(FUZZ_BUILD)/text_fuzz $(FUZZ_TEXT_SECONDS)
