@@ -8,7 +8,7 @@
 #include <time.h>
 #include <vorbis/vorbisenc.h>
 
-/* VBR quality 0.4: about 45-55 kbit/s for 24 kHz mono speech. */
+/* VBR quality 0.4: about 35-50 kbit/s for 24 kHz mono speech. */
 #define VORBIS_QUALITY 0.4f
 
 typedef struct {

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -423,6 +424,8 @@ static void encode_and_check(int fi, int streaming, const float *in, const int16
     CHECK(rc == KOKORO_OK, "%s/%s: finish: %s", fmts[fi].ext, mode, kokoro_encoder_error(e));
     CHECK(kokoro_encoder_write(e, in, 10) == KOKORO_E_ARG, "%s/%s: write after finish accepted",
           fmts[fi].ext, mode);
+    CHECK(kokoro_encoder_finish(e) == KOKORO_E_ARG, "%s/%s: second finish accepted",
+          fmts[fi].ext, mode);
     kokoro_encoder_free(e);
 
     const char *opts = fmts[fi].f == KOKORO_FMT_PCM ? "-f s16le -ar 24000 -ac 1" : "";
@@ -669,6 +672,57 @@ static void test_empty_and_other_rate(const float *in)
     }
 }
 
+/* Encoders share no state: several threads encoding at once get the same bytes as one alone
+ * (Vorbis and Opus streams differ only in their random serial numbers, so not compared). */
+typedef struct {
+    const float *in;
+    sink out[N_FMTS];
+    int rc;
+} job;
+
+static void *encode_all(void *arg)
+{
+    job *j = arg;
+    for (size_t i = 0; i < N_FMTS; i++) {
+        kokoro_encoder *e;
+        int rc = kokoro_encoder_new(fmts[i].f, RATE, 0, sink_write, &j->out[i], &e, NULL, 0);
+        for (size_t done = 0; rc == KOKORO_OK && done < N_IN; done += 3000)
+            rc = kokoro_encoder_write(e, j->in + done, N_IN - done < 3000 ? N_IN - done : 3000);
+        if (rc == KOKORO_OK)
+            rc = kokoro_encoder_finish(e);
+        kokoro_encoder_free(e);
+        if (rc != KOKORO_OK)
+            j->rc = rc;
+    }
+    return NULL;
+}
+
+static void test_threads(const float *in)
+{
+    enum { THREADS = 4 };
+    job alone = {.in = in}, jobs[THREADS];
+    encode_all(&alone);
+    CHECK(alone.rc == KOKORO_OK, "single-threaded encode: %d", alone.rc);
+    pthread_t t[THREADS];
+    for (int k = 0; k < THREADS; k++) {
+        jobs[k] = (job){.in = in};
+        CHECK(pthread_create(&t[k], NULL, encode_all, &jobs[k]) == 0, "pthread_create");
+    }
+    for (int k = 0; k < THREADS; k++) {
+        pthread_join(t[k], NULL);
+        CHECK(jobs[k].rc == KOKORO_OK, "thread %d: %d", k, jobs[k].rc);
+        for (size_t i = 0; i < N_FMTS; i++) {
+            if (fmts[i].f != KOKORO_FMT_OGG && fmts[i].f != KOKORO_FMT_OPUS)
+                CHECK(jobs[k].out[i].len == alone.out[i].len &&
+                          memcmp(jobs[k].out[i].data, alone.out[i].data, alone.out[i].len) == 0,
+                      "thread %d: %s differs from a single-threaded encode", k, fmts[i].ext);
+            free(jobs[k].out[i].data);
+        }
+    }
+    for (size_t i = 0; i < N_FMTS; i++)
+        free(alone.out[i].data);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -695,6 +749,7 @@ int main(int argc, char **argv)
     test_callback_abort(in);
     test_free_unfinished(in);
     test_empty_and_other_rate(in);
+    test_threads(in);
 
     free(in);
     free(ref);
