@@ -14,20 +14,40 @@ die() { echo "runtime-packages: $*" >&2; exit 1; }
 command -v ldd > /dev/null || die "ldd not found (Debian package libc-bin)"
 command -v dpkg-query > /dev/null || die "dpkg-query not found: this script needs Debian"
 
-libs=$(ldd "$1") || die "ldd could not read $1"
-missing=$(printf '%s\n' "$libs" | grep 'not found' || true)
+ldd_out=$(ldd "$1") || die "ldd could not read $1"
+missing=$(grep 'not found' <<< "$ldd_out" || true)
 [ -z "$missing" ] || die "$1 needs libraries that are not installed: $missing"
 
 # Lines look like "libfoo.so.1 => /usr/lib/x86_64-linux-gnu/libfoo.so.1 (0x...)". dpkg knows
 # some files by their path under /lib (before the /usr merge) and alternatives only by their
-# target, so each library is looked up under every name it has.
-printf '%s\n' "$libs" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | while read -r lib; do
+# target, so each library is looked up under every name it may have, all in one dpkg-query
+# call (one call per name takes minutes for a program with a hundred libraries).
+mapfile -t libs < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 }' <<< "$ldd_out")
+declare -A names_of=()
+all_names=()
+for lib in "${libs[@]}"; do
     real=$(readlink -f "$lib")
-    found=
-    for path in "$lib" "$real" "${lib#/usr}" "${real#/usr}" "/usr$lib" "/usr$real"; do
-        pkg=$(dpkg-query -S "$path" 2> /dev/null | head -n1 | cut -d: -f1) || true
-        if [ -n "$pkg" ]; then found=$pkg; break; fi
+    names=("$lib" "$real")
+    for p in "$lib" "$real"; do
+        case $p in /usr/*) names+=("${p#/usr}") ;; *) names+=("/usr$p") ;; esac
     done
-    [ -n "$found" ] || die "no Debian package provides $lib ($real)"
+    names_of[$lib]="${names[*]}"
+    all_names+=("${names[@]}")
+done
+
+declare -A owner=()
+while IFS= read -r line; do
+    # "libfoo1:amd64: /usr/lib/x86_64-linux-gnu/libfoo.so.1"; diversions are not owners.
+    [[ $line == diversion* ]] && continue
+    pkg=${line%%: /*}
+    owner[${line#*: }]=${pkg%%:*}
+done < <(dpkg-query -S "${all_names[@]}" 2> /dev/null || true)
+
+for lib in "${libs[@]}"; do
+    found=
+    for name in ${names_of[$lib]}; do
+        if [ -n "${owner[$name]:-}" ]; then found=${owner[$name]}; break; fi
+    done
+    [ -n "$found" ] || die "no Debian package provides $lib ($(readlink -f "$lib"))"
     echo "$found"
 done | sort -u

@@ -10,11 +10,13 @@ Needs `make` and `make model`; fails (never skips) without them.
 """
 import json
 import os
+import pathlib
 import re
 import shlex
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -59,7 +61,7 @@ def image():
 
 
 @pytest.fixture(scope="module")
-def container(image, by_kind, tmp_path_factory):
+def container(image, by_kind):
     """The server running as the container would; yields its base URL, audio dir and log."""
     assert os.path.exists(KOKORO), f"{KOKORO} is missing: run make first"
     assert os.path.exists(os.path.join(ROOT, "models", "kokoro.onnx")), \
@@ -68,8 +70,9 @@ def container(image, by_kind, tmp_path_factory):
     for tool in ("unshare", "setpriv", "mount"):
         assert shutil.which(tool), f"{tool} is missing (Debian util-linux / mount)"
 
-    # The image's layout: /app/models and /app/web, read-only to the runtime user.
-    top = tmp_path_factory.mktemp("container")
+    # The image's layout: /app/models and /app/web, read-only to the runtime user. Not under
+    # pytest's tmp_path, whose parents only root may enter.
+    top = pathlib.Path(tempfile.mkdtemp(prefix="kokoro-container-"))
     app = top / "app"
     app.mkdir()
     os.symlink(os.path.join(ROOT, "models"), app / "models")
@@ -95,6 +98,7 @@ def container(image, by_kind, tmp_path_factory):
             env[e["name"]] = e["value"]
     env["KOKORO_WORKERS"] = "2"  # what resourceFieldRef gives for limits.cpu 2000m
     env["TMPDIR"] = str(audio)
+    env["HOME"] = "/nonexistent"  # the image user's home (useradd --home-dir): not writable
 
     # In a private mount namespace: audio stays writable, everything else becomes read-only,
     # then the server runs as the image's user.
@@ -125,6 +129,7 @@ def container(image, by_kind, tmp_path_factory):
         proc.kill()
         proc.wait()
     log.close()
+    shutil.rmtree(top)
 
 
 def test_probes_answer(container):
@@ -186,7 +191,7 @@ RUNTIME_PACKAGES = os.path.join(ROOT, "deploy", "runtime-packages.sh")
 
 def test_runtime_packages_cover_the_libraries_the_program_links():
     assert os.path.exists(KOKORO), f"{KOKORO} is missing: run make first"
-    out = subprocess.run([RUNTIME_PACKAGES, KOKORO], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([RUNTIME_PACKAGES, KOKORO], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     pkgs = out.stdout.split()
     for needed in ("libc6", "libespeak-ng1", "libmicrohttpd12", "libjansson4", "libmp3lame0"):
@@ -194,7 +199,7 @@ def test_runtime_packages_cover_the_libraries_the_program_links():
     assert any(p.startswith("libopenblas") for p in pkgs), pkgs
     # Each is a package the runtime stage can install from Debian.
     show = subprocess.run(["apt-cache", "show", "--no-all-versions"] + pkgs,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=120)
     assert show.returncode == 0, show.stderr
     assert show.stdout.count("\nPackage: ") + show.stdout.startswith("Package: ") >= len(pkgs)
 
