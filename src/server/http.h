@@ -39,6 +39,7 @@ typedef struct {
     char message[512];
     char param[64];
     json_t *details; /* owned; may be NULL */
+    const char *allow; /* for 405: the methods the route takes */
 } sv_err;
 
 /* One request, from its first byte to its access-log line. */

@@ -45,8 +45,12 @@ json_t *sv_parse_body(sv_req *r, sv_err *e)
     json_error_t je;
     json_t *v = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
     if (!v) {
-        sv_fail(e, 400, "ValidationError", NULL, "invalid JSON at line %d, column %d: %s", je.line,
-                je.column, je.text);
+        enum json_error_code code = json_error_code(&je);
+        sv_fail(e, 400, "ValidationError", NULL, "%s at line %d, column %d: %s",
+                code == json_error_invalid_utf8 ? "invalid UTF-8 in the body"
+                : code == json_error_duplicate_key ? "duplicate key in the JSON object"
+                                                   : "invalid JSON",
+                je.line, je.column, je.text);
         e->details = json_pack("{s:i, s:i, s:i}", "line", je.line, "column", je.column,
                                "position", je.position);
         return NULL;
@@ -180,6 +184,14 @@ char *sv_resolve_voice(sv_server *s, const char *spec, const char *param, sv_err
             b--;
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)(b - a), a);
+        if (!name[0] || (*end && !end[1])) {
+            sv_buf_free(&out);
+            sv_fail(e, 400, "UnsupportedVoice", param,
+                    "voice \"%.64s\" has an empty part; blends look like af_bella(2)+af_sky(1)",
+                    spec);
+            e->details = json_pack("{s:s, s:s}", "field", param, "received", spec);
+            return NULL;
+        }
         const char *mapped = kokoro_voices_get(s->eng.voices, name) ? NULL : sv_openai_voice(name);
         sv_buf_printf(&out, "%s%s%.*s%s", out.len ? "+" : "", mapped ? mapped : name,
                       (int)(end - name_end), name_end, "");

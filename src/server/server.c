@@ -189,6 +189,8 @@ enum MHD_Result sv_respond_error(sv_req *r, sv_err *e)
                      : 5);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
+    if (e->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, e->allow);
     if (e->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     int status = e->status;
@@ -455,10 +457,8 @@ static enum MHD_Result dispatch(sv_req *r)
         r->family = path_hit->family;
         sv_fail(&e, 405, "MethodNotAllowed", NULL, "%s %s is not allowed; use %s", r->method,
                 r->path, path_hit->method);
-        struct MHD_Response *dummy = NULL;
-        (void)dummy;
-        enum MHD_Result rc = sv_respond_error(r, &e);
-        return rc;
+        e.allow = strcmp(path_hit->method, "GET") == 0 ? "GET, HEAD, OPTIONS" : "POST, OPTIONS";
+        return sv_respond_error(r, &e);
     }
     if (!hit) {
         sv_fail(&e, 404, "NotFound", NULL,
@@ -489,6 +489,16 @@ static enum MHD_Result dispatch(sv_req *r)
     return hit->fn(r);
 }
 
+/* Called with the raw URI before MHD decodes it: an encoded NUL would silently cut the
+ * decoded path short, so such requests are marked and refused. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    static sv_req nul_mark; /* srv == NULL tells it apart from a real request */
+    return strstr(uri, "%00") ? &nul_mark : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -496,11 +506,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     sv_server *s = cls;
     sv_req *r = *con_cls;
-    if (!r) {
+    if (!r || !r->srv) {
+        int nul = r != NULL; /* on_uri's mark */
         r = req_new(s, conn, url, method);
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        if (nul) {
+            sv_err e = {0};
+            sv_fail(&e, 400, "ValidationError", NULL, "the URL contains an encoded NUL (%%00)");
+            return sv_respond_error(r, &e);
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
             /* Answer before the body is sent (also saves a 100-continue). */
@@ -529,7 +545,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     sv_req *r = *con_cls;
-    if (!r)
+    if (!r || !r->srv)
         return;
     *con_cls = NULL;
     static const char *why[] = {"ok", "error", "timeout", "shutdown", "read_error", "client_abort"};
@@ -660,7 +676,7 @@ static struct MHD_Daemon *start_daemon(sv_server *s)
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.max_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.idle_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_THREAD_STACK_SIZE,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_THREAD_STACK_SIZE,
         (size_t)(2u << 20), MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d)
