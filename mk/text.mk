@@ -39,6 +39,7 @@ fuzz-text: $(FUZZ_BUILD)/text_fuzz
 # FUZZ_TEXT_SECONDS bounds the fuzzing run inside the tests (default 60).
 FUZZ_TEXT_SECONDS ?= 60
 
-test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(FUZZ_BUILD)/text_fuzz
+test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_BUILD)/text_fuzz
 	@for t in $(TEXT_TESTS) $(BUILD)/tests/text/test_speak; do echo "== $$t"; $$t || exit 1; done
+	KOKORO=$(BUILD)/kokoro tests/text/test_long_say.sh
 	tests/text/run_fuzz.sh $(FUZZ_BUILD)/text_fuzz $(FUZZ_TEXT_SECONDS)

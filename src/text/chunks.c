@@ -12,7 +12,7 @@
 
 #define FIRST_SOFT 100   /* ids: aim of the first chunk */
 #define FIRST_MIN 12     /* ids: a first chunk shorter than this is not worth cutting for */
-#define NEXT_SOFT 250    /* ids: aim of later chunks */
+#define NEXT_SOFT 180    /* ids: aim of later chunks (about 12 s of audio) */
 #define PAUSE_SENTENCE_MS 200
 #define PAUSE_CLAUSE_MS 80
 
