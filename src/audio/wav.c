@@ -4,8 +4,9 @@
 #include <stdint.h>
 
 #define WAV_HEADER 44
-/* Sizes a streamed WAV announces: the largest value, which ffmpeg, Chromium and Firefox read
- * as "until the end of the stream". */
+/* Sizes a streamed WAV announces: the largest value, which ffmpeg's demuxer (and so Chromium,
+ * and ffplay) reads as "until the end of the stream"; it is also what other streaming speech
+ * APIs send. */
 #define WAV_UNKNOWN 0xFFFFFFFFu
 
 static void wav_header(unsigned char *h, int rate, uint32_t riff_size, uint32_t data_size)
