@@ -15,11 +15,40 @@ static int keep_punct(uint32_t cp)
 {
     switch (cp) {
     case ';': case ':': case ',': case '.': case '!': case '?': case '(': case ')': case '"':
-    case 0x2014: case 0x2026: case 0x201C: case 0x201D:
+    case 0x2014: case 0x2026: case 0x201C: case 0x201D: case 0x964: case 0x965:
         return 1;
     default:
         return 0;
     }
+}
+
+/* What a character is to the espeak-ng voice of a language. espeak-ng switches language by
+ * itself on characters of other scripts, and that internal switch is where its bugs live
+ * (language not restored, a use-after-free found by fuzzing), so characters no voice here
+ * reads are blanked, and Latin words inside Hindi go to the English voice explicitly. */
+enum { CH_DROP, CH_SPACE, CH_NATIVE, CH_LATIN, CH_NEUTRAL };
+
+static int classify(const kk_lang *lang, uint32_t cp)
+{
+    int latin_letter = (cp < 0x80 && ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')) ||
+                       (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) ||
+                       (cp >= 0x1E00 && cp <= 0x1EFF);
+    if (cp == ' ' || cp == '\t' || cp == '\r')
+        return CH_SPACE;
+    if ((cp >= '0' && cp <= '9') || cp == '\'' || cp == 0x2019 || cp == '-')
+        return CH_NEUTRAL;
+    if (lang->prefix == 'h') {
+        if (cp >= 0x900 && cp <= 0x97F)
+            return CH_NATIVE;
+        return latin_letter ? CH_LATIN : CH_SPACE;
+    }
+    if (latin_letter)
+        return CH_NATIVE;
+    if (cp < 0x80 && strchr("%$+=&@#", (int)cp))
+        return CH_NEUTRAL;
+    if (cp == 0x20AC || cp == 0xA3 || cp == 0xB0) /* € £ ° */
+        return CH_NEUTRAL;
+    return CH_SPACE;
 }
 
 /* Characters that end a piece without being spoken or kept. */
@@ -41,7 +70,7 @@ static int count_words(const char *s, size_t n)
 }
 
 /* Phonemises one clean piece (no punctuation) and records its words. */
-static int piece(const kk_lang *lang, const char *s, size_t n, kk_phon *out)
+static int piece(const char *voice, const char *s, size_t n, kk_phon *out)
 {
     while (n && s[0] == ' ')
         s++, n--;
@@ -53,7 +82,7 @@ static int piece(const kk_lang *lang, const char *s, size_t n, kk_phon *out)
         kk_buf_putc(&out->ph, ' ') < 0)
         return KOKORO_E_NOMEM;
     size_t start = out->ph.n;
-    int rc = kk_espeak_phonemes(lang->voice, s, n, &out->ph);
+    int rc = kk_espeak_phonemes(voice, s, n, &out->ph);
     if (rc != KOKORO_OK)
         return rc;
     if (out->ph.n == start) {
@@ -89,57 +118,68 @@ static int piece(const kk_lang *lang, const char *s, size_t n, kk_phon *out)
 int kk_g2p_espeak(const kk_lang *lang, const char *text, kk_phon *out)
 {
     size_t n = strlen(text);
-    kk_buf cur = {0}; /* the clean text of the current piece */
+    kk_buf cur = {0};     /* the clean text of the current piece */
+    int script = CH_NATIVE; /* CH_LATIN: the piece goes to the English voice (Hindi only) */
+    int letters = 0;      /* the piece holds letters of that script */
     int rc = KOKORO_OK;
-    for (size_t i = 0; i <= n && rc == KOKORO_OK;) {
+    size_t i = 0;
+    while (rc == KOKORO_OK) {
         uint32_t cp = 0;
-        int l = i < n ? kk_utf8_next(text + i, n - i, &cp) : 1;
-        int end = i == n;
-        if (end || keep_punct(cp) || is_break(cp) || cur.n >= MAX_PIECE) {
-            /* a long clause is cut at its last space */
+        int end = i >= n;
+        int l = end ? 0 : kk_utf8_next(text + i, n - i, &cp);
+        int cls = end ? CH_DROP : classify(lang, cp);
+        int punct = !end && keep_punct(cp), brk = !end && is_break(cp);
+        int other_script = (cls == CH_NATIVE || cls == CH_LATIN) && cls != script && letters;
+        if (end || punct || brk || other_script || cur.n >= MAX_PIECE) {
             size_t cut = cur.n;
-            if (!end && !keep_punct(cp) && !is_break(cp)) {
+            if (!end && !punct && !brk && !other_script) {
+                /* a long clause is cut at its last space, a long word anywhere */
                 while (cut > 0 && cur.p[cut - 1] != ' ')
                     cut--;
-                if (cut == 0) {
+                if (cut == 0)
                     cut = cur.n;
-                    while (cut > 0 && ((unsigned char)cur.p[cut] & 0xC0) == 0x80 && cut < cur.n)
-                        cut--;
-                }
             }
-            rc = piece(lang, cur.p ? cur.p : "", cut, out);
+            rc = piece(script == CH_LATIN ? "en-us" : lang->voice, cur.p ? cur.p : "", cut, out);
             if (rc != KOKORO_OK)
                 break;
             size_t rest = cur.n - cut;
-            if (cur.p)
+            if (cur.p) {
                 memmove(cur.p, cur.p + cut, rest);
-            cur.n = rest;
-            if (cur.p)
                 cur.p[rest] = 0;
+            }
+            cur.n = rest;
+            letters = rest > 0;
             if (end)
                 break;
-            if (keep_punct(cp)) {
+            if (punct) {
                 int opening = cp == '(' || cp == 0x201C || (cp == '"' && (i == 0 || text[i - 1] == ' '));
+                const char *mark = text + i;
+                size_t ml = (size_t)l;
+                if (cp == 0x964 || cp == 0x965) /* Devanagari danda: a full stop */
+                    mark = ".", ml = 1;
                 if (opening && out->ph.n && out->ph.p[out->ph.n - 1] != ' ' &&
                     kk_buf_putc(&out->ph, ' ') < 0)
                     rc = KOKORO_E_NOMEM;
                 else if (!opening && out->ph.n == 0)
                     ; /* nothing to attach a closing mark to */
-                else if (kk_buf_put(&out->ph, text + i, (size_t)l) < 0)
+                else if (kk_buf_put(&out->ph, mark, ml) < 0)
                     rc = KOKORO_E_NOMEM;
                 i += (size_t)l;
                 continue;
             }
-            if (is_break(cp)) {
+            if (brk) {
                 i += (size_t)l;
                 continue;
             }
         }
-        /* control characters and invalid bytes become spaces */
-        if (cp == 0xFFFD || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0))
-            rc = kk_buf_putc(&cur, ' ') < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
-        else
+        if (cls == CH_NATIVE || cls == CH_LATIN) {
+            script = cls;
+            letters = 1;
+        }
+        if (cls == CH_NATIVE || cls == CH_LATIN || cls == CH_NEUTRAL)
             rc = kk_buf_put(&cur, text + i, (size_t)l) < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
+        else /* spaces, control characters, invalid bytes, other scripts, symbols */
+            rc = kk_buf_putc(&cur, ' ') < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
         i += (size_t)l;
     }
     kk_buf_free(&cur);

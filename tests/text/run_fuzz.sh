@@ -6,6 +6,10 @@ set -euo pipefail
 FUZZER=${1:?usage: run_fuzz.sh build-fuzz/text_fuzz [seconds]}
 SECONDS_BUDGET=${2:-60}
 
+here=$(cd "$(dirname "$0")/../.." && pwd)
+export LSAN_OPTIONS="suppressions=$here/fuzz/lsan.supp:print_suppressions=0"
+export ASAN_OPTIONS=detect_leaks=1
+export KOKORO_LEXICON_DIR=${KOKORO_LEXICON_DIR:-$here/models/lexicon}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 seeds="$work/seeds"
@@ -34,11 +38,11 @@ put("hindi", 6, "नमस्ते दुनिया, आप कैसे ह�
 PY
 
 echo "run_fuzz: hostile seeds"
-ASAN_OPTIONS=detect_leaks=1 timeout 600 "$FUZZER" -rss_limit_mb=4096 -timeout=120 \
+timeout 600 "$FUZZER" -rss_limit_mb=4096 -timeout=120 \
     -max_len=1100000 "$seeds"/* 2>&1 | tail -n 3
 
 echo "run_fuzz: random inputs for ${SECONDS_BUDGET}s"
-ASAN_OPTIONS=detect_leaks=1 timeout $((SECONDS_BUDGET + 300)) "$FUZZER" -rss_limit_mb=4096 \
+timeout $((SECONDS_BUDGET + 300)) "$FUZZER" -rss_limit_mb=4096 \
     -timeout=30 -max_len=8192 -max_total_time="$SECONDS_BUDGET" -print_final_stats=1 \
     "$work/corpus" "$seeds" > "$work/log" 2>&1 || { tail -n 40 "$work/log"; exit 1; }
 grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$work/log" || true
