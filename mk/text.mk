@@ -43,3 +43,12 @@ test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_B
 	@for t in $(TEXT_TESTS) $(BUILD)/tests/text/test_speak; do echo "== $$t"; $$t || exit 1; done
 	KOKORO=$(BUILD)/kokoro tests/text/test_long_say.sh
 	tests/text/run_fuzz.sh $(FUZZ_BUILD)/text_fuzz $(FUZZ_TEXT_SECONDS)
+
+# Helper of the ASR tests: speaks lines to WAV files with one model load.
+$(BUILD)/tests/text/say_lines: tests/text/say_lines.c $(BUILD)/libkokoro.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/text/normalize_lines: tests/text/normalize_lines.c $(TEXT_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(TEXT_OBJS) $(TEXT_TEST_LIBS)
