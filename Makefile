@@ -14,7 +14,7 @@ CC       ?= cc
 BUILD    ?= build
 PKGS     := espeak-ng libmicrohttpd jansson vorbisenc ogg opus libopusenc flac
 WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
-OPT      ?= -O3 -march=native -ffp-contract=fast
+OPT      ?= -O3 -march=native -ffp-contract=fast -fno-math-errno -fno-trapping-math
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) -g $(WARN) $(EXTRA_CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmp3lame -lopenblas -lpthread -lm

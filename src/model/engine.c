@@ -168,10 +168,13 @@ static void style_affine(const kk_linear *fc, const float *s, float *gb)
     cblas_sgemv(CblasRowMajor, CblasNoTrans, fc->out, fc->in, 1.0f, fc->w, fc->in, s, 1, 1.0f, gb, 1);
 }
 
-static void conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int T, float *y)
+/* "same" convolution (stride 1): y has T columns. Returns KOKORO_OK or KOKORO_E_NOMEM. */
+static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int T, float *y)
 {
     int pad = dil * (c->k - 1) / 2;
-    kk_conv1d(st->pool, c->w, c->b, c->in, c->out, c->k, dil, pad, x, T, y);
+    return kk_conv1d(st->pool, c->w, c->b, c->in, c->out, c->k, 1, dil, pad, x, T, y) < 0
+               ? KOKORO_E_NOMEM
+               : KOKORO_OK;
 }
 
 /* AdainResBlk1d: x [in][T] -> y [out][T or 2T]. */
@@ -202,11 +205,11 @@ static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x
     } else {
         memcpy(h, r, (size_t)b->in * T * sizeof *h);
     }
-    conv(st, &b->c1, 1, h, To, h2);
+    if (conv(st, &b->c1, 1, h, To, h2)) return KOKORO_E_NOMEM;
     style_affine(&b->n2.fc, s, gb2);
     kk_adain(h2, b->out, To, gb2, gb2 + b->out);
     kk_leaky_relu(h2, (size_t)b->out * To, 0.2f);
-    conv(st, &b->c2, 1, h2, To, y);
+    if (conv(st, &b->c2, 1, h2, To, y)) return KOKORO_E_NOMEM;
     /* shortcut: nearest x2, then 1x1 conv when the width changes */
     const float *xs = x;
     if (b->upsample) {
@@ -218,7 +221,7 @@ static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x
     if (b->sc.w) {
         float *t1 = A(a, (size_t)b->out * To);
         if (!t1) return KOKORO_E_NOMEM;
-        kk_conv1d(st->pool, b->sc.w, NULL, b->in, b->out, 1, 1, 0, xs, To, t1);
+        if (kk_conv1d(st->pool, b->sc.w, NULL, b->in, b->out, 1, 1, 1, 0, xs, To, t1) < 0) return KOKORO_E_NOMEM;
         for (size_t i = 0; i < (size_t)b->out * To; i++) y[i] = (y[i] + t1[i]) * inv;
     } else {
         for (size_t i = 0; i < (size_t)b->out * To; i++) y[i] = (y[i] + xs[i]) * inv;
@@ -239,37 +242,23 @@ static int resblk(kokoro_state *st, arena *a, const kk_resblk *r, const float *x
         memcpy(t1, y, (size_t)C * T * sizeof *t1);
         style_affine(&r->a1[j].fc, s, gb);
         kk_adain(t1, C, T, gb, gb + C);
-        kk_snake(st->pool, t1, t1, C, T, r->alpha1[j]);
-        conv(st, &r->c1[j], dil[j], t1, T, t2);
+        kk_snake(st->pool, t1, C, T, r->alpha1[j]);
+        if (conv(st, &r->c1[j], dil[j], t1, T, t2)) return KOKORO_E_NOMEM;
         style_affine(&r->a2[j].fc, s, gb);
         kk_adain(t2, C, T, gb, gb + C);
-        kk_snake(st->pool, t2, t2, C, T, r->alpha2[j]);
-        conv(st, &r->c2[j], 1, t2, T, t1);
+        kk_snake(st->pool, t2, C, T, r->alpha2[j]);
+        if (conv(st, &r->c2[j], 1, t2, T, t1)) return KOKORO_E_NOMEM;
         for (size_t i = 0; i < (size_t)C * T; i++) y[i] += t1[i];
     }
     return KOKORO_OK;
 }
 
-/* Strided conv through per-tap gathers and GEMMs: x [in][T] -> y [out][Tout]. */
-static int conv_strided(kokoro_state *st, arena *a, const kk_conv *c, int stride, int pad,
-                        const float *x, int T, float *y, int *Tout_out)
+/* Strided convolution: x [in][T] -> y [out][*Tout]. */
+static int conv_strided(kokoro_state *st, const kk_conv *c, int stride, int pad, const float *x,
+                        int T, float *y, int *Tout)
 {
-    int Tout = (T + 2 * pad - c->k) / stride + 1;
-    float *col = A(a, (size_t)c->in * Tout);
-    if (!col) return KOKORO_E_NOMEM;
-    for (int o = 0; o < c->out; o++)
-        for (int t = 0; t < Tout; t++) y[(size_t)o * Tout + t] = c->b ? c->b[o] : 0.0f;
-    for (int j = 0; j < c->k; j++) {
-        for (int ci = 0; ci < c->in; ci++)
-            for (int t = 0; t < Tout; t++) {
-                int ti = t * stride + j - pad;
-                col[(size_t)ci * Tout + t] = ti >= 0 && ti < T ? x[(size_t)ci * T + ti] : 0.0f;
-            }
-        kk_gemm(st->pool, c->out, Tout, c->in, c->w + (size_t)j * c->out * c->in, c->in, col, Tout,
-                y, Tout, 1);
-    }
-    *Tout_out = Tout;
-    return KOKORO_OK;
+    *Tout = kk_conv1d(st->pool, c->w, c->b, c->in, c->out, c->k, stride, 1, pad, x, T, y);
+    return *Tout < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
 }
 
 static void gelu_tanh(float *x, size_t n)
@@ -361,7 +350,7 @@ static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, f
     for (int t = 0; t < T; t++)
         for (int c = 0; c < 512; c++) x[(size_t)c * T + t] = m->tok_emb[tok[t] * 512 + c];
     for (int i = 0; i < 3; i++) {
-        conv(st, &m->te_cnn[i], 1, x, T, y);
+        if (conv(st, &m->te_cnn[i], 1, x, T, y)) return KOKORO_E_NOMEM;
         transpose(y, 512, T, rows);
         kk_layernorm_rows(rows, T, 512, m->te_ln_g[i], m->te_ln_b[i], 1e-5f);
         kk_leaky_relu(rows, (size_t)T * 512, 0.2f);
@@ -383,7 +372,8 @@ static int f0n_branch(kokoro_state *st, arena *a, const kk_adablk *blk, const kk
     int rc = adablk(st, a, &blk[0], x, F, s, b0);
     if (!rc) rc = adablk(st, a, &blk[1], b0, F, s, b1);
     if (!rc) rc = adablk(st, a, &blk[2], b1, 2 * F, s, b2);
-    if (!rc) kk_conv1d(st->pool, proj->w, proj->b, 256, 1, 1, 1, 0, b2, 2 * F, curve);
+    if (!rc && kk_conv1d(st->pool, proj->w, proj->b, 256, 1, 1, 1, 1, 0, b2, 2 * F, curve) < 0)
+        rc = KOKORO_E_NOMEM;
     return rc;
 }
 
@@ -666,8 +656,8 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     int Fd;
     ALLOC(f0d, (size_t)F + 1);
     ALLOC(nd, (size_t)F + 1);
-    TRY(conv_strided(st, &ar, &m->f0_conv, 2, 1, f0, 2 * (int)F, f0d, &Fd));
-    TRY(conv_strided(st, &ar, &m->n_conv, 2, 1, nc, 2 * (int)F, nd, &Fd));
+    TRY(conv_strided(st, &m->f0_conv, 2, 1, f0, 2 * (int)F, f0d, &Fd));
+    TRY(conv_strided(st, &m->n_conv, 2, 1, nc, 2 * (int)F, nd, &Fd));
     ALLOC(cat, (size_t)1090 * F);
     ALLOC(x0, (size_t)1024 * F);
     ALLOC(x1, (size_t)1024 * 2 * F);
@@ -676,7 +666,8 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     memcpy(cat + (size_t)512 * F, f0d, (size_t)F * sizeof *cat);
     memcpy(cat + (size_t)513 * F, nd, (size_t)F * sizeof *cat);
     TRY(adablk(st, &ar, &m->encode, cat, (int)F, s_dec, x0));
-    kk_conv1d(st->pool, m->asr_res.w, m->asr_res.b, 512, 64, 1, 1, 0, asr, (int)F, ares);
+    if (kk_conv1d(st->pool, m->asr_res.w, m->asr_res.b, 512, 64, 1, 1, 1, 0, asr, (int)F, ares) < 0)
+        TRY(KOKORO_E_NOMEM);
     for (int i = 0; i < 4; i++) {
         memcpy(cat, x0, (size_t)1024 * F * sizeof *cat);
         memcpy(cat + (size_t)1024 * F, ares, (size_t)64 * F * sizeof *cat);
@@ -703,7 +694,7 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     kk_leaky_relu(g, (size_t)512 * F2, 0.1f);
     ALLOC(xs, (size_t)256 * T1);
     ALLOC(xs2, (size_t)256 * T1);
-    TRY(conv_strided(st, &ar, &m->noise_conv[0], 6, 3, har, nfr, xs, &Tn));
+    TRY(conv_strided(st, &m->noise_conv[0], 6, 3, har, nfr, xs, &Tn));
     if (Tn != T1) TRY(KOKORO_E_INTERNAL);
     TRY(resblk(st, &ar, &m->noise_res[0], xs, T1, s_dec, xs2));
     ALLOC(g2, (size_t)256 * T1);
@@ -733,7 +724,8 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     }
     ALLOC(xsrc, (size_t)128 * nfr);
     ALLOC(xsrc2, (size_t)128 * nfr);
-    kk_conv1d(st->pool, m->noise_conv[1].w, m->noise_conv[1].b, 22, 128, 1, 1, 0, har, nfr, xsrc);
+    if (kk_conv1d(st->pool, m->noise_conv[1].w, m->noise_conv[1].b, 22, 128, 1, 1, 1, 0, har, nfr, xsrc) < 0)
+        TRY(KOKORO_E_NOMEM);
     TRY(resblk(st, &ar, &m->noise_res[1], xsrc, nfr, s_dec, xsrc2));
     for (size_t i = 0; i < (size_t)128 * nfr; i++) g[i] += xsrc2[i];
     CHECK_CANCEL();
@@ -748,7 +740,7 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     for (size_t i = 0; i < (size_t)128 * nfr; i++) acc2[i] /= 3.0f;
     kk_leaky_relu(acc2, (size_t)128 * nfr, 0.01f);
     ALLOC(post, (size_t)22 * nfr);
-    conv(st, &m->conv_post, 1, acc2, nfr, post);
+    TRY(conv(st, &m->conv_post, 1, acc2, nfr, post));
     keep(st, "gen_pre", post, 22, nfr);
     t1 = now_s();
     st->stage_s[4] = t1 - t0 - t_src;

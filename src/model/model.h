@@ -16,7 +16,7 @@ typedef struct {
 } kk_linear;
 
 typedef struct {
-    float *w;       /* [k][out][in]: one GEMM per tap */
+    float *w;       /* [out][k][in]: taps side by side for one im2col GEMM */
     float *b;       /* [out] or NULL */
     int in, out, k; /* kernel size */
 } kk_conv;

@@ -156,52 +156,72 @@ void kk_linear_rows(kk_pool *p, const float *W, const float *b, int in, int out,
 
 /* ------------------------------------------------------------------ convolutions */
 
-void kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int dil,
-               int pad, const float *x, int T, float *y)
+typedef struct {
+    const float *w, *b, *x;
+    float *y;
+    int in, out, k, stride, dil, pad, T, Tout;
+    int failed;
+} conv_job;
+
+enum { CONV_BLOCK = 512 }; /* output columns per GEMM: the im2col block stays cache-sized */
+
+/* Each thread takes whole column blocks: builds their im2col rows [(j,c)][t] and runs one
+ * GEMM with K = k*in, so every tap of the kernel is one product instead of k. */
+static void conv_part(int i, int n, void *arg)
 {
-    int Tout = T + 2 * pad - dil * (k - 1);
-    int Tp = T + 2 * pad;
-    const float *xp = x;
-    float *buf = NULL;
-    if (pad > 0) {
-        buf = malloc((size_t)in * Tp * sizeof *buf);
-        if (!buf) abort();
-        for (int c = 0; c < in; c++) {
-            float *r = buf + (size_t)c * Tp;
-            memset(r, 0, (size_t)pad * sizeof *r);
-            memcpy(r + pad, x + (size_t)c * T, (size_t)T * sizeof *r);
-            memset(r + pad + T, 0, (size_t)pad * sizeof *r);
+    conv_job *j = arg;
+    int K = j->k * j->in;
+    int blocks = (j->Tout + CONV_BLOCK - 1) / CONV_BLOCK;
+    int b0 = blocks * i / n, b1 = blocks * (i + 1) / n;
+    if (b1 <= b0) return;
+    float *col = malloc((size_t)K * CONV_BLOCK * sizeof *col);
+    if (!col) {
+        j->failed = 1;
+        return;
+    }
+    for (int bl = b0; bl < b1; bl++) {
+        int t0 = bl * CONV_BLOCK, nb = j->Tout - t0 < CONV_BLOCK ? j->Tout - t0 : CONV_BLOCK;
+        for (int tap = 0; tap < j->k; tap++)
+            for (int c = 0; c < j->in; c++) {
+                float *dst = col + ((size_t)tap * j->in + c) * nb;
+                const float *src = j->x + (size_t)c * j->T;
+                int off = tap * j->dil - j->pad;
+                if (j->stride == 1) {
+                    int lo = -(t0 + off), hi = j->T - (t0 + off); /* valid tt in [lo, hi) */
+                    if (lo < 0) lo = 0;
+                    if (hi > nb) hi = nb;
+                    if (hi < lo) hi = lo;
+                    memset(dst, 0, (size_t)lo * sizeof *dst);
+                    memcpy(dst + lo, src + t0 + off + lo, (size_t)(hi - lo) * sizeof *dst);
+                    memset(dst + hi, 0, (size_t)(nb - hi) * sizeof *dst);
+                } else {
+                    for (int tt = 0; tt < nb; tt++) {
+                        int ti = (t0 + tt) * j->stride + off;
+                        dst[tt] = ti >= 0 && ti < j->T ? src[ti] : 0.0f;
+                    }
+                }
+            }
+        for (int o = 0; o < j->out; o++) {
+            float bv = j->b ? j->b[o] : 0.0f, *r = j->y + (size_t)o * j->Tout + t0;
+            for (int tt = 0; tt < nb; tt++) r[tt] = bv;
         }
-        xp = buf;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->out, nb, K, 1.0f, j->w, K, col,
+                    nb, 1.0f, j->y + t0, j->Tout);
     }
-    for (int o = 0; o < out; o++) {
-        float bv = b ? b[o] : 0.0f;
-        float *r = y + (size_t)o * Tout;
-        for (int t = 0; t < Tout; t++) r[t] = bv;
-    }
-    for (int j = 0; j < k; j++)
-        kk_gemm(p, out, Tout, in, w + (size_t)j * out * in, in, xp + (size_t)j * dil, Tp, y, Tout,
-                1);
-    free(buf);
+    free(col);
 }
 
-void kk_conv1d_strided(const float *w, const float *b, int in, int out, int k, int stride,
-                       int pad, const float *x, int T, float *y)
+int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
+              int dil, int pad, const float *x, int T, float *y)
 {
-    int Tout = (T + 2 * pad - k) / stride + 1;
-    for (int o = 0; o < out; o++) {
-        float *r = y + (size_t)o * Tout;
-        for (int t = 0; t < Tout; t++) {
-            float s = b ? b[o] : 0.0f;
-            for (int j = 0; j < k; j++) {
-                int ti = t * stride + j - pad;
-                if (ti < 0 || ti >= T) continue;
-                const float *wj = w + ((size_t)j * out + o) * in;
-                for (int c = 0; c < in; c++) s += wj[c] * x[(size_t)c * T + ti];
-            }
-            r[t] = s;
-        }
-    }
+    int Tout = (T + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+    if (Tout < 1) return -1;
+    conv_job j = {w, b, x, y, in, out, k, stride, dil, pad, T, Tout, 0};
+    if ((long)out * Tout * in * k < 100000 || !p)
+        conv_part(0, 1, &j);
+    else
+        kk_pool_run(p, conv_part, &j);
+    return j.failed ? -1 : Tout;
 }
 
 typedef struct {
@@ -336,28 +356,45 @@ void kk_leaky_relu(float *x, size_t n, float slope)
 }
 
 typedef struct {
-    const float *x, *alpha;
-    float *y;
+    float *x;
+    const float *alpha;
     int C, T;
 } snake_job;
+
+/* sin^2 of a float, vectorisable: reduce by multiples of pi (sin^2 has period pi, so the
+ * sign of the reduction does not matter), then an odd polynomial on [-pi/2, pi/2]
+ * (absolute error below 2e-7 there). */
+static inline float sin2f(float x)
+{
+    const float inv_pi = 0.31830988618379067f, pi_hi = 3.140625f,
+                pi_lo = 9.67653589793e-4f;
+    float k = floorf(x * inv_pi + 0.5f);
+    float r = (x - k * pi_hi) - k * pi_lo;
+    float r2 = r * r;
+    float p = -2.5052108385e-8f;
+    p = p * r2 + 2.7557319224e-6f;
+    p = p * r2 - 1.9841269841e-4f;
+    p = p * r2 + 8.3333333333e-3f;
+    p = p * r2 - 1.6666666667e-1f;
+    float sn = r + r * r2 * p;
+    return sn * sn;
+}
+
+static void snake_row(float *restrict x, int T, float a)
+{
+    float ia = 1.0f / a;
+    for (int t = 0; t < T; t++) x[t] += ia * sin2f(a * x[t]);
+}
 
 static void snake_part(int i, int n, void *arg)
 {
     snake_job *j = arg;
     int c0 = j->C * i / n, c1 = j->C * (i + 1) / n;
-    for (int c = c0; c < c1; c++) {
-        float a = j->alpha[c], ia = 1.0f / a;
-        const float *r = j->x + (size_t)c * j->T;
-        float *o = j->y + (size_t)c * j->T;
-        for (int t = 0; t < j->T; t++) {
-            float s = sinf(a * r[t]);
-            o[t] = r[t] + ia * s * s;
-        }
-    }
+    for (int c = c0; c < c1; c++) snake_row(j->x + (size_t)c * j->T, j->T, j->alpha[c]);
 }
 
-void kk_snake(kk_pool *p, const float *x, float *y, int C, int T, const float *alpha)
+void kk_snake(kk_pool *p, float *x, int C, int T, const float *alpha)
 {
-    snake_job j = {x, alpha, y, C, T};
+    snake_job j = {x, alpha, C, T};
     kk_pool_run(p, snake_part, &j);
 }

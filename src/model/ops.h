@@ -23,14 +23,11 @@ void kk_gemm(kk_pool *p, int M, int N, int K, const float *A, int lda, const flo
 void kk_linear_rows(kk_pool *p, const float *W, const float *b, int in, int out, const float *x,
                     int T, float *y);
 
-/* 1-D convolution of x [in][T] into y [out][Tout], stride 1, given padding and dilation;
- * w is [k][out][in]. Tout = T + 2*pad - dil*(k-1). */
-void kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int dil,
-               int pad, const float *x, int T, float *y);
-
-/* Strided 1-D convolution (small layers): w [k][out][in]. Tout = (T + 2*pad - k)/stride + 1. */
-void kk_conv1d_strided(const float *w, const float *b, int in, int out, int k, int stride,
-                       int pad, const float *x, int T, float *y);
+/* 1-D convolution of x [in][T] into y [out][Tout] with zero padding, stride and dilation;
+ * w is [out][k][in]. Returns Tout = (T + 2*pad - dil*(k-1) - 1)/stride + 1, or -1 when out of
+ * memory. */
+int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
+              int dil, int pad, const float *x, int T, float *y);
 
 /* Transposed 1-D convolution, w [in][out][k] (torch layout). y [out][Tout] with
  * Tout = (T-1)*stride - 2*pad + k + outpad. */
@@ -50,7 +47,7 @@ void kk_adain(float *x, int C, int T, const float *gamma, const float *beta);
 
 void kk_leaky_relu(float *x, size_t n, float slope);
 
-/* Snake: x + sin^2(alpha_c * x) / alpha_c for x [C][T]. */
-void kk_snake(kk_pool *p, const float *x, float *y, int C, int T, const float *alpha);
+/* Snake in place: x + sin^2(alpha_c * x) / alpha_c for x [C][T]. */
+void kk_snake(kk_pool *p, float *x, int C, int T, const float *alpha);
 
 #endif

@@ -253,7 +253,7 @@ static void load_conv(loader *L, kk_conv *cv, const char *prefix, const char *bi
     for (int o = 0; o < out; o++)
         for (int c = 0; c < in; c++)
             for (int j = 0; j < k; j++)
-                cv->w[((size_t)j * out + o) * in + c] = raw[((size_t)o * in + c) * k + j];
+                cv->w[((size_t)o * k + j) * in + c] = raw[((size_t)o * in + c) * k + j];
     cv->in = in;
     cv->out = out;
     cv->k = k;
