@@ -158,8 +158,10 @@ function updateVoiceSpec() {
 
 function setSource(url) {
   const player = $("player");
+  player.pause();
   if (player.src.startsWith("blob:")) URL.revokeObjectURL(player.src);
-  player.src = url;
+  if (url) player.src = url;
+  else { player.removeAttribute("src"); player.load(); }
 }
 
 // Whether this format can be played while it arrives: a MediaSource takes MP3 and ADTS AAC.
@@ -254,6 +256,7 @@ async function speak(event) {
   event.preventDefault();
   stop();
   clearError();
+  setSource(null); // the last audio stops and goes, whatever this request gives
   const format = $("format").value;
   const request = {
     model: "kokoro",

@@ -186,5 +186,7 @@ test("bad input shows the API's error", async () => {
   assert.match(text, /empty or whitespace-only/);
   assert.match(text, /HTTP 400/);
   assert.equal(await page.getByRole("button", { name: "Download" }).isDisabled(), true);
+  // The previous audio is gone rather than playing on beside the error.
+  assert.equal(await page.evaluate(() => document.getElementById("player").paused), true);
   await page.screenshot({ path: path.join(OUT, "error.png"), fullPage: true });
 });
