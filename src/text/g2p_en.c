@@ -261,8 +261,87 @@ static int punct_kind(uint32_t cp)
     }
 }
 
+/* Function words whose reading depends on the next word ("the apple" vs "the pear"). They
+ * are written with their phrase-final form first and rewritten once the next word is known. */
+enum { FW_NONE, FW_THE, FW_A, FW_TO, FW_IN };
+
+typedef struct {
+    int kind;
+    int a, b; /* its phonemes in the output */
+    int word; /* its index in out->words */
+} pending_word;
+
+/* The reading of a function word on its own, or NULL for other words; sets *kind when the
+ * next word may change it. */
+static const char *function_word(const g2p_ctx *c, const char *w, size_t n, int *kind)
+{
+    *kind = FW_NONE;
+#define IS(lit) (n == sizeof lit - 1 && memcmp(w, lit, n) == 0)
+    if (IS("the") || IS("The") || IS("THE"))
+        return *kind = FW_THE, "ðə";
+    if (IS("a"))
+        return "ɐ";
+    if (IS("A")) /* the article, unless it is the letter ("Plan A", "A M") */
+        return *kind = FW_A, "ˈA";
+    if (IS("an") || IS("An"))
+        return "ɐn";
+    if (IS("to") || IS("To")) {
+        *kind = FW_TO;
+        const char *ph = kk_lexicon_get(c->lx, "to", 2, NULL);
+        return ph ? ph : "tu";
+    }
+    if (IS("in") || IS("In"))
+        return *kind = FW_IN, "ˈɪn";
+    if (IS("I"))
+        return "ˌI";
+#undef IS
+    return NULL;
+}
+
+static int starts_with_vowel(const char *ph)
+{
+    size_t n = strlen(ph);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        i += (size_t)kk_utf8_next(ph + i, n - i, &cp);
+        if (cp == 0x2C8 || cp == 0x2CC)
+            continue;
+        return in_set(cp, "AIOQWYaeiouæɑɐɒɔəɛɜɪʊʌᵊᵻ");
+    }
+    return 0;
+}
+
+/* Rewrites the pending function word now that the next word (phonemes from next_ph, text
+ * starting with next_text) follows it. Returns the change in length of the output. */
+static int resolve_pending(kk_phon *out, pending_word *pw, int next_ph, const char *next_text)
+{
+    const char *v = NULL;
+    int vowel = starts_with_vowel(out->ph.p + next_ph);
+    switch (pw->kind) {
+    case FW_THE: v = vowel ? "ði" : "ðə"; break;
+    case FW_A: v = (next_text[0] >= 'a' && next_text[0] <= 'z') ? "ɐ" : NULL; break;
+    case FW_TO: v = vowel ? "tʊ" : "tə"; break;
+    case FW_IN: v = "ɪn"; break;
+    default: break;
+    }
+    pw->kind = FW_NONE;
+    if (!v)
+        return 0;
+    size_t old = (size_t)(pw->b - pw->a), nv = strlen(v), tail = out->ph.n - (size_t)pw->b;
+    if (nv > old && kk_buf_put(&out->ph, v, nv - old) < 0) /* room to grow */
+        return INT32_MIN;
+    memmove(out->ph.p + pw->a + nv, out->ph.p + pw->b, tail);
+    memcpy(out->ph.p + pw->a, v, nv);
+    out->ph.n = (size_t)pw->a + nv + tail;
+    out->ph.p[out->ph.n] = 0;
+    int delta = (int)nv - (int)old;
+    out->words[pw->word].ph_end += delta;
+    return delta;
+}
+
 int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out)
 {
+    pending_word pw = {FW_NONE, 0, 0, 0};
     g2p_ctx c = {british ? t->gb : t->us, british, british ? "en" : "en-us", ""};
     size_t n = strlen(norm);
     int space = 0;     /* whitespace seen since the last output */
@@ -288,7 +367,11 @@ int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out)
             if (out->ph.n && !open && kk_buf_putc(&out->ph, ' ') < 0)
                 return KOKORO_E_NOMEM;
             int start = (int)out->ph.n;
-            for (size_t p = s; p < e;) {
+            int fw_kind;
+            const char *fw = function_word(&c, norm + s, e - s, &fw_kind);
+            if (fw && kk_buf_puts(&out->ph, fw) < 0)
+                return KOKORO_E_NOMEM;
+            for (size_t p = fw ? e : s; p < e;) {
                 size_t q = p;
                 while (q < e && norm[q] != '-')
                     q++;
@@ -303,10 +386,25 @@ int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out)
                 c.prev[pl] = 0;
                 p = q < e ? q + 1 : q;
             }
+            if (fw) {
+                size_t pl = e - s < sizeof c.prev - 1 ? e - s : sizeof c.prev - 1;
+                for (size_t k = 0; k < pl; k++)
+                    c.prev[k] = (char)tolower((unsigned char)norm[s + k]);
+                c.prev[pl] = 0;
+            }
             if ((int)out->ph.n == start) { /* nothing pronounceable: drop the space too */
                 kk_buf_rtrim(&out->ph);
-            } else if (kk_phon_add_word(out, norm + s, e - s, start, (int)out->ph.n) < 0) {
-                return KOKORO_E_NOMEM;
+            } else {
+                if (pw.kind != FW_NONE) {
+                    int d = resolve_pending(out, &pw, start, norm + s);
+                    if (d == INT32_MIN)
+                        return KOKORO_E_NOMEM;
+                    start += d;
+                }
+                if (kk_phon_add_word(out, norm + s, e - s, start, (int)out->ph.n) < 0)
+                    return KOKORO_E_NOMEM;
+                if (fw && fw_kind != FW_NONE)
+                    pw = (pending_word){fw_kind, start, (int)out->ph.n, out->n_words - 1};
             }
             open = (int)out->ph.n == 0;
             space = 0;
@@ -314,6 +412,8 @@ int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out)
             continue;
         }
         int kind = punct_kind(cp);
+        if (kind)
+            pw.kind = FW_NONE; /* a phrase ends: the function word keeps its final form */
         if (kind == 4)
             kind = (space || out->ph.n == 0 || open) ? 1 : 2;
         if (kind == 1 || kind == 3) {

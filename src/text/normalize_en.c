@@ -157,7 +157,7 @@ static int scan_number(const char *s, size_t n, number *num)
     /* thousands separators: groups of exactly three digits */
     if (first <= 3) {
         size_t j = i;
-        while (j + 3 < n + 0 && s[j] == ',' && isdig((unsigned char)s[j + 1]) &&
+        while (j + 3 < n && s[j] == ',' && isdig((unsigned char)s[j + 1]) &&
                isdig((unsigned char)s[j + 2]) && isdig((unsigned char)s[j + 3]) &&
                (j + 4 >= n || !isdig((unsigned char)s[j + 4])))
             j += 4, num->commas++;
@@ -458,8 +458,6 @@ static int match_phone(norm *nm)
     }
     if (p < nm->n && (isaln((unsigned char)nm->s[p]) || nm->s[p] == '/'))
         return 0;
-    for (int g = 0; g < ng; g++)
-        total += g == 0 && groups[0][0] != nm->i + (size_t)plus ? 0 : 0;
     int ok;
     if (plus)
         ok = ng >= 3 && total >= 8;
@@ -582,12 +580,12 @@ static int match_time(norm *nm)
 {
     size_t p = nm->i;
     size_t a = digits_at(nm, p);
-    if (a < 1 || a > 2 || p + a + 2 >= nm->n + 0 || nm->s[p + a] != ':' ||
+    if (a < 1 || a > 2 || p + a + 2 >= nm->n || nm->s[p + a] != ':' ||
         digits_at(nm, p + a + 1) != 2)
         return 0;
     int h = atoi_n(nm->s + p, a), m = atoi_n(nm->s + p + a + 1, 2), sec = -1;
     size_t q = p + a + 3;
-    if (q + 2 < nm->n + 0 && nm->s[q] == ':' && digits_at(nm, q + 1) == 2) {
+    if (q + 2 < nm->n && nm->s[q] == ':' && digits_at(nm, q + 1) == 2) {
         sec = atoi_n(nm->s + q + 1, 2);
         q += 3;
     }
@@ -1046,8 +1044,8 @@ static int match_abbrev(norm *nm)
         return 1;
     }
     /* U.S.A. / U.K. -> USA / UK, read as letters */
-    if (wl == 1 && dot && e + 2 < nm->n + 1 && e + 1 < nm->n && isalph((unsigned char)nm->s[e + 1]) &&
-        e + 2 < nm->n && nm->s[e + 2] == '.') {
+    if (wl == 1 && dot && e + 2 < nm->n && isalph((unsigned char)nm->s[e + 1]) &&
+        nm->s[e + 2] == '.') {
         size_t q = p;
         kk_buf letters = {0};
         while (q + 1 < nm->n && isalph((unsigned char)nm->s[q]) && nm->s[q + 1] == '.' &&

@@ -126,9 +126,7 @@ int kk_say_digits(kk_buf *b, const char *d, size_t n)
 
 int kk_say_number(kk_buf *b, const char *digits, size_t n, int british)
 {
-    while (n > 1 && digits[0] == '0' && n > 15)
-        digits++, n--;
-    if (n > 15)
+    if (n > 15) /* past the trillions: digit by digit */
         return kk_say_digits(b, digits, n);
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++)

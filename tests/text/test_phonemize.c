@@ -68,10 +68,15 @@ int main(void)
     /* dictionary words, punctuation kept where the model expects it */
     expect("Hello, world!", "en-us", "həlˈO, wˈɜɹld!");
     expect("Hello, world!", "en-gb", "həlˈQ, wˈɜːld!");
-    expect("The quick brown fox.", "en-us", "ði kwˈɪk bɹˈWn fˈɑks.");
+    expect("The quick brown fox.", "en-us", "ðə kwˈɪk bɹˈWn fˈɑks.");
+    /* function words take the form the next word asks for */
+    expect("the apple, the pear", "en-us", "ði ˈæpᵊl, ðə pˈɛɹ");
+    expect("to eat to drink to", "en-us", "tʊ ˈit tə dɹˈɪŋk tu");
+    expect("A cat saw Plan A.", "en-us", "ɐ kˈæt sˈɔ plˈæn ˈA.");
+    expect("an owl in it", "en-us", "ɐn ˈWl ɪn ɪt");
     /* heteronyms: verb after "to", noun after a determiner */
-    expect("I want to record the record.", "en-us", "ˈI wˈɑnt tu ɹəkˈɔɹd ði ɹˈɛkəɹd.");
-    expect("They live here. The live show.", "en-us", "ðA lˈɪv hˈɪɹ. ði lˈIv ʃˈO.");
+    expect("I want to record the record.", "en-us", "ˌI wˈɑnt tə ɹəkˈɔɹd ðə ɹˈɛkəɹd.");
+    expect("They live here. The live show.", "en-us", "ðA lˈɪv hˈɪɹ. ðə lˈIv ʃˈO.");
     /* inflections of words the dictionaries only hold in base form */
     char *p = ph("zorbled", "en-us");
     free(p);
