@@ -148,6 +148,17 @@ static float *A(arena *a, size_t n)
     return p;
 }
 
+/* Frees one buffer of the arena early (large generator buffers), so peak memory stays low. */
+static void arena_release(arena *a, void *p)
+{
+    for (int i = a->n - 1; i >= 0; i--)
+        if (a->ptrs[i] == p) {
+            free(p);
+            a->ptrs[i] = a->ptrs[--a->n];
+            return;
+        }
+}
+
 static void arena_free(arena *a)
 {
     for (int i = 0; i < a->n; i++) free(a->ptrs[i]);
@@ -229,14 +240,13 @@ static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x
     return KOKORO_OK;
 }
 
-/* AdaINResBlock1 of the generator: x [ch][T] -> y (may alias x? no: y separate). */
-static int resblk(kokoro_state *st, arena *a, const kk_resblk *r, const float *x, int T,
-                  const float *s, float *y)
+/* AdaINResBlock1 of the generator: x [ch][T] -> y [ch][T]; scratch holds 2*ch*T floats. */
+static int resblk(kokoro_state *st, const kk_resblk *r, const float *x, int T, const float *s,
+                  float *y, float *scratch)
 {
     static const int dil[3] = {1, 3, 5};
     int C = r->ch;
-    float *gb = A(a, 2 * (size_t)C), *t1 = A(a, (size_t)C * T), *t2 = A(a, (size_t)C * T);
-    if (a->oom) return KOKORO_E_NOMEM;
+    float gb[2 * 256], *t1 = scratch, *t2 = scratch + (size_t)C * T;
     memcpy(y, x, (size_t)C * T * sizeof *y);
     for (int j = 0; j < 3; j++) {
         memcpy(t1, y, (size_t)C * T * sizeof *t1);
@@ -681,40 +691,46 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     st->stage_s[3] = t1 - t0;
     t0 = t1;
 
-    /* 7. generator */
+    /* 7. generator. Stage 1 buffers (128 x (120F+1)) dominate memory: stage 0 buffers and
+     * the decoder's are released before they are allocated. */
     int F2 = 2 * (int)F, nfr = 120 * (int)F + 1;
-    float *har, *g, *g2, *xs, *xs2, *acc, *post;
+    float *har, *g, *g2, *xs, *xs2, *acc, *post, *scratch;
     ALLOC(har, (size_t)22 * nfr);
     TRY(source_stft(m, &ar, f0, F2, p, har));
     double t_src = now_s() - t0;
+    ALLOC(scratch, (size_t)2 * 128 * nfr); /* >= 2 * 256 * 20F as well */
     /* stage 0: 512 x 2F -> 256 x 20F */
     int T1 = 20 * (int)F, Tn;
-    ALLOC(g, (size_t)512 * F2);
-    memcpy(g, x1, (size_t)512 * F2 * sizeof *g);
-    kk_leaky_relu(g, (size_t)512 * F2, 0.1f);
+    kk_leaky_relu(x1, (size_t)512 * F2, 0.1f);
     ALLOC(xs, (size_t)256 * T1);
     ALLOC(xs2, (size_t)256 * T1);
     TRY(conv_strided(st, &m->noise_conv[0], 6, 3, har, nfr, xs, &Tn));
     if (Tn != T1) TRY(KOKORO_E_INTERNAL);
-    TRY(resblk(st, &ar, &m->noise_res[0], xs, T1, s_dec, xs2));
+    TRY(resblk(st, &m->noise_res[0], xs, T1, s_dec, xs2, scratch));
     ALLOC(g2, (size_t)256 * T1);
-    kk_convt1d(st->pool, m->ups[0].w, m->ups[0].b, 512, 256, 20, 10, 5, 0, g, F2, g2);
+    if (kk_convt1d(st->pool, m->ups[0].w, m->ups[0].b, 512, 256, 20, 10, 5, 0, x1, F2, g2))
+        TRY(KOKORO_E_NOMEM);
     for (size_t i = 0; i < (size_t)256 * T1; i++) g2[i] += xs2[i];
     CHECK_CANCEL();
     ALLOC(acc, (size_t)256 * T1);
-    ALLOC(xs, (size_t)256 * T1);
     memset(acc, 0, (size_t)256 * T1 * sizeof *acc);
     for (int j = 0; j < 3; j++) {
-        TRY(resblk(st, &ar, &m->res[j], g2, T1, s_dec, xs));
-        for (size_t i = 0; i < (size_t)256 * T1; i++) acc[i] += xs[i];
+        TRY(resblk(st, &m->res[j], g2, T1, s_dec, xs, scratch));
+        for (size_t i = 0; i < (size_t)256 * T1; i++) acc[i] += xs[i] * (1.0f / 3.0f);
         CHECK_CANCEL();
     }
-    for (size_t i = 0; i < (size_t)256 * T1; i++) acc[i] /= 3.0f;
+    arena_release(&ar, g2);
+    arena_release(&ar, xs);
+    arena_release(&ar, xs2);
+    arena_release(&ar, cat);
+    arena_release(&ar, x0);
     /* stage 1: 256 x 20F -> 128 x (120F + 1) */
     kk_leaky_relu(acc, (size_t)256 * T1, 0.1f);
-    float *u, *xsrc, *xsrc2, *acc2, *tmp;
+    float *u, *xsrc, *acc2;
     ALLOC(u, (size_t)128 * (nfr - 1));
-    kk_convt1d(st->pool, m->ups[1].w, m->ups[1].b, 256, 128, 12, 6, 3, 0, acc, T1, u);
+    if (kk_convt1d(st->pool, m->ups[1].w, m->ups[1].b, 256, 128, 12, 6, 3, 0, acc, T1, u))
+        TRY(KOKORO_E_NOMEM);
+    arena_release(&ar, acc);
     ALLOC(g, (size_t)128 * nfr);
     for (int c = 0; c < 128; c++) { /* reflection pad one sample on the left */
         float *o = g + (size_t)c * nfr;
@@ -722,22 +738,23 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
         o[0] = r[1];
         memcpy(o + 1, r, (size_t)(nfr - 1) * sizeof *o);
     }
+    arena_release(&ar, u);
     ALLOC(xsrc, (size_t)128 * nfr);
-    ALLOC(xsrc2, (size_t)128 * nfr);
+    ALLOC(acc2, (size_t)128 * nfr);
     if (kk_conv1d(st->pool, m->noise_conv[1].w, m->noise_conv[1].b, 22, 128, 1, 1, 1, 0, har, nfr, xsrc) < 0)
         TRY(KOKORO_E_NOMEM);
-    TRY(resblk(st, &ar, &m->noise_res[1], xsrc, nfr, s_dec, xsrc2));
-    for (size_t i = 0; i < (size_t)128 * nfr; i++) g[i] += xsrc2[i];
+    TRY(resblk(st, &m->noise_res[1], xsrc, nfr, s_dec, acc2, scratch));
+    for (size_t i = 0; i < (size_t)128 * nfr; i++) g[i] += acc2[i];
     CHECK_CANCEL();
-    ALLOC(acc2, (size_t)128 * nfr);
-    ALLOC(tmp, (size_t)128 * nfr);
     memset(acc2, 0, (size_t)128 * nfr * sizeof *acc2);
     for (int j = 3; j < 6; j++) {
-        TRY(resblk(st, &ar, &m->res[j], g, nfr, s_dec, tmp));
-        for (size_t i = 0; i < (size_t)128 * nfr; i++) acc2[i] += tmp[i];
+        TRY(resblk(st, &m->res[j], g, nfr, s_dec, xsrc, scratch));
+        for (size_t i = 0; i < (size_t)128 * nfr; i++) acc2[i] += xsrc[i] * (1.0f / 3.0f);
         CHECK_CANCEL();
     }
-    for (size_t i = 0; i < (size_t)128 * nfr; i++) acc2[i] /= 3.0f;
+    arena_release(&ar, g);
+    arena_release(&ar, xsrc);
+    arena_release(&ar, scratch);
     kk_leaky_relu(acc2, (size_t)128 * nfr, 0.01f);
     ALLOC(post, (size_t)22 * nfr);
     TRY(conv(st, &m->conv_post, 1, acc2, nfr, post));

@@ -231,14 +231,18 @@ typedef struct {
     float *cols; /* [out*k][T] */
 } convt_job;
 
-void kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
-                int pad, int outpad, const float *x, int T, float *y)
+int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
+               int pad, int outpad, const float *x, int T, float *y)
 {
     int Tout = (T - 1) * stride - 2 * pad + k + outpad;
     /* cols[(o,j)][t] = sum_c w[c][o][j] x[c][t]: one GEMM with A = w^T viewed [out*k][in] */
     float *wt = malloc((size_t)out * k * in * sizeof *wt);
     float *cols = malloc((size_t)out * k * T * sizeof *cols);
-    if (!wt || !cols) abort();
+    if (!wt || !cols) {
+        free(wt);
+        free(cols);
+        return -1;
+    }
     for (int c = 0; c < in; c++)
         for (int ok = 0; ok < out * k; ok++) wt[(size_t)ok * in + c] = w[(size_t)c * out * k + ok];
     kk_gemm(p, out * k, T, in, wt, in, x, T, cols, T, 0);
@@ -256,6 +260,7 @@ void kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int
     }
     free(wt);
     free(cols);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ LSTM */

@@ -30,9 +30,9 @@ int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k
               int dil, int pad, const float *x, int T, float *y);
 
 /* Transposed 1-D convolution, w [in][out][k] (torch layout). y [out][Tout] with
- * Tout = (T-1)*stride - 2*pad + k + outpad. */
-void kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
-                int pad, int outpad, const float *x, int T, float *y);
+ * Tout = (T-1)*stride - 2*pad + k + outpad. Returns 0, or -1 when out of memory. */
+int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
+               int pad, int outpad, const float *x, int T, float *y); /* 0, or -1 when out of memory */
 
 /* Bidirectional LSTM over x [T][in] -> y [T][2H] (forward half first). wx, wh, b per
  * direction with gate order i, f, g, o. scratch holds at least T*8H floats. */
