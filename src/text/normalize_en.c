@@ -632,9 +632,15 @@ static int match_fraction(norm *nm)
     if (b < 1 || b > 3 || (e < nm->n && (isaln((unsigned char)nm->s[e]) || nm->s[e] == '/')))
         return 0;
     int num = atoi_n(nm->s + p, a), den = atoi_n(nm->s + p + a + 1, b);
-    if (num == 24 && den == 7) {
-        say(nm, "twenty-four seven");
-    } else if (den >= 2 && den <= 100 && num > 0) {
+    int fraction_den = (den >= 2 && den <= 10) || den == 12 || den == 16 || den == 32 ||
+                       den == 64 || den == 100;
+    if ((num == 24 && den == 7) || (num == 9 && den == 11) || (num > 0 && !fraction_den)) {
+        /* 24/7, 9/11, 50/50: two numbers */
+        space(nm);
+        nm->oom |= kk_say_cardinal(&nm->out, (uint64_t)num, nm->british);
+        space(nm);
+        nm->oom |= kk_say_cardinal(&nm->out, (uint64_t)den, nm->british);
+    } else if (num > 0) {
         space(nm);
         nm->oom |= kk_say_fraction(&nm->out, (uint64_t)num, (uint64_t)den, nm->british);
     } else {
@@ -847,6 +853,33 @@ static int match_number(norm *nm)
         nm->i = e + (nx == 's' ? 1 : 2);
         return 1;
     }
+    if (plain && num.ipn == 3 &&
+        (v == 911 || ((v == 999 || v == 112) && (strcmp(prevw, "call") == 0 ||
+                                                 strcmp(prevw, "dial") == 0)))) { /* emergency */
+        space(nm);
+        nm->oom |= kk_say_digits(&nm->out, num.ip, num.ipn);
+        nm->i = e;
+        return 1;
+    }
+    /* 3.30pm: a British time */
+    int pm0;
+    size_t al0;
+    if (num.fp && num.fpn == 2 && num.ipn <= 2 && v >= 1 && v <= 12 && (al0 = ampm_at(nm, e, &pm0))) {
+        int mins = (num.fp[0] - '0') * 10 + (num.fp[1] - '0');
+        if (mins < 60) {
+            space(nm);
+            nm->oom |= kk_say_cardinal(&nm->out, v, nm->british);
+            if (mins) {
+                if (mins < 10)
+                    say(nm, "oh");
+                space(nm);
+                nm->oom |= kk_say_cardinal(&nm->out, (uint64_t)mins, nm->british);
+            }
+            say(nm, pm0 ? "P M" : "A M");
+            nm->i = e + al0;
+            return 1;
+        }
+    }
     if (nx == '%') {
         say_quantity(nm, &num);
         say(nm, "percent");
@@ -1022,7 +1055,15 @@ static int ends_sentence(const norm *nm, size_t after)
         q++;
     if (q >= nm->n || nm->s[q] == '\n')
         return 1;
-    return q > after && isupper((unsigned char)nm->s[q]);
+    if (q == after || !isupper((unsigned char)nm->s[q]))
+        return 0;
+    /* "the U.S. Navy" goes on; "... etc. The next" starts a new sentence */
+    char w[16];
+    size_t l = 0;
+    while (q + l < nm->n && l < sizeof w - 1 && isalph((unsigned char)nm->s[q + l]))
+        w[l] = nm->s[q + l], l++;
+    w[l] = 0;
+    return in_list(w, SENTENCE_STARTS);
 }
 
 static int match_abbrev(norm *nm)
@@ -1075,6 +1116,13 @@ static int match_abbrev(norm *nm)
     if (wl == 2 && dot && strncasecmp(nm->s + p, "no", 2) == 0 && after + 1 < nm->n &&
         nm->s[after] == ' ' && isdig((unsigned char)nm->s[after + 1])) {
         say(nm, isupper((unsigned char)nm->s[p]) ? "Number" : "number");
+        nm->i = after;
+        return 1;
+    }
+    /* p. 5 -> page five, pp. 5-9 -> pages five to nine */
+    if ((wl == 1 || wl == 2) && dot && strncmp(nm->s + p, "pp", wl) == 0 && after + 1 < nm->n &&
+        nm->s[after] == ' ' && isdig((unsigned char)nm->s[after + 1])) {
+        say(nm, wl == 1 ? "page" : "pages");
         nm->i = after;
         return 1;
     }
@@ -1149,6 +1197,20 @@ static int match_symbol(norm *nm)
     return 1;
 }
 
+/* Whether the output ends with something a range can start from: "ten A M" in "10am-5pm",
+ * "five dollars" in "$5-$10". */
+static int ends_range_start(const norm *nm)
+{
+    static const char *const ENDS[] = {" A M", " P M", " dollars", " dollar", " euros", " euro",
+                                       " pounds", " pound", " yen", " cents", " pence", NULL};
+    for (int k = 0; ENDS[k]; k++) {
+        size_t l = strlen(ENDS[k]);
+        if (nm->out.n >= l && strcmp(nm->out.p + nm->out.n - l, ENDS[k]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Copies one code point, rewriting typographic variants into what the phonemiser reads. */
 static void copy_char(norm *nm)
 {
@@ -1201,6 +1263,12 @@ int kk_normalize_en(const char *text, int british, char **out)
             space(nm);
             nm->oom |= kk_say_digits(&nm->out, nm->s + nm->i + 1, d);
             nm->i += 1 + d;
+            continue;
+        }
+        if (c == '-' && (isdig(AT(1)) || AT(1) == '$' || AT(1) == 0xC2 || AT(1) == 0xE2) &&
+            (isdig(prev) || ends_range_start(nm))) {
+            say(nm, "to"); /* 10am-5pm, $5-$10 */
+            nm->i++;
             continue;
         }
         if (c == '-' && isdig(AT(1)) && isalph(prev)) { /* COVID-19 */

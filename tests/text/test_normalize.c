@@ -187,6 +187,20 @@ static const struct {
     {"en-gb", "Born on March 3rd, 2024.", "Born on March third, twenty twenty-four."},
     {"en-gb", "It costs £3.20 here.", "It costs three pounds and twenty pence here."},
     {"en-gb", "The 101st try.", "The one hundred and first try."},
+    {"en-us", "Open 10am-5pm daily.", "Open ten A M to five P M daily."},
+    {"en-gb", "At 3.30pm we left.", "At three thirty P M we left."},
+    {"en-us", "Call 911 now.", "Call nine one one now."},
+    {"en-gb", "Call 999 now.", "Call nine nine nine now."},
+    {"en-us", "It's 50/50.", "It's fifty fifty."},
+    {"en-us", "It was 9/11.", "It was nine eleven."},
+    {"en-us", "Use 3/16 inch.", "Use three sixteenths inch."},
+    {"en-us", "$5-$10 each.", "five dollars to ten dollars each."},
+    {"en-us", "See p. 5 and pp. 10-12.", "See page five and pages ten to twelve."},
+    {"en-us", "The U.S. Navy sailed.", "The US Navy sailed."},
+    {"en-us", "I live in the U.S. The end.", "I live in the US. The end."},
+    {"en-us", "From 3.5-4.5 kg.", "From three point five to four point five kilograms."},
+    {"en-us", "Born in the 1800s.", "Born in the eighteen hundreds."},
+    {"en-us", "Temperatures of -5°C.", "Temperatures of minus five degrees Celsius."},
 };
 
 int main(void)
