@@ -1,7 +1,8 @@
-# mk/audio.mk - the audio encoders: the libraries the main list lacks (vorbis; libavcodec for AAC) and `make test-audio`.
+# mk/audio.mk - the audio encoders: the libraries the main list lacks (vorbis; libavcodec for
+# AAC) and `make test-audio`.
 #
-#   make test-audio        encodes test signals in every format, checks them with ffprobe/ffmpeg,
-#                          then runs the same test once more under ASan + UBSan (leaks included)
+#   make test-audio       encodes test signals in every format, checks them with ffprobe/ffmpeg,
+#                         then runs the same test once more under ASan + UBSan (leaks included)
 
 AUDIO_PKGS := vorbis libavcodec libavutil
 CFLAGS     += $(shell pkg-config --cflags $(AUDIO_PKGS) 2>/dev/null)
@@ -17,11 +18,20 @@ $(BUILD)/tests/audio/test_audio: tests/audio/test_audio.c $(BUILD)/libkokoro.a
 test-audio-plain: $(BUILD)/tests/audio/test_audio
 	$(BUILD)/tests/audio/test_audio $(BUILD)/test-out/audio
 
-test-audio-asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
-	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	    LDFLAGS="-fsanitize=address,undefined" build-asan/tests/audio/test_audio
+# The sanitizer build compiles only the encoders and core (one command, its own folder), so it
+# is quick and cannot race another area's sanitizer build over shared object files.
+AUDIO_ASAN       := $(BUILD)/asan-audio/test_audio
+AUDIO_ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                    -fno-sanitize-recover=undefined
+AUDIO_ASAN_SRCS  := tests/audio/test_audio.c $(wildcard src/audio/*.c src/core/*.c)
+
+$(AUDIO_ASAN): $(AUDIO_ASAN_SRCS) $(wildcard src/audio/*.h src/core/*.h) include/kokoro.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -std=c11 $(WARN) $(if $(CI),-Werror) $(AUDIO_ASAN_FLAGS) \
+	    $(shell pkg-config --cflags $(PKGS) $(AUDIO_PKGS)) -o $@ $(AUDIO_ASAN_SRCS) $(LDLIBS)
+
+test-audio-asan: $(AUDIO_ASAN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	    build-asan/tests/audio/test_audio build-asan/test-out/audio
+	    $(AUDIO_ASAN) $(BUILD)/test-out/audio-asan
 
 test-audio: test-audio-plain test-audio-asan
