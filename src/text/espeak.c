@@ -136,7 +136,9 @@ int kk_espeak_phonemes(const char *voice, const char *text, size_t n, kk_buf *ou
 {
     char dialect = strcmp(voice, "en-us") == 0 ? 'a' : strcmp(voice, "en") == 0 ? 'b' : 0;
     size_t vl = strlen(voice);
-    char *key = malloc(vl + 1 + n + 1);
+    /* espeak-ng's UTF-8 reader looks a few bytes past a multi-byte character even at the end
+     * of the text: the zero padding keeps those reads inside the allocation and defined. */
+    char *key = calloc(1, vl + 1 + n + 1 + 8);
     if (!key)
         return KOKORO_E_NOMEM;
     memcpy(key, voice, vl);
