@@ -233,6 +233,15 @@ static int client_gone(int fd)
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
 }
 
+/* Restarts the connection's idle clock: time spent synthesising is not the client's silence. */
+static void touch(struct MHD_Connection *conn)
+{
+    /* libmicrohttpd restarts the clock only when the timeout goes from 0 to a value. */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                              (unsigned)server.cfg.idle_timeout);
+}
+
 static void timed_wait(sv_job *job, int ms)
 {
     struct timespec ts;
@@ -256,6 +265,7 @@ void sv_wait_job(sv_req *r, sv_job *job, int want_first)
         }
     }
     pthread_mutex_unlock(&job->mu);
+    touch(r->conn);
 }
 
 int sv_submit(sv_req *r, sv_job *job, sv_err *e)
@@ -276,6 +286,7 @@ int sv_submit(sv_req *r, sv_job *job, sv_err *e)
 typedef struct {
     sv_job *job;
     int fd;
+    struct MHD_Connection *conn;
 } stream;
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -293,6 +304,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             if (job->out_pos == job->out.len)
                 job->out_pos = job->out.len = 0; /* reuse the buffer */
             pthread_mutex_unlock(&job->mu);
+            touch(st->conn);
             return (ssize_t)n;
         }
         if (job->state == SV_JOB_DONE) {
@@ -326,7 +338,7 @@ enum MHD_Result sv_respond_stream(sv_req *r, sv_job *job, const char *mime)
     stream *st = malloc(sizeof *st);
     if (!st)
         return MHD_NO;
-    *st = (stream){job, r->fd};
+    *st = (stream){job, r->fd, r->conn};
     sv_job_ref(job);
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, st, stream_free);
