@@ -151,6 +151,8 @@ enum MHD_Result sv_respond_json(sv_req *r, int status, json_t *body)
 enum MHD_Result sv_respond_error(sv_req *r, sv_err *e)
 {
     json_t *body;
+    sv_utf8_sanitize(e->message);
+    sv_utf8_sanitize(e->param);
     if (r->family == SV_FAM_OPENAI) {
         const char *kind = e->status >= 500 ? "server_error"
                            : e->status == 401 ? "authentication_error"

@@ -115,6 +115,27 @@ size_t sv_utf8_len(const char *s)
     return n;
 }
 
+void sv_utf8_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        int ok = n > 0 && !(n == 2 && *p < 0xC2) && !(n == 4 && *p > 0xF4);
+        for (int i = 1; ok && i < n; i++)
+            ok = (p[i] & 0xC0) == 0x80;
+        if (ok && n == 3)
+            ok = !(p[0] == 0xE0 && p[1] < 0xA0) && !(p[0] == 0xED && p[1] >= 0xA0);
+        if (ok && n == 4)
+            ok = !(p[0] == 0xF0 && p[1] < 0x90) && !(p[0] == 0xF4 && p[1] >= 0x90);
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 int sv_log_level_parse(const char *s)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};
@@ -142,6 +163,7 @@ void sv_log(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    sv_utf8_sanitize(msg);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     json_t *o = json_pack("{s:f, s:s, s:s}", "ts", ts.tv_sec + ts.tv_nsec * 1e-9, "level",

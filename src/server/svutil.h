@@ -27,6 +27,10 @@ double sv_now(void);
 /* Number of Unicode code points in a valid UTF-8 string. */
 size_t sv_utf8_len(const char *s);
 
+/* Replaces each byte that does not start a valid UTF-8 sequence by '?', in place (messages
+ * quote input cut to a length, which can split a character). */
+void sv_utf8_sanitize(char *s);
+
 /* Log levels, lowest first. Messages below the configured level are dropped. */
 enum { SV_LOG_DEBUG, SV_LOG_INFO, SV_LOG_WARN, SV_LOG_ERROR };
 extern int sv_log_level;

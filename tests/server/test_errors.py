@@ -148,3 +148,10 @@ def test_captioned_and_phonemize_validate(api):
 
 def test_errors_leave_the_server_healthy(api):
     assert requests.get(api + "/ready", timeout=10).status_code == 200
+
+
+def test_long_multibyte_field_name_is_quoted_as_valid_json(api):
+    key = "é" * 80
+    r = syn(api, '{"text": "a", "%s": 1}' % key)
+    assert r.status_code == 400 and error_of(r) == "ValidationError"
+    assert "unknown field" in r.json()["message"] and "éééé" in r.json()["message"]
