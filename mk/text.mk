@@ -1,6 +1,7 @@
 # mk/text.mk - the text front end: lexicon fetch, its tests and its fuzzer.
 #
-#   make test-text    normalisation table, pronunciation, chunking, concurrency, fuzz (bounded)
+#   make test-text    normalisation table, pronunciation, chunking, concurrency, text to audio,
+#                     Whisper WER (tests/asr), 20,000-word say, fuzz (bounded)
 #   make fuzz-text    builds build-fuzz/text_fuzz (clang -fsanitize=fuzzer,address)
 
 MODEL_TARGETS += model-lexicon
@@ -39,8 +40,10 @@ fuzz-text: $(FUZZ_BUILD)/text_fuzz
 # FUZZ_TEXT_SECONDS bounds the fuzzing run inside the tests (default 60).
 FUZZ_TEXT_SECONDS ?= 60
 
-test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_BUILD)/text_fuzz
+test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_BUILD)/text_fuzz \
+           $(BUILD)/tests/text/say_lines $(BUILD)/tests/text/normalize_lines
 	@for t in $(TEXT_TESTS) $(BUILD)/tests/text/test_speak; do echo "== $$t"; $$t || exit 1; done
+	tests/text/asr_wer.py
 	KOKORO=$(BUILD)/kokoro tests/text/test_long_say.sh
 	tests/text/run_fuzz.sh $(FUZZ_BUILD)/text_fuzz $(FUZZ_TEXT_SECONDS)
 

@@ -53,8 +53,6 @@ def normalise_lines(lines):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--asr", required=True,
-                    help="command that prints '<wav path>\\t<transcript>' for the wav paths given")
     ap.add_argument("--voice", default="af_heart")
     ap.add_argument("--wavs", help="reuse wav files already made in this folder")
     a = ap.parse_args()
@@ -64,16 +62,13 @@ def main():
     tmp = a.wavs or tempfile.mkdtemp(prefix="asr_wer_")
     paths = [os.path.join(tmp, "%03d.wav" % i) for i in range(len(rows))]
     if not a.wavs:
-        say = os.path.join(ROOT, "build/tests/text/say_lines")
+        say = os.path.join(ROOT, "build/tests/text/say_lines")  # one model load for all
         subprocess.run([say, tmp, a.voice], input="\n".join(r[1] for r in rows) + "\n",
                        text=True, check=True, stdout=subprocess.DEVNULL)
-    res = subprocess.run(a.asr.split() + paths, capture_output=True, text=True, check=True)
-    hyp = {}
-    for line in res.stdout.splitlines():
-        if "\t" in line:
-            p, t = line.split("\t", 1)
-            hyp[os.path.basename(p)] = t.strip()
-    hyps = [hyp.get(os.path.basename(p), "") for p in paths]
+    sys.path.insert(0, os.path.join(ROOT, "tests", "asr"))
+    import asr  # Whisper tiny.en from models/whisper-tiny.en (make model)
+    model = asr.load_model()
+    hyps = [asr.transcribe(model, p) for p in paths]
     spoken_hyps = normalise_lines(hyps)
 
     totals = {}
