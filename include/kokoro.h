@@ -175,7 +175,7 @@ typedef struct {
 
 typedef struct {
     float speed;
-    float volume;            /* gain applied to samples, 1.0 = unchanged */
+    float volume;            /* gain applied to samples, 1.0 = unchanged; 0 .. 10 */
     kokoro_cancel_fn cancel; /* checked between chunks and inside the engine */
     void *cancel_user;
     uint64_t noise_seed;
