@@ -2,7 +2,8 @@
  *
  * The text is phonemised once, then cut between words: preferably after a sentence, else after
  * clause punctuation, else at a space, else (one enormous "word") anywhere. The first chunk is
- * kept short so that a streaming caller hears audio early; later chunks gather sentences up to
+ * kept short (its first sentence, or a clause of a long one) so that a streaming caller hears
+ * audio early; later chunks gather sentences up to
  * a comfortable length, since very long utterances gain nothing and delay the next audio. */
 #include "core/util.h"
 #include "text/text_int.h"
@@ -106,6 +107,7 @@ int kk_plan_chunks(const kk_phon *p, kk_span **spans, int *n_spans)
         int soft = first ? FIRST_SOFT : NEXT_SOFT;
         /* candidates: cuts after start that keep the chunk within the window */
         int best[4] = {-1, -1, -1, -1}, best_soft[4] = {-1, -1, -1, -1}, first_sentence = -1;
+        int early = -1; /* first chunk: the first sentence end worth stopping at */
         for (int c = ci; c < nc; c++) {
             if (cuts[c].cut <= start)
                 continue;
@@ -118,9 +120,14 @@ int kk_plan_chunks(const kk_phon *p, kk_span **spans, int *n_spans)
                 best_soft[cuts[c].kind] = c;
             if (cuts[c].kind == CUT_SENTENCE && first_sentence < 0)
                 first_sentence = c;
+            if (first && early < 0 && cuts[c].kind == CUT_SENTENCE && ids >= FIRST_MIN &&
+                ids <= soft)
+                early = c;
         }
         int pick = -1;
-        if (best_soft[CUT_SENTENCE] >= 0)
+        if (early >= 0)
+            pick = early;
+        else if (best_soft[CUT_SENTENCE] >= 0)
             pick = best_soft[CUT_SENTENCE];
         else if (first && best_soft[CUT_CLAUSE] >= 0 &&
                  cuts[best_soft[CUT_CLAUSE]].ids >= FIRST_MIN)
