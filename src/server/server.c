@@ -163,8 +163,8 @@ enum MHD_Result sv_respond_error(sv_req *r, sv_err *e)
         if (body && e->details)
             json_object_set(json_object_get(body, "error"), "details", e->details);
     } else {
-        body = json_pack("{s:s, s:s, s:O}", "error", e->type, "message", e->message, "details",
-                         e->details ? e->details : json_object());
+        body = json_pack("{s:s, s:s, s:o}", "error", e->type, "message", e->message, "details",
+                         e->details ? json_incref(e->details) : json_object());
         if (body && !e->details && e->param[0])
             json_object_set_new(json_object_get(body, "details"), "field",
                                 json_string(e->param));
