@@ -175,7 +175,7 @@ int kk_plan_chunks(const kk_phon *p, kk_span **spans, int *n_spans)
             sp.ph_end--;
         sp.word_start = word;
         sp.n_ids = pre[sp.ph_end] - pre[start];
-        if (sp.n_ids > 0) {
+        if (sp.n_ids > 0 && sp.word_end > sp.word_start) { /* punctuation alone is not said */
             if (n_out == cap_out) {
                 cap_out = cap_out ? cap_out * 2 : 16;
                 kk_span *grown = realloc(out, (size_t)cap_out * sizeof *grown);

@@ -81,6 +81,9 @@ int main(void)
     CHECK(kokoro_text_chunks(t, "  \n ", "en-us", &c, &n, err, sizeof err) == KOKORO_OK && n == 0,
           "empty text");
     kokoro_chunks_free(c, n);
+    CHECK(kokoro_text_chunks(t, "( ... ) \" !", "en-us", &c, &n, err, sizeof err) == KOKORO_OK &&
+              n == 0, "punctuation alone: %d chunks", n);
+    kokoro_chunks_free(c, n);
     CHECK(kokoro_text_chunks(t, "x", "ja", &c, &n, err, sizeof err) == KOKORO_E_UNSUPPORTED,
           "ja");
 
