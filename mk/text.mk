@@ -41,7 +41,9 @@ fuzz-text: $(FUZZ_BUILD)/text_fuzz
 FUZZ_TEXT_SECONDS ?= 60
 
 test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_BUILD)/text_fuzz \
-           $(BUILD)/tests/text/say_lines $(BUILD)/tests/text/normalize_lines
+           $(BUILD)/tests/text/say_lines $(BUILD)/tests/text/normalize_lines \
+           $(BUILD)/tests/text/lexicon_lookup
+	tests/text/test_lexicon.py
 	@for t in $(TEXT_TESTS) $(BUILD)/tests/text/test_speak; do echo "== $$t"; $$t || exit 1; done
 	tests/text/asr_wer.py
 	KOKORO=$(BUILD)/kokoro tests/text/test_long_say.sh
@@ -53,5 +55,9 @@ $(BUILD)/tests/text/say_lines: tests/text/say_lines.c $(BUILD)/libkokoro.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/text/normalize_lines: tests/text/normalize_lines.c $(TEXT_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(TEXT_OBJS) $(TEXT_TEST_LIBS)
+
+$(BUILD)/tests/text/lexicon_lookup: tests/text/lexicon_lookup.c $(TEXT_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(TEXT_OBJS) $(TEXT_TEST_LIBS)

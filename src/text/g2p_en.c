@@ -44,6 +44,12 @@ static const char *context_tag(const char *prev)
     for (int i = 0; det[i]; i++)
         if (strcmp(prev, det[i]) == 0)
             return "NOUN";
+    /* "has read", "was read": the past participle where the dictionary has one */
+    static const char *const aux[] = {"have", "has", "had", "was", "were", "been", "being",
+                                      "having", NULL};
+    for (int i = 0; aux[i]; i++)
+        if (strcmp(prev, aux[i]) == 0)
+            return "VBN";
     return NULL;
 }
 

@@ -243,11 +243,13 @@ static int load_file(kk_lexicon *lx, int slot, const char *path, char *err, size
                     if (!tags)
                         tags = w;
                     size_t tl = strlen(tag) + 1, vl = strlen(v) + 1;
+                    /* decided before moving: the move may overwrite the tag's old bytes */
+                    int is_default = strcmp(tag, "DEFAULT") == 0;
                     memmove(w, tag, tl);
                     w += tl;
                     memmove(w, v, vl);
                     w += vl;
-                    if (strcmp(tag, "DEFAULT") == 0)
+                    if (is_default)
                         ph = w - vl;
                 } while (expect(&ps, ','));
                 if (!expect(&ps, '}'))

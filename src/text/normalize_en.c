@@ -1135,7 +1135,7 @@ static int match_abbrev(norm *nm)
         if (!dot && !next_cap && !prev_name)
             return 0; /* a bare "st" or "dr" is not an abbreviation we can read */
         say(nm, st ? (street ? "Street" : "Saint") : (street ? "Drive" : "Doctor"));
-        nm->i = (dot && street && ends_sentence(nm, after)) ? e : after;
+        nm->i = (dot && ends_sentence(nm, after)) ? e : after;
         return 1;
     }
     for (size_t k = 0; k < sizeof ABBREVS / sizeof ABBREVS[0]; k++) {

@@ -77,6 +77,9 @@ int main(void)
     /* heteronyms: verb after "to", noun after a determiner */
     expect("I want to record the record.", "en-us", "ˌI wˈɑnt tə ɹəkˈɔɹd ðə ɹˈɛkəɹd.");
     expect("They live here. The live show.", "en-us", "ðA lˈɪv hˈɪɹ. ðə lˈIv ʃˈO.");
+    /* "read": present by default and after "will", past participle after "have" */
+    expect("Read it. I will read it. I have read it.", "en-us",
+           "ɹˈid ɪt. ˌI wɪl ɹˈid ɪt. ˌI hæv ɹˈɛd ɪt.");
     /* inflections of words the dictionaries only hold in base form */
     char *p = ph("zorbled", "en-us");
     free(p);
