@@ -157,7 +157,16 @@ int sv_config_parse(sv_config *cfg, int argc, char **argv)
         if (set(cfg, o, value, o->flag))
             return -1;
     }
+    /* An empty value clears an optional setting; the required ones fall back to defaults. */
     if (!cfg->default_voice)
         cfg->default_voice = "af_heart";
+    if (!cfg->host)
+        cfg->host = "0.0.0.0";
+    if (!cfg->model)
+        cfg->model = "models/kokoro.onnx";
+    if (!cfg->voices)
+        cfg->voices = "models/voices";
+    if (!cfg->web_dir)
+        cfg->web_dir = "web";
     return 0;
 }
