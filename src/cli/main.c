@@ -13,6 +13,7 @@
 
 /* Internal hook of the engine (not in the public header): keep intermediates for dumps. */
 void kk_state_keep_tensors(kokoro_state *st, int on);
+void kk_state_direct_conv(kokoro_state *st, int on);
 extern const char *const kk_stage_names[6];
 /* Per-stage seconds of the last synthesis (engine internal). */
 const double *kk_state_stage_seconds(const kokoro_state *st);
@@ -34,7 +35,7 @@ static double now_s(void)
 typedef struct {
     const char *model, *voices, *voice, *lang, *out, *file, *text, *ids;
     float speed;
-    int threads, runs, print_ids, seed_set;
+    int threads, runs, print_ids, seed_set, direct_conv;
     unsigned long long seed;
 } opts;
 
@@ -123,6 +124,8 @@ static int parse_opts(int argc, char **argv, opts *o, void (*usage)(FILE *))
             else o->seed = (unsigned long long)n, o->seed_set = 1;
         } else if (!strcmp(a, "--print-ids")) {
             o->print_ids = 1;
+        } else if (!strcmp(a, "--direct-conv")) {
+            o->direct_conv = 1;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "kokoro: unknown option %s (see --help)\n", a);
             return -1;
@@ -396,10 +399,10 @@ static const char *bench_text =
 static void usage_bench(FILE *f)
 {
     fprintf(f, "usage: kokoro bench [--threads N] [--runs N] [--ids 1,2,..] [--text T] "
-               "[--voice V] [--print-ids]\n"
+               "[--voice V] [--print-ids] [--direct-conv]\n"
                "Synthesises one utterance (default: a 60-word paragraph) --runs times after a "
                "warm-up and prints key value lines: rtf (compute s per audio s, best run), "
-               "time per stage, peak RSS.\n");
+               "time per stage, peak RSS. --direct-conv: no Winograd (the reference path).\n");
 }
 
 static int cmd_bench(int argc, char **argv)
@@ -448,6 +451,7 @@ static int cmd_bench(int argc, char **argv)
     if (!rc) rc = kokoro_voices_load(o.voices, &voices, err, sizeof err);
     if (!rc) rc = kokoro_voice_blend(voices, o.voice, pack, err, sizeof err);
     if (!rc && !(st = kokoro_state_new(model, o.threads))) rc = KOKORO_E_NOMEM;
+    if (!rc) kk_state_direct_conv(st, o.direct_conv);
     double best = 1e30, best_stage[6] = {0};
     size_t samples = 0;
     kokoro_synth_params sp = kokoro_synth_defaults();
@@ -482,7 +486,7 @@ static int cmd_bench(int argc, char **argv)
 
 static void usage_dump(FILE *f)
 {
-    fprintf(f, "usage: kokoro dump --ids 1,2,.. --voice NAME|FILE.bin [--speed S] --out DIR\n"
+    fprintf(f, "usage: kokoro dump --ids 1,2,.. --voice NAME|FILE.bin [--speed S] [--direct-conv] --out DIR\n"
                "Runs the ids with the source noise zeroed and writes DIR/<name>.f32 (float32) "
                "and DIR/<name>.shape for: durations f0 n asr decoder gen_pre audio.\n");
 }
@@ -513,6 +517,7 @@ static int cmd_dump(int argc, char **argv)
     if (!rc && !(st = kokoro_state_new(model, o.threads))) rc = KOKORO_E_NOMEM;
     if (!rc) {
         kk_state_keep_tensors(st, 1);
+        kk_state_direct_conv(st, o.direct_conv);
         kokoro_synth_params sp = kokoro_synth_defaults();
         sp.speed = o.speed;
         sp.zero_noise = 1;

@@ -97,6 +97,9 @@ const double *kk_state_stage_seconds(const kokoro_state *st) { return st->stage_
 /* Enables keeping intermediates (internal: used by the dump command and tests). */
 void kk_state_keep_tensors(kokoro_state *st, int on) { st->keep_tensors = on; }
 
+/* Selects the direct convolutions instead of Winograd (internal: reference runs). */
+void kk_state_direct_conv(kokoro_state *st, int on) { st->direct_conv = on; }
+
 static void keep(kokoro_state *st, const char *name, const float *data, int d0, int d1)
 {
     if (!st->keep_tensors || st->n_tensors >= KK_MAX_TENSORS) return;
@@ -182,6 +185,10 @@ static void style_affine(const kk_linear *fc, const float *s, float *gb)
 /* "same" convolution (stride 1): y has T columns. Returns KOKORO_OK or KOKORO_E_NOMEM. */
 static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int T, float *y)
 {
+    if (c->wino && !st->direct_conv)
+        return kk_conv1d_wino(st->pool, c->wino, c->w, c->b, c->in, c->out, c->k, dil, x, T, y)
+                   ? KOKORO_E_NOMEM
+                   : KOKORO_OK;
     int pad = dil * (c->k - 1) / 2;
     return kk_conv1d(st->pool, c->w, c->b, c->in, c->out, c->k, 1, dil, pad, x, T, y) < 0
                ? KOKORO_E_NOMEM

@@ -18,6 +18,7 @@ typedef struct {
 typedef struct {
     float *w;       /* [out][k][in]: taps side by side for one im2col GEMM */
     float *b;       /* [out] or NULL */
+    float *wino;    /* Winograd F(4,3) transform of w (ops.h), or NULL: direct convolution */
     int in, out, k; /* kernel size */
 } kk_conv;
 
@@ -110,6 +111,7 @@ struct kokoro_state {
     kk_tensor_slot tensors[KK_MAX_TENSORS];
     int n_tensors;
     int keep_tensors; /* keep intermediates for kokoro_state_tensor (parity tests) */
+    int direct_conv;  /* 1: no Winograd (the reference path, for tests and comparisons) */
     double stage_s[6]; /* seconds per stage of the last run, see kk_stage_names */
 };
 

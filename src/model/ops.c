@@ -159,14 +159,15 @@ void kk_linear_rows(kk_pool *p, const float *W, const float *b, int in, int out,
 typedef struct {
     const float *w, *b, *x;
     float *y;
-    int in, out, k, stride, dil, pad, T, Tout;
+    int in, out, k, stride, dil, off, T, Tout, accumulate;
     int failed;
 } conv_job;
 
 enum { CONV_BLOCK = 512 }; /* output columns per GEMM: the im2col block stays cache-sized */
 
-/* Each thread takes whole column blocks: builds their im2col rows [(j,c)][t] and runs one
- * GEMM with K = k*in, so every tap of the kernel is one product instead of k. */
+/* Direct convolution: y[o][t] (+)= b[o] + sum_{tap,c} w[o][tap][c] x[c][t*stride + tap*dil + off].
+ * Each thread takes whole column blocks: builds their im2col rows [(tap,c)][t] and runs one
+ * GEMM with K = k*in, so all taps of the kernel are one product instead of k. */
 static void conv_part(int i, int n, void *arg)
 {
     conv_job *j = arg;
@@ -185,12 +186,13 @@ static void conv_part(int i, int n, void *arg)
             for (int c = 0; c < j->in; c++) {
                 float *dst = col + ((size_t)tap * j->in + c) * nb;
                 const float *src = j->x + (size_t)c * j->T;
-                int off = tap * j->dil - j->pad;
+                int off = tap * j->dil + j->off;
                 if (j->stride == 1) {
                     int lo = -(t0 + off), hi = j->T - (t0 + off); /* valid tt in [lo, hi) */
                     if (lo < 0) lo = 0;
                     if (hi > nb) hi = nb;
                     if (hi < lo) hi = lo;
+                    if (lo > nb) lo = hi = nb;
                     memset(dst, 0, (size_t)lo * sizeof *dst);
                     memcpy(dst + lo, src + t0 + off + lo, (size_t)(hi - lo) * sizeof *dst);
                     memset(dst + hi, 0, (size_t)(nb - hi) * sizeof *dst);
@@ -201,14 +203,24 @@ static void conv_part(int i, int n, void *arg)
                     }
                 }
             }
-        for (int o = 0; o < j->out; o++) {
-            float bv = j->b ? j->b[o] : 0.0f, *r = j->y + (size_t)o * j->Tout + t0;
-            for (int tt = 0; tt < nb; tt++) r[tt] = bv;
-        }
+        if (!j->accumulate)
+            for (int o = 0; o < j->out; o++) {
+                float bv = j->b ? j->b[o] : 0.0f, *r = j->y + (size_t)o * j->Tout + t0;
+                for (int tt = 0; tt < nb; tt++) r[tt] = bv;
+            }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->out, nb, K, 1.0f, j->w, K, col,
                     nb, 1.0f, j->y + t0, j->Tout);
     }
     free(col);
+}
+
+static int conv_direct(kk_pool *p, conv_job *j)
+{
+    if ((long)j->out * j->Tout * j->in * j->k < 100000 || !p)
+        conv_part(0, 1, j);
+    else
+        kk_pool_run(p, conv_part, j);
+    return j->failed ? -1 : 0;
 }
 
 int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
@@ -216,20 +228,230 @@ int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k
 {
     int Tout = (T + 2 * pad - dil * (k - 1) - 1) / stride + 1;
     if (Tout < 1) return -1;
-    conv_job j = {w, b, x, y, in, out, k, stride, dil, pad, T, Tout, 0};
-    if ((long)out * Tout * in * k < 100000 || !p)
-        conv_part(0, 1, &j);
+    conv_job j = {w, b, x, y, in, out, k, stride, dil, -pad, T, Tout, 0, 0};
+    return conv_direct(p, &j) ? -1 : Tout;
+}
+
+/* ------------------------------------------------------------------ Winograd F(4,3)
+ * The generator's convolutions (k = 3, 7, 11, dilations 1, 3, 5) take most of the time.
+ * Taps are cut into groups of three; each group is computed with Winograd's F(4,3): four
+ * outputs from six transformed inputs, so 6 multiplications per channel pair where direct
+ * convolution needs 12. Left-over taps (k mod 3) go through the direct path. Dilation d is
+ * handled by tiling each phase (t mod d) of the output separately. */
+
+static const float wino_G[6][3] = {{1.0f / 4, 0, 0},
+                                   {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                   {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                   {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                   {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                                   {0, 0, 1}};
+
+int kk_wino_prepare(const float *w, int in, int out, int k, float **u_out)
+{
+    int groups = k / 3;
+    float *u = malloc((size_t)groups * 6 * out * in * sizeof *u);
+    if (!u) return -1;
+    for (int g = 0; g < groups; g++)
+        for (int xi = 0; xi < 6; xi++)
+            for (int o = 0; o < out; o++)
+                for (int c = 0; c < in; c++) {
+                    const float *wt = w + ((size_t)o * k + 3 * g) * in + c; /* w[o][tap][c] */
+                    float v = wino_G[xi][0] * wt[0] + wino_G[xi][1] * wt[in] + wino_G[xi][2] * wt[2 * in];
+                    u[(((size_t)g * 6 + xi) * out + o) * in + c] = v;
+                }
+    *u_out = u;
+    return 0;
+}
+
+/* Work is cut into items (a phase of the dilation and a block of its tiles). The input is
+ * first rearranged into zero-padded polyphase rows: row r of phase p holds the phase's
+ * samples 4u + r, so the six inputs of every tile of a block are six contiguous runs and
+ * both transforms vectorise. */
+typedef struct {
+    const float *u;
+    float *y, *rows;
+    int in, out, k, dil, T, groups, half, padl, rowlen, n_phases;
+    int n_items, *item_phase, *item_q0, *item_nb;
+    int failed;
+} wino_job;
+
+enum { WINO_BLOCK = 256 }; /* tiles (4 outputs each) per GEMM */
+
+/* Input transform B^T z of F(4,3) for nb tiles (separate arrays so that gcc vectorises). */
+static void wino_in(float *restrict v0, float *restrict v1, float *restrict v2,
+                    float *restrict v3, float *restrict v4, float *restrict v5,
+                    const float *restrict z0, const float *restrict z1, const float *restrict z2,
+                    const float *restrict z3, const float *restrict z4, const float *restrict z5,
+                    int nb)
+{
+    for (int t = 0; t < nb; t++) {
+        v0[t] = 4 * z0[t] - 5 * z2[t] + z4[t];
+        v1[t] = -4 * z1[t] - 4 * z2[t] + z3[t] + z4[t];
+        v2[t] = 4 * z1[t] - 4 * z2[t] - z3[t] + z4[t];
+        v3[t] = -2 * z1[t] - z2[t] + 2 * z3[t] + z4[t];
+        v4[t] = 2 * z1[t] - z2[t] - 2 * z3[t] + z4[t];
+        v5[t] = 4 * z1[t] - 5 * z3[t] + z5[t];
+    }
+}
+
+/* Output transform A^T m of F(4,3), accumulated into the four output rows. */
+static void wino_out(float *restrict y0, float *restrict y1, float *restrict y2,
+                     float *restrict y3, const float *restrict m0, const float *restrict m1,
+                     const float *restrict m2, const float *restrict m3, const float *restrict m4,
+                     const float *restrict m5, int nb)
+{
+    for (int t = 0; t < nb; t++) {
+        float a = m1[t] + m2[t], b = m1[t] - m2[t], c = m3[t] + m4[t], d = m3[t] - m4[t];
+        y0[t] += m0[t] + a + c;
+        y1[t] += b + 2 * d;
+        y2[t] += a + 4 * c;
+        y3[t] += b + 8 * d + m5[t];
+    }
+}
+
+static void wino_item(wino_job *j, int item, float *V, float *M, float *Yb)
+{
+    const int p = j->item_phase[item], q0 = j->item_q0[item], nb = j->item_nb[item];
+    const int in = j->in, out = j->out, d = j->dil, T = j->T;
+    const size_t sv = (size_t)in * WINO_BLOCK, sm = (size_t)out * WINO_BLOCK;
+    memset(Yb, 0, (size_t)out * 4 * WINO_BLOCK * sizeof *Yb);
+    for (int g = 0; g < j->groups; g++) {
+        int sg = 3 * g - j->half + j->padl;
+        for (int c = 0; c < in; c++) {
+            const float *R = j->rows + ((size_t)p * in + c) * 4 * j->rowlen;
+            const float *z[6];
+            for (int m = 0; m < 6; m++) z[m] = R + ((m + sg) % 4) * j->rowlen + q0 + (m + sg) / 4;
+            float *v = V + (size_t)c * WINO_BLOCK;
+            wino_in(v, v + sv, v + 2 * sv, v + 3 * sv, v + 4 * sv, v + 5 * sv, z[0], z[1], z[2],
+                    z[3], z[4], z[5], nb);
+        }
+        for (int xi = 0; xi < 6; xi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nb, in, 1.0f,
+                        j->u + ((size_t)g * 6 + xi) * out * in, in, V + xi * sv, WINO_BLOCK, 0.0f,
+                        M + xi * sm, WINO_BLOCK);
+        for (int o = 0; o < out; o++) {
+            const float *m = M + (size_t)o * WINO_BLOCK;
+            float *yb = Yb + (size_t)o * 4 * WINO_BLOCK;
+            wino_out(yb, yb + WINO_BLOCK, yb + 2 * WINO_BLOCK, yb + 3 * WINO_BLOCK, m, m + sm,
+                     m + 2 * sm, m + 3 * sm, m + 4 * sm, m + 5 * sm, nb);
+        }
+    }
+    /* scatter the block's outputs back to their positions p + d*(4q + e) */
+    for (int o = 0; o < out; o++) {
+        float *yr = j->y + (size_t)o * T;
+        const float *yb = Yb + (size_t)o * 4 * WINO_BLOCK;
+        for (int tt = 0; tt < nb; tt++)
+            for (int e = 0; e < 4; e++) {
+                long pos = p + (long)d * (4L * (q0 + tt) + e);
+                if (pos < T) yr[pos] += yb[e * WINO_BLOCK + tt];
+            }
+    }
+}
+
+static void wino_part(int i, int n, void *arg)
+{
+    wino_job *j = arg;
+    int a = j->n_items * i / n, b = j->n_items * (i + 1) / n;
+    if (b <= a) return;
+    float *V = malloc((size_t)6 * j->in * WINO_BLOCK * sizeof *V);
+    float *M = malloc((size_t)6 * j->out * WINO_BLOCK * sizeof *M);
+    float *Yb = malloc((size_t)4 * j->out * WINO_BLOCK * sizeof *Yb);
+    if (V && M && Yb)
+        for (int it = a; it < b; it++) wino_item(j, it, V, M, Yb);
     else
-        kk_pool_run(p, conv_part, &j);
-    return j.failed ? -1 : Tout;
+        j->failed = 1;
+    free(V);
+    free(M);
+    free(Yb);
 }
 
 typedef struct {
-    const float *w, *x;
-    float *y;
-    int in, out, k, stride, pad, T, Tout;
-    float *cols; /* [out*k][T] */
-} convt_job;
+    const float *x;
+    wino_job *j;
+} rows_job;
+
+static void rows_part(int i, int n, void *arg)
+{
+    rows_job *rj = arg;
+    wino_job *j = rj->j;
+    int units = j->n_phases * j->in;
+    for (int unit = units * i / n; unit < units * (i + 1) / n; unit++) {
+        int p = unit / j->in, c = unit % j->in;
+        const float *xr = rj->x + (size_t)c * j->T;
+        float *R = j->rows + (size_t)unit * 4 * j->rowlen;
+        for (int r = 0; r < 4; r++)
+            for (int u = 0; u < j->rowlen; u++) {
+                long idx = 4L * u + r - j->padl, pos = p + (long)j->dil * idx;
+                R[(size_t)r * j->rowlen + u] = idx >= 0 && pos < j->T ? xr[pos] : 0.0f;
+            }
+    }
+}
+
+int kk_conv1d_wino(kk_pool *p, const float *u, const float *w, const float *b, int in, int out,
+                   int k, int dil, const float *x, int T, float *y)
+{
+    int groups = k / 3, rem = k - 3 * groups, half = (k - 1) / 2;
+    for (int o = 0; o < out; o++) {
+        float bv = b ? b[o] : 0.0f, *r = y + (size_t)o * T;
+        for (int t = 0; t < T; t++) r[t] = bv;
+    }
+    if (rem) { /* the last taps, directly: weights w[o][3*groups + r][c] */
+        float *wr = malloc((size_t)out * rem * in * sizeof *wr);
+        if (!wr) return -1;
+        for (int o = 0; o < out; o++)
+            memcpy(wr + (size_t)o * rem * in, w + ((size_t)o * k + 3 * groups) * in,
+                   (size_t)rem * in * sizeof *wr);
+        conv_job cj = {wr, NULL, x, y, in, out, rem, 1, dil, (3 * groups - half) * dil, T, T, 1, 0};
+        int rc = conv_direct(p, &cj);
+        free(wr);
+        if (rc) return -1;
+    }
+    wino_job j = {0};
+    j.u = u;
+    j.y = y;
+    j.in = in;
+    j.out = out;
+    j.k = k;
+    j.dil = dil;
+    j.T = T;
+    j.groups = groups;
+    j.half = half;
+    j.padl = (half + 3) / 4 * 4;
+    j.n_phases = dil < T ? dil : T;
+    int max_tiles = ((T + dil - 1) / dil + 3) / 4;
+    j.rowlen = max_tiles + (j.padl + 3 * groups + 8) / 4 + 2;
+    int max_items = j.n_phases * (max_tiles / WINO_BLOCK + 1);
+    j.item_phase = malloc((size_t)max_items * 3 * sizeof(int));
+    j.rows = malloc((size_t)j.n_phases * in * 4 * j.rowlen * sizeof *j.rows);
+    if (!j.item_phase || !j.rows) {
+        free(j.item_phase);
+        free(j.rows);
+        return -1;
+    }
+    j.item_q0 = j.item_phase + max_items;
+    j.item_nb = j.item_q0 + max_items;
+    for (int ph = 0; ph < j.n_phases; ph++) {
+        int tiles = ((T - ph + dil - 1) / dil + 3) / 4;
+        for (int q0 = 0; q0 < tiles; q0 += WINO_BLOCK) {
+            j.item_phase[j.n_items] = ph;
+            j.item_q0[j.n_items] = q0;
+            j.item_nb[j.n_items] = tiles - q0 < WINO_BLOCK ? tiles - q0 : WINO_BLOCK;
+            j.n_items++;
+        }
+    }
+    rows_job rj = {x, &j};
+    int small = !p || (long)out * in * T < 100000;
+    if (small) {
+        rows_part(0, 1, &rj);
+        wino_part(0, 1, &j);
+    } else {
+        kk_pool_run(p, rows_part, &rj);
+        kk_pool_run(p, wino_part, &j);
+    }
+    free(j.item_phase);
+    free(j.rows);
+    return j.failed ? -1 : 0;
+}
 
 int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
                int pad, int outpad, const float *x, int T, float *y)

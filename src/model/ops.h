@@ -29,6 +29,14 @@ void kk_linear_rows(kk_pool *p, const float *W, const float *b, int in, int out,
 int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
               int dil, int pad, const float *x, int T, float *y);
 
+/* Winograd F(4,3) form of a "same" convolution (stride 1, odd k >= 3, pad dil*(k-1)/2):
+ * kk_wino_prepare transforms w [out][k][in] once into *u (malloc'd, k/3 * 6 * out * in
+ * floats); kk_conv1d_wino then computes the same y as kk_conv1d. Return 0, or -1 when out
+ * of memory. */
+int kk_wino_prepare(const float *w, int in, int out, int k, float **u);
+int kk_conv1d_wino(kk_pool *p, const float *u, const float *w, const float *b, int in, int out,
+                   int k, int dil, const float *x, int T, float *y);
+
 /* Transposed 1-D convolution, w [in][out][k] (torch layout). y [out][Tout] with
  * Tout = (T-1)*stride - 2*pad + k + outpad. Returns 0, or -1 when out of memory. */
 int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,

@@ -16,20 +16,27 @@ typedef struct {
     int rc;
 } loader;
 
-static float *track(loader *L, size_t n)
+/* Registers a malloc'd buffer with the model, which frees it. Returns p, or NULL (and frees
+ * p) when the list cannot grow. */
+static float *own(loader *L, float *p)
 {
     kokoro_model *m = L->m;
+    if (!p) return NULL;
     if (m->n_allocs == m->cap_allocs) {
         int cap = m->cap_allocs ? m->cap_allocs * 2 : 256;
         float **na = realloc(m->allocs, (size_t)cap * sizeof *na);
-        if (!na) return NULL;
+        if (!na) {
+            free(p);
+            return NULL;
+        }
         m->allocs = na;
         m->cap_allocs = cap;
     }
-    float *p = calloc(n ? n : 1, sizeof *p);
-    if (p) m->allocs[m->n_allocs++] = p;
+    m->allocs[m->n_allocs++] = p;
     return p;
 }
+
+static float *track(loader *L, size_t n) { return own(L, calloc(n ? n : 1, sizeof(float))); }
 
 static int fail(loader *L, int rc, const char *fmt, const char *a)
 {
@@ -383,6 +390,18 @@ static void load_adablk(loader *L, kk_adablk *b, const char *P, const char *T, i
 #undef PT
 }
 
+/* Adds the Winograd form of a loaded convolution (the generator's hot path). */
+static void prep_wino(loader *L, kk_conv *c)
+{
+    float *u = NULL;
+    if (L->rc || c->k < 3) return;
+    if (kk_wino_prepare(c->w, c->in, c->out, c->k, &u) || !own(L, u)) {
+        fail(L, KOKORO_E_NOMEM, "out of memory for %s", "Winograd weights");
+        return;
+    }
+    c->wino = u;
+}
+
 static void load_resblk(loader *L, kk_resblk *r, const char *P, const char *T, int ch, int k)
 {
     char p[256], t[256];
@@ -401,6 +420,8 @@ static void load_resblk(loader *L, kk_resblk *r, const char *P, const char *T, i
         snprintf(p, sizeof p, "%sconvs2.%d/", P, j);
         snprintf(t, sizeof t, "%sconvs2.%d.bias", T, j);
         load_conv(L, &r->c2[j], p, t, ch, ch, k);
+        prep_wino(L, &r->c1[j]);
+        prep_wino(L, &r->c2[j]);
         snprintf(t, sizeof t, "%salpha1.%d", T, j);
         if (!L->rc) r->alpha1[j] = named(L, t, ch);
         snprintf(t, sizeof t, "%salpha2.%d", T, j);

@@ -1,0 +1,72 @@
+# mk/engine.mk - tests and fuzzers of the inference engine (src/model).
+#
+#   make test-engine   contract test (plain build), then the same test with 100 syntheses
+#                      under AddressSanitizer + UBSan + LeakSanitizer, then bounded fuzzing
+#   make fuzz-engine   builds build-fuzz/model_fuzz and build-fuzz/voices_fuzz (libFuzzer)
+
+TEST_TARGETS += test-engine
+.PHONY: test-engine fuzz-engine
+
+ENGINE_OUT := $(BUILD)/test-out/engine
+ENGINE_FUZZ_SECONDS ?= 60
+
+$(BUILD)/tests/engine/test_engine: tests/engine/test_engine.c tests/text/check.h $(BUILD)/libkokoro.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
+
+# The ASan build of the library lives in build-asan/ (see `make asan`).
+build-asan/tests/engine/test_engine_asan: tests/engine/test_engine.c tests/text/check.h FORCE
+	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
+	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" build-asan/libkokoro.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests -std=c11 -O1 -g -fno-omit-frame-pointer \
+	    -fsanitize=address,undefined -fno-sanitize-recover=undefined -o $@ $< \
+	    build-asan/libkokoro.a -fsanitize=address,undefined $(LDLIBS)
+
+.PHONY: FORCE
+FORCE:
+
+ENGINE_FUZZ_SRCS := src/model/onnx.c src/model/weights.c src/model/engine.c src/model/ops.c \
+	src/model/voices.c src/core/status.c
+ENGINE_FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -Iinclude -Isrc -D_GNU_SOURCE
+
+build-fuzz/model_fuzz: fuzz/model_fuzz.c $(ENGINE_FUZZ_SRCS) $(wildcard src/model/*.h)
+	@mkdir -p $(@D)
+	clang $(ENGINE_FUZZ_FLAGS) -o $@ fuzz/model_fuzz.c $(ENGINE_FUZZ_SRCS) -lopenblas -lpthread -lm
+
+build-fuzz/voices_fuzz: fuzz/voices_fuzz.c src/model/voices.c src/core/status.c
+	@mkdir -p $(@D)
+	clang $(ENGINE_FUZZ_FLAGS) -o $@ fuzz/voices_fuzz.c src/model/voices.c src/core/status.c -lm
+
+fuzz-engine: build-fuzz/model_fuzz build-fuzz/voices_fuzz
+
+# Fixtures: a voices archive in the voices-v1.0.bin layout (np.savez of [510,1,256]) made from
+# three of the downloaded voices, and seed inputs for the fuzzers.
+$(ENGINE_OUT)/voices.npz: tests/engine/make_npz.py
+	@mkdir -p $(@D)
+	python3 tests/engine/make_npz.py models/voices $@ af_bella af_sky am_adam
+
+test-engine: $(BUILD)/tests/engine/test_engine build-asan/tests/engine/test_engine_asan \
+             $(ENGINE_OUT)/voices.npz fuzz-engine
+	$(BUILD)/tests/engine/test_ops
+	$(BUILD)/tests/engine/test_engine 10
+	@echo "== the same test under ASan/UBSan/LSan, 100 syntheses in one process"
+	ASAN_OPTIONS=detect_leaks=1 build-asan/tests/engine/test_engine_asan 100
+	python3 fuzz/make_seeds.py $(ENGINE_OUT)/seeds
+	@mkdir -p $(ENGINE_OUT)/corpus-model $(ENGINE_OUT)/corpus-voices
+	build-fuzz/model_fuzz -max_total_time=$(ENGINE_FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	    $(ENGINE_OUT)/corpus-model $(ENGINE_OUT)/seeds/model > $(ENGINE_OUT)/model_fuzz.log 2>&1 \
+	    || { tail -n 40 $(ENGINE_OUT)/model_fuzz.log; exit 1; }
+	@tail -n 1 $(ENGINE_OUT)/model_fuzz.log
+	build-fuzz/voices_fuzz -max_total_time=$(ENGINE_FUZZ_SECONDS) -max_len=1100000 -rss_limit_mb=2048 \
+	    $(ENGINE_OUT)/corpus-voices $(ENGINE_OUT)/seeds/voices > $(ENGINE_OUT)/voices_fuzz.log 2>&1 \
+	    || { tail -n 40 $(ENGINE_OUT)/voices_fuzz.log; exit 1; }
+	@tail -n 1 $(ENGINE_OUT)/voices_fuzz.log
+
+$(BUILD)/tests/engine/test_ops: tests/engine/test_ops.c tests/text/check.h $(BUILD)/libkokoro.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
+
+test-engine: $(BUILD)/tests/engine/test_ops
