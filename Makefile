@@ -62,3 +62,8 @@ test: $(TEST_TARGETS)
 
 clean:
 	rm -rf build build-asan
+
+# Installs the Debian and Python packages the build and the tests need (as .ci/run does).
+.PHONY: deps
+deps:
+	tools/install-deps.sh deps/apt.txt deps/pip.txt
