@@ -488,7 +488,7 @@ static void usage_dump(FILE *f)
 {
     fprintf(f, "usage: kokoro dump --ids 1,2,.. --voice NAME|FILE.bin [--speed S] [--direct-conv] --out DIR\n"
                "Runs the ids with the source noise zeroed and writes DIR/<name>.f32 (float32) "
-               "and DIR/<name>.shape for: durations f0 n asr decoder gen_pre audio.\n");
+               "and DIR/<name>.shape for: durations f0 n asr decoder source har gen_pre audio.\n");
 }
 
 static int cmd_dump(int argc, char **argv)
@@ -523,8 +523,9 @@ static int cmd_dump(int argc, char **argv)
         sp.zero_noise = 1;
         rc = kokoro_synthesize(st, ids, n, kokoro_voice_row(pack, n), &sp, &audio, &ns, err, sizeof err);
     }
-    static const char *const names[] = {"durations", "f0", "n", "asr", "decoder", "gen_pre", "audio"};
-    for (int i = 0; !rc && i < 7; i++) {
+    static const char *const names[] = {"durations", "f0", "n", "asr", "decoder",
+                                        "source", "har", "gen_pre", "audio"};
+    for (int i = 0; !rc && i < 9; i++) {
         const float *d;
         int dims[3];
         if (kokoro_state_tensor(st, names[i], &d, dims)) continue;

@@ -410,9 +410,11 @@ static double rng_normal(uint64_t *s)
 }
 
 /* Harmonic source (SineGen + Linear + tanh) and its STFT: f0 [F2] -> har [22][L/5 + 1]. */
-static int source_stft(const kokoro_model *m, arena *a, const float *f0, int F2,
+
+static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
                        const kokoro_synth_params *p, float *har)
 {
+    const kokoro_model *m = st->m;
     const int up = 300, L = F2 * up, nfr = L / 5 + 1;
     float *src = A(a, (size_t)L);
     double *cum = (double *)A(a, 2 * (size_t)F2 * 9); /* frac of cumulative phase, per harmonic */
@@ -453,6 +455,7 @@ static int source_stft(const kokoro_model *m, arena *a, const float *f0, int F2,
         }
         src[i] = (float)tanh(acc);
     }
+    keep(st, "source", src, L, 1);
     /* STFT: n_fft 20, hop 5, periodic Hann, centred with reflect padding. */
     for (int fr = 0; fr < nfr; fr++) {
         float seg[20];
@@ -703,7 +706,8 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     int F2 = 2 * (int)F, nfr = 120 * (int)F + 1;
     float *har, *g, *g2, *xs, *xs2, *acc, *post, *scratch;
     ALLOC(har, (size_t)22 * nfr);
-    TRY(source_stft(m, &ar, f0, F2, p, har));
+    TRY(source_stft(st, &ar, f0, F2, p, har));
+    keep(st, "har", har, 22, nfr);
     double t_src = now_s() - t0;
     ALLOC(scratch, (size_t)2 * 128 * nfr); /* >= 2 * 256 * 20F as well */
     /* stage 0: 512 x 2F -> 256 x 20F */
