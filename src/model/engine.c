@@ -410,7 +410,6 @@ static double rng_normal(uint64_t *s)
 }
 
 /* Harmonic source (SineGen + Linear + tanh) and its STFT: f0 [F2] -> har [22][L/5 + 1]. */
-
 static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
                        const kokoro_synth_params *p, float *har)
 {
