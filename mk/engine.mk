@@ -70,3 +70,20 @@ $(BUILD)/tests/engine/test_ops: tests/engine/test_ops.c tests/text/check.h $(BUI
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 
 test-engine: $(BUILD)/tests/engine/test_ops
+
+# A float32 graph (the int8 file with its weights dequantised into Conv/MatMul/LSTM nodes, as
+# in kokoro-v1.0.onnx) must load through the same path and give the same audio, bit for bit.
+models/ref/kokoro-float.onnx: models/kokoro.onnx tests/parity/make_float_graph.py
+	python3 tests/parity/make_float_graph.py --mode float --out $@
+
+test-engine: test-engine-fp32
+.PHONY: test-engine-fp32
+test-engine-fp32: $(BUILD)/kokoro models/ref/kokoro-float.onnx
+	@rm -rf $(ENGINE_OUT)/int8 $(ENGINE_OUT)/fp32 && mkdir -p $(ENGINE_OUT)/int8 $(ENGINE_OUT)/fp32
+	$(BUILD)/kokoro dump --ids 50,83,54,156,31,16,65,156,87,123,54,46,4 --voice af_heart \
+	    --out $(ENGINE_OUT)/int8
+	$(BUILD)/kokoro dump --model models/ref/kokoro-float.onnx \
+	    --ids 50,83,54,156,31,16,65,156,87,123,54,46,4 --voice af_heart --out $(ENGINE_OUT)/fp32
+	for t in durations f0 decoder gen_pre audio; do \
+	    cmp $(ENGINE_OUT)/int8/$$t.f32 $(ENGINE_OUT)/fp32/$$t.f32 || exit 1; done
+	@echo "test-engine-fp32: the float graph gives the same audio as the int8 file"
