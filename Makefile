@@ -64,6 +64,11 @@ clean:
 	rm -rf build build-asan
 
 # Installs the Debian and Python packages the build and the tests need (as .ci/run does).
-.PHONY: deps
+# deps-build installs only when a library the build links is missing (make run).
+.PHONY: deps deps-build
 deps:
 	tools/install-deps.sh deps/apt.txt deps/pip.txt
+deps-build:
+	@pkg-config --exists $(PKGS) 2>/dev/null && test -e /usr/include/lame/lame.h \
+	    && test -e /usr/include/x86_64-linux-gnu/cblas.h -o -e /usr/include/cblas.h \
+	    && command -v npm >/dev/null || tools/install-deps.sh deps/apt.txt

