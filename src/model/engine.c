@@ -254,18 +254,19 @@ static int resblk(kokoro_state *st, const kk_resblk *r, const float *x, int T, c
     static const int dil[3] = {1, 3, 5};
     int C = r->ch;
     float gb[2 * 256], *t1 = scratch, *t2 = scratch + (size_t)C * T;
-    memcpy(y, x, (size_t)C * T * sizeof *y);
+    const float *xin = x; /* y = x + sum of the three branches; x is read in place at first */
     for (int j = 0; j < 3; j++) {
-        memcpy(t1, y, (size_t)C * T * sizeof *t1);
         style_affine(&r->a1[j].fc, s, gb);
-        kk_adain(t1, C, T, gb, gb + C);
-        kk_snake(st->pool, t1, C, T, r->alpha1[j]);
+        kk_adain_snake(st->pool, xin, t1, C, T, gb, gb + C, r->alpha1[j]);
         if (conv(st, &r->c1[j], dil[j], t1, T, t2)) return KOKORO_E_NOMEM;
         style_affine(&r->a2[j].fc, s, gb);
-        kk_adain(t2, C, T, gb, gb + C);
-        kk_snake(st->pool, t2, C, T, r->alpha2[j]);
-        if (conv(st, &r->c2[j], 1, t2, T, t1)) return KOKORO_E_NOMEM;
-        for (size_t i = 0; i < (size_t)C * T; i++) y[i] += t1[i];
+        kk_adain_snake(st->pool, t2, t1, C, T, gb, gb + C, r->alpha2[j]);
+        if (conv(st, &r->c2[j], 1, t1, T, t2)) return KOKORO_E_NOMEM;
+        if (j == 0)
+            for (size_t i = 0; i < (size_t)C * T; i++) y[i] = x[i] + t2[i];
+        else
+            for (size_t i = 0; i < (size_t)C * T; i++) y[i] += t2[i];
+        xin = y;
     }
     return KOKORO_OK;
 }

@@ -55,6 +55,10 @@ void kk_adain(float *x, int C, int T, const float *gamma, const float *beta);
 
 void kk_leaky_relu(float *x, size_t n, float slope);
 
+/* AdaIN then Snake in one pass, out of place: y = snake((1 + gamma) * instnorm(x) + beta). */
+void kk_adain_snake(kk_pool *p, const float *x, float *y, int C, int T, const float *gamma,
+                    const float *beta, const float *alpha);
+
 /* Snake in place: x + sin^2(alpha_c * x) / alpha_c for x [C][T]. */
 void kk_snake(kk_pool *p, float *x, int C, int T, const float *alpha);
 

@@ -91,6 +91,16 @@ int main(void)
     double maxd = 0;
     for (int i = 0; i < 4096; i++) maxd = fmax(maxd, fabs(x[i] - ref[i]));
     CHECK(maxd < 1e-4, "snake max abs error %.2e", maxd);
+    /* AdaIN + Snake fused equals the two steps one after the other */
+    float in[3 * 1001], fused[3 * 1001], gamma[3] = {0.3f, -0.2f, 1.5f}, beta[3] = {0.1f, 0, -2};
+    float alphas[3] = {0.5f, 1.0f, 7.0f};
+    for (int i = 0; i < 3 * 1001; i++) in[i] = frand(&s) * 5.0f + (i / 1001) * 3.0f;
+    kk_adain_snake(pools[1], in, fused, 3, 1001, gamma, beta, alphas);
+    kk_adain(in, 3, 1001, gamma, beta);
+    kk_snake(pools[0], in, 3, 1001, alphas);
+    maxd = 0;
+    for (int i = 0; i < 3 * 1001; i++) maxd = fmax(maxd, fabs(in[i] - fused[i]));
+    CHECK(maxd < 1e-4, "adain+snake fused vs separate: max abs diff %.2e", maxd);
     kk_pool_free(pools[0]);
     kk_pool_free(pools[1]);
     return check_done("test_ops");
