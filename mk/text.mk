@@ -22,6 +22,23 @@ $(BUILD)/tests/text/%: tests/text/%.c tests/text/check.h $(TEXT_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(TEXT_OBJS) $(TEXT_TEST_LIBS)
 
+# The same front-end tests under AddressSanitizer + UBSan, and the concurrency test under
+# ThreadSanitizer (our side of the espeak-ng lock and cache).
+TEXT_SAN_FLAGS := -std=c11 -g -O1 -Iinclude -Isrc -Itests -D_GNU_SOURCE \
+	$(shell pkg-config --cflags espeak-ng 2>/dev/null)
+TEXT_SAN_TESTS := $(patsubst $(BUILD)/tests/text/%,$(BUILD)/tests/text-asan/%,$(TEXT_TESTS)) \
+	$(BUILD)/tests/text-tsan/test_concurrent
+
+$(BUILD)/tests/text-asan/%: tests/text/%.c tests/text/check.h $(TEXT_SRCS) $(wildcard src/text/*.h)
+	@mkdir -p $(@D)
+	clang $(TEXT_SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ $< $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
+
+$(BUILD)/tests/text-tsan/%: tests/text/%.c tests/text/check.h $(TEXT_SRCS) $(wildcard src/text/*.h)
+	@mkdir -p $(@D)
+	clang $(TEXT_SAN_FLAGS) -fsanitize=thread -o $@ $< $(TEXT_SRCS) src/core/status.c \
+	    $(TEXT_TEST_LIBS)
+
 # Text to audio needs the whole library (engine included) and the model.
 $(BUILD)/tests/text/test_speak: tests/text/test_speak.c tests/text/check.h $(BUILD)/libkokoro.a
 	@mkdir -p $(@D)
@@ -42,9 +59,12 @@ FUZZ_TEXT_SECONDS ?= 60
 
 test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_BUILD)/text_fuzz \
            $(BUILD)/tests/text/say_lines $(BUILD)/tests/text/normalize_lines \
-           $(BUILD)/tests/text/lexicon_lookup
+           $(BUILD)/tests/text/lexicon_lookup $(TEXT_SAN_TESTS)
 	tests/text/test_lexicon.py
-	@for t in $(TEXT_TESTS) $(BUILD)/tests/text/test_speak; do echo "== $$t"; $$t || exit 1; done
+	@for t in $(TEXT_TESTS) $(TEXT_SAN_TESTS) $(BUILD)/tests/text/test_speak; do \
+	    echo "== $$t"; \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp:print_suppressions=0 \
+	    TSAN_OPTIONS=halt_on_error=1 $$t || exit 1; done
 	tests/text/asr_wer.py
 	KOKORO=$(BUILD)/kokoro tests/text/test_long_say.sh
 	tests/text/run_fuzz.sh $(FUZZ_BUILD)/text_fuzz $(FUZZ_TEXT_SECONDS)
