@@ -144,14 +144,32 @@ void kk_gemm(kk_pool *p, int M, int N, int K, const float *A, int lda, const flo
         kk_pool_run(p, gemm_part, &j);
 }
 
+typedef struct {
+    const float *W, *b, *x;
+    float *y;
+    int in, out, T;
+} linear_job;
+
+static void linear_part(int i, int n, void *arg)
+{
+    linear_job *j = arg;
+    int t0 = j->T * i / n, t1 = j->T * (i + 1) / n;
+    if (t1 <= t0) return;
+    float *y = j->y + (size_t)t0 * j->out;
+    if (j->b)
+        for (int t = t0; t < t1; t++) memcpy(j->y + (size_t)t * j->out, j->b, (size_t)j->out * sizeof *y);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, j->out, j->in, 1.0f,
+                j->x + (size_t)t0 * j->in, j->in, j->W, j->in, j->b ? 1.0f : 0.0f, y, j->out);
+}
+
 void kk_linear_rows(kk_pool *p, const float *W, const float *b, int in, int out, const float *x,
                     int T, float *y)
 {
-    (void)p;
-    if (b)
-        for (int t = 0; t < T; t++) memcpy(y + (size_t)t * out, b, (size_t)out * sizeof *y);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, out, in, 1.0f, x, in, W, in,
-                b ? 1.0f : 0.0f, y, out);
+    linear_job j = {W, b, x, y, in, out, T};
+    if (!p || (long)T * in * out < 200000)
+        linear_part(0, 1, &j);
+    else
+        kk_pool_run(p, linear_part, &j);
 }
 
 /* ------------------------------------------------------------------ convolutions */
