@@ -310,6 +310,14 @@ static int cmd_say(int argc, char **argv)
             if (!only_space) rc = kokoro_speak(st, tf, block, lang, pack, &sp, on_audio, &c, err, sizeof err);
             free(block);
             p += n;
+            if (!rc && !only_space && *p) { /* blocks end at a line or sentence: pause there */
+                static const float silence[KOKORO_SAMPLE_RATE / 5];
+                if (on_audio(silence, sizeof silence / sizeof *silence, &c)) {
+                    snprintf(err, sizeof err, "cannot write %s: %s", o.out,
+                             kokoro_encoder_error(c.enc) ? kokoro_encoder_error(c.enc) : "write failed");
+                    rc = KOKORO_E_IO;
+                }
+            }
             c.done_bytes += n;
             progress(&c, 0);
         }
