@@ -172,6 +172,44 @@ static const char *ext_format(const char *path)
     return dot && !strchr(dot, '/') ? dot + 1 : "wav";
 }
 
+/* The model, the chosen voice and one state: what say, bench and dump each open. */
+typedef struct {
+    kokoro_model *model;
+    kokoro_voices *voices;
+    kokoro_state *st;
+    float *pack;
+    double load_s; /* seconds to load the model */
+} engine;
+
+/* Opens voices (a folder, an archive, or one .bin file when voice_file is set), blends the
+ * voice, loads the model and makes a state. Returns a kokoro_status; close() in any case. */
+static int engine_open(engine *e, const opts *o, int voice_file, char *err, size_t errlen)
+{
+    memset(e, 0, sizeof *e);
+    if (!(e->pack = malloc(KOKORO_VOICE_FLOATS * sizeof *e->pack)))
+        return snprintf(err, errlen, "out of memory"), KOKORO_E_NOMEM;
+    int rc = kokoro_voices_load(voice_file ? o->voice : o->voices, &e->voices, err, errlen);
+    if (!rc)
+        rc = kokoro_voice_blend(e->voices, voice_file ? kokoro_voices_name(e->voices, 0) : o->voice,
+                                e->pack, err, errlen);
+    double t = now_s();
+    if (!rc) rc = kokoro_model_load(o->model, &e->model, err, errlen);
+    e->load_s = now_s() - t;
+    if (!rc && !(e->st = kokoro_state_new(e->model, o->threads))) {
+        snprintf(err, errlen, "out of memory");
+        rc = KOKORO_E_NOMEM;
+    }
+    return rc;
+}
+
+static void engine_close(engine *e)
+{
+    kokoro_state_free(e->st);
+    kokoro_model_free(e->model);
+    kokoro_voices_free(e->voices);
+    free(e->pack);
+}
+
 /* ------------------------------------------------------------------ say */
 
 typedef struct {
@@ -266,23 +304,13 @@ static int cmd_say(int argc, char **argv)
         return 2;
     }
     char err[512];
-    kokoro_model *model = NULL;
-    kokoro_voices *voices = NULL;
     kokoro_text *tf = NULL;
-    kokoro_state *st = NULL;
-    float *pack = malloc(KOKORO_VOICE_FLOATS * sizeof *pack);
+    engine e = {0};
     say_ctx c = {0};
-    int rc = pack ? KOKORO_OK : KOKORO_E_NOMEM;
-    if (!rc) rc = kokoro_voices_load(o.voices, &voices, err, sizeof err);
-    if (!rc) rc = kokoro_voice_blend(voices, o.voice, pack, err, sizeof err);
-    const char *lang = o.lang;
-    if (!rc && !lang) {
-        lang = kokoro_lang_of_voice(o.voice);
-        if (!lang) lang = "en-us";
-    }
-    if (!rc) rc = kokoro_text_new(NULL, &tf, err, sizeof err);
-    if (!rc) rc = kokoro_model_load(o.model, &model, err, sizeof err);
-    if (!rc && !(st = kokoro_state_new(model, o.threads))) rc = KOKORO_E_NOMEM;
+    const char *lang = o.lang ? o.lang : kokoro_lang_of_voice(o.voice);
+    if (!lang) lang = "en-us";
+    int rc = kokoro_text_new(NULL, &tf, err, sizeof err);
+    if (!rc) rc = engine_open(&e, &o, 0, err, sizeof err);
     if (!rc && !(c.f = fopen(o.out, "wb+"))) {
         snprintf(err, sizeof err, "cannot write %s: %s", o.out, strerror(errno));
         rc = KOKORO_E_IO;
@@ -307,7 +335,8 @@ static int cmd_say(int argc, char **argv)
             int only_space = 1;
             for (size_t i = 0; i < n; i++)
                 if (!strchr(" \t\r\n", block[i])) only_space = 0;
-            if (!only_space) rc = kokoro_speak(st, tf, block, lang, pack, &sp, on_audio, &c, err, sizeof err);
+            if (!only_space)
+                rc = kokoro_speak(e.st, tf, block, lang, e.pack, &sp, on_audio, &c, err, sizeof err);
             free(block);
             p += n;
             if (!rc && !only_space && *p) { /* blocks end at a line or sentence: pause there */
@@ -330,7 +359,7 @@ static int cmd_say(int argc, char **argv)
         rc = KOKORO_E_IO;
     }
     if (rc) {
-        fprintf(stderr, "kokoro say: %s\n", rc == KOKORO_E_NOMEM ? "out of memory" : err);
+        fprintf(stderr, "kokoro say: %s\n", err);
         if (c.f) remove(o.out);
     } else {
         double secs = now_s() - c.t0, audio = c.samples / (double)KOKORO_SAMPLE_RATE;
@@ -338,11 +367,8 @@ static int cmd_say(int argc, char **argv)
                 secs, audio > 0 ? secs / audio : 0.0);
     }
     kokoro_encoder_free(c.enc);
-    kokoro_state_free(st);
-    kokoro_model_free(model);
+    engine_close(&e);
     kokoro_text_free(tf);
-    kokoro_voices_free(voices);
-    free(pack);
     free(owned);
     return rc ? 1 : 0;
 }
@@ -448,30 +474,22 @@ static int cmd_bench(int argc, char **argv)
         printf("\n");
         return 0;
     }
-    kokoro_model *model = NULL;
-    kokoro_voices *voices = NULL;
-    kokoro_state *st = NULL;
-    float *pack = malloc(KOKORO_VOICE_FLOATS * sizeof *pack);
-    double t_load = now_s();
-    rc = pack ? KOKORO_OK : KOKORO_E_NOMEM;
-    if (!rc) rc = kokoro_model_load(o.model, &model, err, sizeof err);
-    t_load = now_s() - t_load;
-    if (!rc) rc = kokoro_voices_load(o.voices, &voices, err, sizeof err);
-    if (!rc) rc = kokoro_voice_blend(voices, o.voice, pack, err, sizeof err);
-    if (!rc && !(st = kokoro_state_new(model, o.threads))) rc = KOKORO_E_NOMEM;
-    if (!rc) kk_state_direct_conv(st, o.direct_conv);
+    engine e = {0};
+    rc = engine_open(&e, &o, 0, err, sizeof err);
+    if (!rc) kk_state_direct_conv(e.st, o.direct_conv);
     double best = 1e30, best_stage[6] = {0};
     size_t samples = 0;
     kokoro_synth_params sp = kokoro_synth_defaults();
     for (int run = 0; !rc && run <= o.runs; run++) { /* run 0 is the warm-up */
         float *audio = NULL;
         double t = now_s();
-        rc = kokoro_synthesize(st, ids, n, kokoro_voice_row(pack, n), &sp, &audio, &samples, err, sizeof err);
+        rc = kokoro_synthesize(e.st, ids, n, kokoro_voice_row(e.pack, n), &sp, &audio, &samples, err,
+                               sizeof err);
         t = now_s() - t;
         free(audio);
         if (!rc && run > 0 && t < best) {
             best = t;
-            memcpy(best_stage, kk_state_stage_seconds(st), sizeof best_stage);
+            memcpy(best_stage, kk_state_stage_seconds(e.st), sizeof best_stage);
         }
     }
     if (rc) {
@@ -483,12 +501,9 @@ static int cmd_bench(int argc, char **argv)
         printf("threads %d\nphonemes %d\nruns %d\naudio_s %.3f\ncompute_s %.4f\nrtf %.4f\n",
                o.threads, n, o.runs, audio_s, best, best / audio_s);
         for (int i = 0; i < 6; i++) printf("stage_%s_s %.4f\n", kk_stage_names[i], best_stage[i]);
-        printf("load_s %.3f\npeak_rss_mb %.1f\n", t_load, ru.ru_maxrss / 1024.0);
+        printf("load_s %.3f\npeak_rss_mb %.1f\n", e.load_s, ru.ru_maxrss / 1024.0);
     }
-    kokoro_state_free(st);
-    kokoro_voices_free(voices);
-    kokoro_model_free(model);
-    free(pack);
+    engine_close(&e);
     return rc ? 1 : 0;
 }
 
@@ -511,32 +526,26 @@ static int cmd_dump(int argc, char **argv)
         return 2;
     }
     char err[512];
-    kokoro_model *model = NULL;
-    kokoro_voices *voices = NULL;
-    kokoro_state *st = NULL;
-    float *pack = malloc(KOKORO_VOICE_FLOATS * sizeof *pack), *audio = NULL;
+    float *audio = NULL;
     size_t ns;
-    int rc = pack ? KOKORO_OK : KOKORO_E_NOMEM;
+    engine e = {0};
     /* --voice may be a .bin file path or a name in --voices */
-    int is_file = strchr(o.voice, '/') || strstr(o.voice, ".bin");
-    if (!rc) rc = kokoro_voices_load(is_file ? o.voice : o.voices, &voices, err, sizeof err);
-    if (!rc) rc = kokoro_voice_blend(voices, is_file ? kokoro_voices_name(voices, 0) : o.voice, pack, err, sizeof err);
-    if (!rc) rc = kokoro_model_load(o.model, &model, err, sizeof err);
-    if (!rc && !(st = kokoro_state_new(model, o.threads))) rc = KOKORO_E_NOMEM;
+    int rc = engine_open(&e, &o, strchr(o.voice, '/') || strstr(o.voice, ".bin"), err, sizeof err);
     if (!rc) {
-        kk_state_keep_tensors(st, 1);
-        kk_state_direct_conv(st, o.direct_conv);
+        kk_state_keep_tensors(e.st, 1);
+        kk_state_direct_conv(e.st, o.direct_conv);
         kokoro_synth_params sp = kokoro_synth_defaults();
         sp.speed = o.speed;
         sp.zero_noise = 1;
-        rc = kokoro_synthesize(st, ids, n, kokoro_voice_row(pack, n), &sp, &audio, &ns, err, sizeof err);
+        rc = kokoro_synthesize(e.st, ids, n, kokoro_voice_row(e.pack, n), &sp, &audio, &ns, err,
+                               sizeof err);
     }
     static const char *const names[] = {"durations", "f0", "n", "asr", "decoder",
                                         "source", "har", "gen_pre", "audio"};
     for (int i = 0; !rc && i < 9; i++) {
         const float *d;
         int dims[3];
-        if (kokoro_state_tensor(st, names[i], &d, dims)) continue;
+        if (kokoro_state_tensor(e.st, names[i], &d, dims)) continue;
         char path[4096];
         /* 1-D tensors are stored as [n][1]: write their shape as one dimension */
         snprintf(path, sizeof path, "%s/%s.f32", o.out, names[i]);
@@ -556,10 +565,7 @@ static int cmd_dump(int argc, char **argv)
     }
     if (rc) fprintf(stderr, "kokoro dump: %s\n", err);
     free(audio);
-    kokoro_state_free(st);
-    kokoro_voices_free(voices);
-    kokoro_model_free(model);
-    free(pack);
+    engine_close(&e);
     return rc ? 1 : 0;
 }
 
