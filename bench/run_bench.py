@@ -138,8 +138,10 @@ def main():
     threads = [int(t) for t in a.threads.split(",")]
     rows = []
     for t in threads:
+        load = os.getloadavg()[0]
         e = engine(ids, t, a.runs)
         o = child(["--ort-child", ",".join(map(str, ids)), str(t), str(a.runs)])
+        e["load"] = max(load, os.getloadavg()[0])
         if abs(e["audio_s"] - o["audio_s"]) > 0.2:
             print(f"note: audio lengths differ (engine {e['audio_s']:.2f} s, ORT int8 "
                   f"{o['audio_s']:.2f} s): ORT's int8 activations change some durations")
@@ -165,12 +167,15 @@ def main():
              f"speed 1; both sides run models/kokoro.onnx (int8). RTF = compute seconds per "
              f"second of audio (lower is faster); ratio = ORT RTF / engine RTF (> 1: the engine "
              f"is faster). Peak RSS: the whole process (model loaded, one synthesis).\n")
-    L.append("| threads | engine RTF | ORT RTF | ratio | engine audio s | ORT audio s | engine peak RSS MB | ORT peak RSS MB |")
-    L.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    L.append("| threads | engine RTF | ORT RTF | ratio | engine audio s | ORT audio s | engine peak RSS MB | ORT peak RSS MB | load avg |")
+    L.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for t, e, o in rows:
         L.append(f"| {t} | {e['rtf']:.3f} | {o['rtf']:.3f} | {o['rtf'] / e['rtf']:.2f} | "
                  f"{e['audio_s']:.2f} | {o['audio_s']:.2f} | {e['peak_rss_mb']:.0f} | "
-                 f"{o['peak_rss_mb']:.0f} |")
+                 f"{o['peak_rss_mb']:.0f} | {e['load']:.1f} |")
+    L.append(f"\n`load avg`: the 1-minute load average before/after that row (the higher); "
+             f"above about {os.cpu_count() - 1} the row did not have {os.cpu_count()} free "
+             f"cores and its 2-thread figures understate both sides.")
     L.append("\n## Engine time per stage (seconds, best run)\n")
     stages = [k for k in rows[0][1] if k.startswith("stage_")]
     L.append("| stage | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t, _, _ in rows) + " |")
