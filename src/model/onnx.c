@@ -106,7 +106,7 @@ static long spool_add(spool *s, const uint8_t *data, size_t n)
 static int parse_tensor(const uint8_t *data, size_t len, onnx_tensor *t, spool *sp)
 {
     pb b = {data, data + len};
-    pb_field f;
+    pb_field f = {0};
     memset(t, 0, sizeof *t);
     long name = spool_add(sp, (const uint8_t *)"", 0);
     if (name < 0) return KOKORO_E_NOMEM;
@@ -226,7 +226,7 @@ static int parse_node(const uint8_t *data, size_t len, nodevec *nv, spool *sp)
     /* inputs first, then outputs, are pushed in order; two passes keep them contiguous */
     for (int pass = 1; pass <= 2; pass++) {
         pb b = {data, data + len};
-        pb_field f;
+        pb_field f = {0};
         size_t start = nv->n_strs;
         while (b.p < b.end) {
             if (pb_next(&b, &f)) return KOKORO_E_FORMAT;
@@ -264,7 +264,7 @@ typedef struct {
 static int parse_graph(const uint8_t *data, size_t len, tensorvec *tv, nodevec *nv, spool *sp)
 {
     pb b = {data, data + len};
-    pb_field f;
+    pb_field f = {0};
     while (b.p < b.end) {
         if (pb_next(&b, &f)) return KOKORO_E_FORMAT;
         if (f.wire != 2) continue;
@@ -290,7 +290,7 @@ static int parse_graph(const uint8_t *data, size_t len, tensorvec *tv, nodevec *
 int onnx_parse(const uint8_t *buf, size_t len, onnx_file *out, char *err, size_t errlen)
 {
     pb b = {buf, buf + len};
-    pb_field f;
+    pb_field f = {0};
     spool sp = {0};
     tensorvec tv = {0};
     nodevec nv = {0};

@@ -520,7 +520,7 @@ int kk_weights_load(kokoro_model *m, char *err, size_t errlen)
 
     /* generator */
     const char *G = "/decoder/decoder/generator/", *GT = "decoder.decoder.generator.";
-    kk_linear src;
+    kk_linear src = {0};
     snprintf(p, sizeof p, "%sm_source/l_linear/", G);
     snprintf(t, sizeof t, "%sm_source.l_linear.bias", GT);
     load_linear(&L, &src, p, t, 9, 1);
