@@ -33,7 +33,10 @@ def main(argv):
     for w in a.wavs:
         if not os.path.isfile(w):
             sys.exit(f"wer.py: {w}: no such file")
-    model = asr.load_model(threads=a.threads)
+    try:
+        model = asr.load_model(threads=a.threads)
+    except FileNotFoundError as e:
+        sys.exit(f"wer.py: {e}")
     if a.transcribe:
         for w in a.wavs:
             print(f"{w}\t{asr.transcribe(model, w)}", flush=True)
