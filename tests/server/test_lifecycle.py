@@ -128,16 +128,20 @@ def test_drain_is_bounded():
         except requests.RequestException as e:
             got["cut"] = type(e).__name__
 
-    t = threading.Thread(target=streaming)
-    t.start()
-    deadline = time.time() + 300
-    while "first" not in got and time.time() < deadline:
-        time.sleep(0.1)
-    assert got.get("first"), "no audio arrived"
-    t0 = time.time()
-    s.proc.send_signal(15)
-    assert s.proc.wait(timeout=120) == 0
-    t.join(timeout=60)
-    assert time.time() - t0 < 60
-    assert got.get("cut"), got  # the stream was cut short, not completed
+    try:
+        t = threading.Thread(target=streaming)
+        t.start()
+        deadline = time.time() + 300
+        while "first" not in got and time.time() < deadline:
+            time.sleep(0.1)
+        assert got.get("first"), "no audio arrived"
+        t0 = time.time()
+        s.proc.send_signal(15)
+        assert s.proc.wait(timeout=120) == 0
+        t.join(timeout=60)
+        assert time.time() - t0 < 60
+        assert got.get("cut"), got  # the stream was cut short, not completed
+    finally:
+        if s.proc.poll() is None:
+            s.proc.kill()
     assert s.stop() == 0
