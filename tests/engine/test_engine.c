@@ -213,9 +213,15 @@ static void test_synthesis(void)
     /* two threads inside one synthesis give the same audio as one thread */
     kokoro_state *st2 = kokoro_state_new(model, 2);
     float *a3 = synth(st2, hello, N_HELLO, "af_heart", &p, &n2, NULL);
-    double maxd = 0;
-    for (size_t i = 0; a3 && i < n1 && n2 == n1; i++) maxd = fmax(maxd, fabs(a3[i] - a1[i]));
-    CHECK(n2 == n1 && maxd < 1e-4, "2 threads match 1 thread (max diff %g)", maxd);
+    /* Threads split the products differently, so sums run in another order: the audio may
+     * differ by rounding, far below the 1e-3 parity bar (relative L2 norm). */
+    double num = 0, den = 0;
+    for (size_t i = 0; a3 && i < n1 && n2 == n1; i++) {
+        num += (a3[i] - a1[i]) * (double)(a3[i] - a1[i]);
+        den += (double)a1[i] * a1[i];
+    }
+    double rel = den > 0 ? sqrt(num / den) : 1;
+    CHECK(n2 == n1 && rel < 1e-4, "2 threads match 1 thread (relative difference %g)", rel);
     free(a3);
     kokoro_state_free(st2);
 
