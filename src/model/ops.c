@@ -66,13 +66,15 @@ kk_pool *kk_pool_new(int n)
         }
         for (int i = 1; i < n; i++) {
             worker_arg *wa = malloc(sizeof *wa);
+            if (wa) {
+                wa->p = p;
+                wa->idx = i;
+            }
             if (!wa || pthread_create(&p->threads[i - 1], NULL, pool_main, wa) != 0) {
                 free(wa);
                 p->n = i; /* keep the threads that did start */
                 break;
             }
-            wa->p = p;
-            wa->idx = i;
         }
     }
     return p;
