@@ -36,16 +36,6 @@ def words(s, join_hyphens=False):
     return out
 
 
-def edits(ref, hyp):
-    d = list(range(len(hyp) + 1))
-    for i in range(1, len(ref) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(hyp) + 1):
-            cur = min(d[j] + 1, d[j - 1] + 1, prev + (ref[i - 1] != hyp[j - 1]))
-            prev, d[j] = d[j], cur
-    return d[len(hyp)]
-
-
 def normalise_lines(lines):
     """Our own English normaliser (build/tests/text/normalize_lines) over the hypotheses."""
     exe = os.path.join(ROOT, "build/tests/text/normalize_lines")
@@ -82,7 +72,7 @@ def main():
         for ref, hyp_text, how in ((written, h, "written"), (spoken, hs, "spoken")):
             for join in (False, True):
                 r = words(ref, join)
-                err = edits(r, words(hyp_text, join))
+                err = asr.edit_distance(r, words(hyp_text, join))
                 cands.append((err / len(r), err, len(r), how))
         _, e, n, how = min(cands)
         t = totals.setdefault(kind, [0, 0])
