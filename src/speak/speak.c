@@ -101,18 +101,10 @@ int kokoro_speak(kokoro_state *st, kokoro_text *t, const char *text, const char 
     if (!(params->volume >= 0.0f && params->volume <= 10.0f))
         return kk_fail(err, errlen, KOKORO_E_ARG, "volume %g is outside 0 .. 10",
                        (double)params->volume);
-    const kk_lang *l = kk_lang_find(lang);
-    if (!l)
-        return kk_fail(err, errlen, KOKORO_E_UNSUPPORTED,
-                       "unsupported language \"%s\": use en-us, en-gb, es, fr, hi, it or pt-br",
-                       lang ? lang : "(null)");
-
     kk_phon p = {0};
     kk_span *spans = NULL;
     int n_spans = 0;
-    int rc = kk_phonemize_words(t, text, l, &p, err, errlen);
-    if (rc == KOKORO_OK && (rc = kk_plan_chunks(&p, &spans, &n_spans)) != KOKORO_OK)
-        kk_fail(err, errlen, rc, "out of memory");
+    int rc = kk_text_plan(t, text, lang, &p, &spans, &n_spans, err, errlen);
     if (rc == KOKORO_OK && n_spans == 0)
         rc = kk_fail(err, errlen, KOKORO_E_ARG, "the text has nothing to say");
 

@@ -230,6 +230,20 @@ void kokoro_chunks_free(kokoro_chunk *chunks, int n_chunks)
     free(chunks);
 }
 
+int kk_text_plan(kokoro_text *t, const char *text, const char *lang, kk_phon *p,
+                 kk_span **spans, int *n_spans, char *err, size_t errlen)
+{
+    const kk_lang *l = kk_lang_find(lang);
+    if (!l)
+        return kk_fail(err, errlen, KOKORO_E_UNSUPPORTED,
+                       "unsupported language \"%s\": use en-us, en-gb, es, fr, hi, it or pt-br",
+                       lang ? lang : "(null)");
+    int rc = kk_phonemize_words(t, text, l, p, err, errlen);
+    if (rc == KOKORO_OK && (rc = kk_plan_chunks(p, spans, n_spans)) != KOKORO_OK)
+        kk_fail(err, errlen, rc, "out of memory");
+    return rc;
+}
+
 int kokoro_text_chunks(kokoro_text *t, const char *text, const char *lang, kokoro_chunk **chunks,
                        int *n_chunks, char *err, size_t errlen)
 {
@@ -237,17 +251,10 @@ int kokoro_text_chunks(kokoro_text *t, const char *text, const char *lang, kokor
         return kk_fail(err, errlen, KOKORO_E_ARG, "kokoro_text_chunks: NULL argument");
     *chunks = NULL;
     *n_chunks = 0;
-    const kk_lang *l = kk_lang_find(lang);
-    if (!l)
-        return kk_fail(err, errlen, KOKORO_E_UNSUPPORTED,
-                       "unsupported language \"%s\": use en-us, en-gb, es, fr, hi, it or pt-br",
-                       lang ? lang : "(null)");
     kk_phon p = {0};
     kk_span *spans = NULL;
     int n = 0;
-    int rc = kk_phonemize_words(t, text, l, &p, err, errlen);
-    if (rc == KOKORO_OK && (rc = kk_plan_chunks(&p, &spans, &n)) != KOKORO_OK)
-        kk_fail(err, errlen, rc, "out of memory");
+    int rc = kk_text_plan(t, text, lang, &p, &spans, &n, err, errlen);
     kokoro_chunk *c = NULL;
     if (rc == KOKORO_OK && n > 0 && !(c = calloc((size_t)n, sizeof *c)))
         rc = kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");

@@ -126,6 +126,12 @@ typedef struct {
 /* Cuts p into chunks of at most KOKORO_MAX_PHONEMES ids: at sentence ends, then clause
  * punctuation, then spaces; the first chunk short. *spans is malloc'd. */
 int kk_plan_chunks(const kk_phon *p, kk_span **spans, int *n_spans);
+
+/* Language lookup, phonemisation and chunk plan in one step, shared by kokoro_text_chunks
+ * and kokoro_speak. On failure the message is in err; *p and *spans are still the caller's
+ * to free (kk_phon_free, free). */
+int kk_text_plan(kokoro_text *t, const char *text, const char *lang, kk_phon *p,
+                 kk_span **spans, int *n_spans, char *err, size_t errlen);
 /* Number of vocabulary ids in ph[a..b). */
 int kk_count_ids(const char *ph, int a, int b);
 
