@@ -1,6 +1,7 @@
 # mk/text.mk - the text front end: lexicon fetch, its tests and its fuzzer.
 #
-#   make test-text    normalisation table, pronunciation, chunking, concurrency, text to audio,
+#   make test-text    normalisation table, pronunciation, the other languages against the original
+#                     pipeline's G2P, chunking, concurrency, text to audio,
 #                     Whisper WER (tests/asr), 20,000-word say, fuzz (bounded)
 #   make fuzz-text    builds build-fuzz/text_fuzz (clang -fsanitize=fuzzer,address)
 
@@ -61,6 +62,7 @@ test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_B
            $(BUILD)/tests/text/say_lines $(BUILD)/tests/text/normalize_lines \
            $(BUILD)/tests/text/lexicon_lookup $(TEXT_SAN_TESTS)
 	tests/text/test_lexicon.py
+	KOKORO=$(BUILD)/kokoro tests/text/test_ref_g2p.py
 	@for t in $(TEXT_TESTS) $(TEXT_SAN_TESTS) $(BUILD)/tests/text/test_speak; do \
 	    echo "== $$t"; \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp:print_suppressions=0 \

@@ -15,7 +15,8 @@ static int keep_punct(uint32_t cp)
 {
     switch (cp) {
     case ';': case ':': case ',': case '.': case '!': case '?': case '(': case ')': case '"':
-    case 0x2014: case 0x2026: case 0x201C: case 0x201D: case 0x964: case 0x965:
+    case 0x2014: case 0x2026: case 0x201C: case 0x201D: case 0x964: case 0x965: case 0xAB:
+    case 0xBB:
         return 1;
     default:
         return 0;
@@ -54,7 +55,17 @@ static int classify(const kk_lang *lang, uint32_t cp)
 /* Characters that end a piece without being spoken or kept. */
 static int is_break(uint32_t cp)
 {
-    return cp == '\n' || cp == 0xA1 || cp == 0xBF || cp == 0xAB || cp == 0xBB || cp == 0x2013;
+    return cp == '\n' || cp == 0xA1 || cp == 0xBF || cp == 0x2013;
+}
+
+/* Whether the character before byte i of text is a space: ASCII, no-break (U+00A0) or narrow
+ * no-break (U+202F), the spaces French puts before ? ! : ; */
+static int space_before(const char *text, size_t i)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    return (i >= 1 && (t[i - 1] == ' ' || t[i - 1] == '\t')) ||
+           (i >= 2 && t[i - 2] == 0xC2 && t[i - 1] == 0xA0) ||
+           (i >= 3 && t[i - 3] == 0xE2 && t[i - 2] == 0x80 && t[i - 1] == 0xAF);
 }
 
 static int count_words(const char *s, size_t n)
@@ -69,16 +80,19 @@ static int count_words(const char *s, size_t n)
     return words;
 }
 
-/* Phonemises one clean piece (no punctuation) and records its words. */
-static int piece(const char *voice, const char *s, size_t n, kk_phon *out)
+/* Phonemises one clean piece (no punctuation) and records its words. after_mark: the output
+ * ends with a punctuation mark, which the piece follows with a space only if the text has one
+ * there ("7:30" stays joined, as in the original pipeline). */
+static int piece(const char *voice, const char *s, size_t n, int after_mark, kk_phon *out)
 {
+    int lead = n && s[0] == ' ';
     while (n && s[0] == ' ')
         s++, n--;
     while (n && s[n - 1] == ' ')
         n--;
     if (!n)
         return KOKORO_OK;
-    if (out->ph.n && out->ph.p[out->ph.n - 1] != '(' && out->ph.p[out->ph.n - 1] != ' ' &&
+    if (out->ph.n && out->ph.p[out->ph.n - 1] != ' ' && (lead || !after_mark) &&
         kk_buf_putc(&out->ph, ' ') < 0)
         return KOKORO_E_NOMEM;
     size_t start = out->ph.n;
@@ -121,6 +135,7 @@ int kk_g2p_espeak(const kk_lang *lang, const char *text, kk_phon *out)
     kk_buf cur = {0};     /* the clean text of the current piece */
     int script = CH_NATIVE; /* CH_LATIN: the piece goes to the English voice (Hindi only) */
     int letters = 0;      /* the piece holds letters of that script */
+    int after_mark = 0;   /* the output ends with a punctuation mark */
     int rc = KOKORO_OK;
     size_t i = 0;
     while (rc == KOKORO_OK) {
@@ -139,31 +154,47 @@ int kk_g2p_espeak(const kk_lang *lang, const char *text, kk_phon *out)
                 if (cut == 0)
                     cut = cur.n;
             }
-            rc = piece(script == CH_LATIN ? "en-us" : lang->voice, cur.p ? cur.p : "", cut, out);
+            size_t before = out->ph.n;
+            int blank = 1; /* the piece is only spaces: they stay to separate what follows */
+            for (size_t k = 0; k < cut; k++)
+                blank &= cur.p[k] == ' ';
+            rc = piece(script == CH_LATIN ? "en-us" : lang->voice, cur.p ? cur.p : "", cut,
+                       after_mark, out);
             if (rc != KOKORO_OK)
                 break;
+            if (out->ph.n != before)
+                after_mark = 0;
+            if (blank && cut)
+                cut--;
             size_t rest = cur.n - cut;
             if (cur.p) {
                 memmove(cur.p, cur.p + cut, rest);
                 cur.p[rest] = 0;
             }
             cur.n = rest;
-            letters = rest > 0;
+            letters = rest > 0 && !blank;
             if (end)
                 break;
             if (punct) {
-                int opening = cp == '(' || cp == 0x201C || (cp == '"' && (i == 0 || text[i - 1] == ' '));
+                int opening = cp == '(' || cp == 0x201C || cp == 0xAB ||
+                              (cp == '"' && (i == 0 || text[i - 1] == ' '));
                 const char *mark = text + i;
                 size_t ml = (size_t)l;
                 if (cp == 0x964 || cp == 0x965) /* Devanagari danda: a full stop */
                     mark = ".", ml = 1;
-                if (opening && out->ph.n && out->ph.p[out->ph.n - 1] != ' ' &&
-                    kk_buf_putc(&out->ph, ' ') < 0)
-                    rc = KOKORO_E_NOMEM;
-                else if (!opening && out->ph.n == 0)
+                else if (cp == 0xAB || cp == 0xBB) /* guillemets: curly quotes */
+                    mark = cp == 0xAB ? "\u201C" : "\u201D", ml = 3;
+                /* the spaces around a mark follow the text, as in the original pipeline
+                 * (French writes "plaît ?") */
+                if (!opening && out->ph.n == 0)
                     ; /* nothing to attach a closing mark to */
+                else if (out->ph.n && out->ph.p[out->ph.n - 1] != ' ' && space_before(text, i) &&
+                         kk_buf_putc(&out->ph, ' ') < 0)
+                    rc = KOKORO_E_NOMEM;
                 else if (kk_buf_put(&out->ph, mark, ml) < 0)
                     rc = KOKORO_E_NOMEM;
+                else
+                    after_mark = 1;
                 i += (size_t)l;
                 continue;
             }
