@@ -10,12 +10,12 @@ TEST_TARGETS += test-engine
 ENGINE_OUT := $(BUILD)/test-out/engine
 ENGINE_FUZZ_SECONDS ?= 60
 
-$(BUILD)/tests/engine/test_engine: tests/engine/test_engine.c tests/text/check.h $(BUILD)/libkokoro.a
+$(BUILD)/tests/engine/test_engine: tests/engine/test_engine.c tests/check.h $(BUILD)/libkokoro.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 
 # The ASan build of the library lives in build-asan/ (see `make asan`).
-build-asan/tests/engine/test_engine_asan: tests/engine/test_engine.c tests/text/check.h FORCE
+build-asan/tests/engine/test_engine_asan: tests/engine/test_engine.c tests/check.h FORCE
 	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" build-asan/libkokoro.a
@@ -65,7 +65,7 @@ test-engine: $(BUILD)/tests/engine/test_engine build-asan/tests/engine/test_engi
 	    || { tail -n 40 $(ENGINE_OUT)/voices_fuzz.log; exit 1; }
 	@tail -n 1 $(ENGINE_OUT)/voices_fuzz.log
 
-$(BUILD)/tests/engine/test_ops: tests/engine/test_ops.c tests/text/check.h $(BUILD)/libkokoro.a
+$(BUILD)/tests/engine/test_ops: tests/engine/test_ops.c tests/check.h $(BUILD)/libkokoro.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 

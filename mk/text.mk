@@ -19,7 +19,7 @@ TEXT_TESTS := $(patsubst tests/text/%.c,$(BUILD)/tests/text/%,$(filter-out tests
 TEXT_TEST_LIBS := $(shell pkg-config --libs espeak-ng 2>/dev/null || echo -lespeak-ng) -lpthread -lm
 
 # Tests of the front end alone link only its objects, so that they build before the engine.
-$(BUILD)/tests/text/%: tests/text/%.c tests/text/check.h $(TEXT_OBJS)
+$(BUILD)/tests/text/%: tests/text/%.c tests/check.h $(TEXT_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(TEXT_OBJS) $(TEXT_TEST_LIBS)
 
@@ -30,18 +30,18 @@ TEXT_SAN_FLAGS := -std=c11 -g -O1 -Iinclude -Isrc -Itests -D_GNU_SOURCE \
 TEXT_SAN_TESTS := $(patsubst $(BUILD)/tests/text/%,$(BUILD)/tests/text-asan/%,$(TEXT_TESTS)) \
 	$(BUILD)/tests/text-tsan/test_concurrent
 
-$(BUILD)/tests/text-asan/%: tests/text/%.c tests/text/check.h $(TEXT_SRCS) $(wildcard src/text/*.h)
+$(BUILD)/tests/text-asan/%: tests/text/%.c tests/check.h $(TEXT_SRCS) $(wildcard src/text/*.h)
 	@mkdir -p $(@D)
 	clang $(TEXT_SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ $< $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
 
-$(BUILD)/tests/text-tsan/%: tests/text/%.c tests/text/check.h $(TEXT_SRCS) $(wildcard src/text/*.h)
+$(BUILD)/tests/text-tsan/%: tests/text/%.c tests/check.h $(TEXT_SRCS) $(wildcard src/text/*.h)
 	@mkdir -p $(@D)
 	clang $(TEXT_SAN_FLAGS) -fsanitize=thread -o $@ $< $(TEXT_SRCS) src/core/status.c \
 	    $(TEXT_TEST_LIBS)
 
 # Text to audio needs the whole library (engine included) and the model.
-$(BUILD)/tests/text/test_speak: tests/text/test_speak.c tests/text/check.h $(BUILD)/libkokoro.a
+$(BUILD)/tests/text/test_speak: tests/text/test_speak.c tests/check.h $(BUILD)/libkokoro.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 

@@ -2,7 +2,7 @@
  * voice blends, synthesis outputs a user would check, cancellation, threads, and many
  * syntheses in one process (run under ASan/LSan by `make test-engine`). */
 #include "kokoro.h"
-#include "text/check.h"
+#include "check.h"
 
 #include <math.h>
 #include <pthread.h>

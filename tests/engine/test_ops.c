@@ -1,7 +1,7 @@
 /* test_ops.c - the engine's kernels against plain loops: convolutions (direct, strided,
  * dilated, Winograd), transposed convolution and the Snake activation. */
 #include "model/ops.h"
-#include "text/check.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdlib.h>

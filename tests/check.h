@@ -1,4 +1,4 @@
-/* check.h - the few assertion helpers the text tests share. */
+/* check.h - the few assertion helpers the C tests share (text and engine). */
 #ifndef KK_TEST_CHECK_H
 #define KK_TEST_CHECK_H
 
