@@ -326,22 +326,35 @@ static int parse_speech(sv_req *r, json_t *o, int captioned, speech_req *q, sv_i
     return it->text ? 0 : sv_fail(e, 500, "InternalError", NULL, "out of memory");
 }
 
+/* The body of /v1/audio/speech or /dev/captioned_speech as a job of one item. The parsed JSON
+ * goes back in *body, for the caller to release once it is done with q (whose strings point
+ * into it). NULL with e set on a bad request. */
+static sv_job *speech_job(sv_req *r, int captioned, speech_req *q, json_t **body, sv_err *e)
+{
+    json_t *o = sv_parse_body(r, e);
+    sv_job *job = o ? sv_job_new(1) : NULL;
+    if (o && !job)
+        sv_fail(e, 500, "InternalError", NULL, "out of memory");
+    if (!job || parse_speech(r, o, captioned, q, &job->items[0], e)) {
+        json_decref(o);
+        sv_job_unref(job);
+        return NULL;
+    }
+    job->fmt = job->items[0].fmt;
+    job->volume = (float)q->volume;
+    *body = o;
+    return job;
+}
+
 enum MHD_Result sv_h_speech(sv_req *r)
 {
     sv_err e = {0};
     speech_req q;
-    json_t *o = sv_parse_body(r, &e);
-    sv_job *job = o ? sv_job_new(1) : NULL;
-    if (o && !job)
-        sv_fail(&e, 500, "InternalError", NULL, "out of memory");
-    if (!job || parse_speech(r, o, 0, &q, &job->items[0], &e)) {
-        json_decref(o);
-        sv_job_unref(job);
+    json_t *o;
+    sv_job *job = speech_job(r, 0, &q, &o, &e);
+    if (!job)
         return sv_respond_error(r, &e);
-    }
     int sse = strcmp(q.stream_format, "sse") == 0;
-    job->fmt = job->items[0].fmt;
-    job->volume = (float)q.volume;
     job->streaming = q.stream || sse;
     job->wrap = sse ? SV_WRAP_SSE : SV_WRAP_RAW;
     json_decref(o);
@@ -353,18 +366,11 @@ enum MHD_Result sv_h_captioned(sv_req *r)
 {
     sv_err e = {0};
     speech_req q;
-    json_t *o = sv_parse_body(r, &e);
-    sv_job *job = o ? sv_job_new(1) : NULL;
-    if (o && !job)
-        sv_fail(&e, 500, "InternalError", NULL, "out of memory");
-    if (!job || parse_speech(r, o, 1, &q, &job->items[0], &e)) {
-        json_decref(o);
-        sv_job_unref(job);
+    json_t *o;
+    sv_job *job = speech_job(r, 1, &q, &o, &e);
+    if (!job)
         return sv_respond_error(r, &e);
-    }
     json_decref(o);
-    job->fmt = job->items[0].fmt;
-    job->volume = (float)q.volume;
     job->streaming = q.stream;
     job->wrap = q.stream ? SV_WRAP_CAPTIONS_NDJSON : SV_WRAP_CAPTIONS_JSON;
     return q.stream ? run_streamed(r, job, "application/x-ndjson")
