@@ -38,6 +38,19 @@ static float *own(loader *L, float *p)
 
 static float *track(loader *L, size_t n) { return own(L, calloc(n ? n : 1, sizeof(float))); }
 
+/* Frees a buffer own() registered, once its contents have been copied into another layout:
+ * keeping the dequantised tensors next to their rearranged copies doubled the model's memory. */
+static void disown(loader *L, float *p)
+{
+    kokoro_model *m = L->m;
+    for (int i = m->n_allocs - 1; i >= 0; i--)
+        if (m->allocs[i] == p) {
+            m->allocs[i] = m->allocs[--m->n_allocs];
+            free(p);
+            return;
+        }
+}
+
 static int fail(loader *L, int rc, const char *fmt, const char *a)
 {
     if (L->rc == KOKORO_OK) {
@@ -231,6 +244,7 @@ static void load_linear(loader *L, kk_linear *lin, const char *prefix, const cha
         }
         for (int i = 0; i < in; i++)
             for (int o = 0; o < out; o++) lin->w[(size_t)o * in + i] = raw[(size_t)i * out + o];
+        disown(L, raw);
     } else {
         lin->w = raw;
     }
@@ -254,6 +268,7 @@ static void load_conv(loader *L, kk_conv *cv, const char *prefix, const char *bi
     if (!raw) return;
     cv->w = track(L, (size_t)out * in * k);
     if (!cv->w) {
+        disown(L, raw);
         fail(L, KOKORO_E_NOMEM, "out of memory for %s", n->name);
         return;
     }
@@ -261,6 +276,7 @@ static void load_conv(loader *L, kk_conv *cv, const char *prefix, const char *bi
         for (int c = 0; c < in; c++)
             for (int j = 0; j < k; j++)
                 cv->w[((size_t)o * k + j) * in + c] = raw[((size_t)o * in + c) * k + j];
+    disown(L, raw);
     cv->in = in;
     cv->out = out;
     cv->k = k;
@@ -336,6 +352,9 @@ static void load_lstm(loader *L, kk_lstm *ls, const char *prefix, int in, int H)
             }
         }
     }
+    disown(L, w);
+    disown(L, r);
+    disown(L, b);
 }
 
 static void load_embedding(loader *L, float **out, const char *prefix, int rows, int cols)
