@@ -10,7 +10,7 @@
 set -euo pipefail
 KOKORO=${KOKORO:-build/kokoro}
 BUDGET=${LONG_SAY_SECONDS:-120}
-MAX_MB=${LONG_SAY_MAX_MB:-2000}
+MAX_MB=${LONG_SAY_MAX_MB:-1300}
 
 work=$(mktemp -d)
 pid=
