@@ -17,27 +17,7 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-python3 - "$work/long.txt" <<'PY'
-import random, sys
-random.seed(7)
-subjects = ["The committee", "Dr. Alvarez", "Our neighbour", "The old lighthouse keeper",
-            "A small team in Ohio", "The city council", "My grandmother", "The engineer"]
-verbs = ["discussed", "repaired", "described", "photographed", "measured", "visited"]
-objects = ["the bridge over the river", "a garden full of roses", "the museum on Main St.",
-           "an old map of the coast", "the new library", "a quiet village in the hills"]
-tails = ["on March 3rd, 2024.", "for $1,250.", "at 7:30 PM.", "in 1998.", "with 25 friends.",
-         "before the storm arrived.", "while the children played outside.", "without a word."]
-words, out = 0, []
-while words < 20000:
-    s = " ".join([random.choice(subjects), random.choice(verbs), random.choice(objects),
-                  random.choice(tails)])
-    out.append(s)
-    words += len(s.split())
-    if len(out) % 8 == 0:
-        out.append("\n\n")
-open(sys.argv[1], "w").write(" ".join(out))
-print(f"test_long_say: {words} words, {sum(len(x) for x in out)} bytes", file=sys.stderr)
-PY
+python3 tests/text/long_text.py "$work/long.txt"
 
 # Progress bar on a terminal: run a short text under a pseudo-terminal.
 script -qefc "$KOKORO say -o $work/short.wav 'Progress check, one sentence.'" /dev/null \
