@@ -326,56 +326,41 @@ static int parse_speech(sv_req *r, json_t *o, int captioned, speech_req *q, sv_i
     return it->text ? 0 : sv_fail(e, 500, "InternalError", NULL, "out of memory");
 }
 
-/* The body of /v1/audio/speech or /dev/captioned_speech as a job of one item. The parsed JSON
- * goes back in *body, for the caller to release once it is done with q (whose strings point
- * into it). NULL with e set on a bad request. */
-static sv_job *speech_job(sv_req *r, int captioned, speech_req *q, json_t **body, sv_err *e)
-{
-    json_t *o = sv_parse_body(r, e);
-    sv_job *job = o ? sv_job_new(1) : NULL;
-    if (o && !job)
-        sv_fail(e, 500, "InternalError", NULL, "out of memory");
-    if (!job || parse_speech(r, o, captioned, q, &job->items[0], e)) {
-        json_decref(o);
-        sv_job_unref(job);
-        return NULL;
-    }
-    job->fmt = job->items[0].fmt;
-    job->volume = (float)q->volume;
-    *body = o;
-    return job;
-}
-
-enum MHD_Result sv_h_speech(sv_req *r)
+/* /v1/audio/speech (audio, or SSE events) and /dev/captioned_speech (audio with word
+ * timestamps, as JSON or NDJSON): one body, one job of one item. */
+static enum MHD_Result speech_route(sv_req *r, int captioned)
 {
     sv_err e = {0};
     speech_req q;
-    json_t *o;
-    sv_job *job = speech_job(r, 0, &q, &o, &e);
-    if (!job)
+    json_t *o = sv_parse_body(r, &e);
+    sv_job *job = o ? sv_job_new(1) : NULL;
+    if (o && !job)
+        sv_fail(&e, 500, "InternalError", NULL, "out of memory");
+    if (!job || parse_speech(r, o, captioned, &q, &job->items[0], &e)) {
+        json_decref(o);
+        sv_job_unref(job);
         return sv_respond_error(r, &e);
-    int sse = strcmp(q.stream_format, "sse") == 0;
-    job->streaming = q.stream || sse;
-    job->wrap = sse ? SV_WRAP_SSE : SV_WRAP_RAW;
-    json_decref(o);
-    const char *mime = sse ? "text/event-stream" : kokoro_format_mime(job->fmt);
+    }
+    job->fmt = job->items[0].fmt;
+    job->volume = (float)q.volume;
+    const char *mime;
+    if (captioned) {
+        job->streaming = q.stream;
+        job->wrap = q.stream ? SV_WRAP_CAPTIONS_NDJSON : SV_WRAP_CAPTIONS_JSON;
+        mime = q.stream ? "application/x-ndjson" : "application/json";
+    } else {
+        int sse = strcmp(q.stream_format, "sse") == 0;
+        job->streaming = q.stream || sse;
+        job->wrap = sse ? SV_WRAP_SSE : SV_WRAP_RAW;
+        mime = sse ? "text/event-stream" : kokoro_format_mime(job->fmt);
+    }
+    json_decref(o); /* q's strings point into it: released once they are read */
     return job->streaming ? run_streamed(r, job, mime) : run_buffered(r, job, mime);
 }
 
-enum MHD_Result sv_h_captioned(sv_req *r)
-{
-    sv_err e = {0};
-    speech_req q;
-    json_t *o;
-    sv_job *job = speech_job(r, 1, &q, &o, &e);
-    if (!job)
-        return sv_respond_error(r, &e);
-    json_decref(o);
-    job->streaming = q.stream;
-    job->wrap = q.stream ? SV_WRAP_CAPTIONS_NDJSON : SV_WRAP_CAPTIONS_JSON;
-    return q.stream ? run_streamed(r, job, "application/x-ndjson")
-                    : run_buffered(r, job, "application/json");
-}
+enum MHD_Result sv_h_speech(sv_req *r) { return speech_route(r, 0); }
+
+enum MHD_Result sv_h_captioned(sv_req *r) { return speech_route(r, 1); }
 
 enum MHD_Result sv_h_phonemize(sv_req *r)
 {
