@@ -404,10 +404,24 @@ static double rng_uniform(uint64_t *s)
     return ((*s * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0) + 1e-300;
 }
 
-static double rng_normal(uint64_t *s)
+/* Standard normal draws, two per Box-Muller step (the sine half is kept for the next call). */
+typedef struct {
+    uint64_t s;
+    double spare;
+    int has_spare;
+} normal_rng;
+
+static double rng_normal(normal_rng *g)
 {
-    double u = rng_uniform(s), v = rng_uniform(s);
-    return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+    if (g->has_spare) {
+        g->has_spare = 0;
+        return g->spare;
+    }
+    double u = rng_uniform(&g->s), v = rng_uniform(&g->s);
+    double r = sqrt(-2.0 * log(u)), a = 2.0 * M_PI * v;
+    g->spare = r * sin(a);
+    g->has_spare = 1;
+    return r * cos(a);
 }
 
 /* Harmonic source (SineGen + Linear + tanh) and its STFT: f0 [F2] -> har [22][L/5 + 1]. */
@@ -418,6 +432,7 @@ static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
     const int up = 300, L = F2 * up, nfr = L / 5 + 1;
     float *src = A(a, (size_t)L);
     double *cum = (double *)A(a, 2 * (size_t)F2 * 9); /* frac of cumulative phase, per harmonic */
+    double *rf = (double *)A(a, 2 * (size_t)F2 * 9);  /* frac(f0 * h / sr), per harmonic */
     if (a->oom) return KOKORO_E_NOMEM;
     /* The original computes the phase at frame rate: rad = frac(f0*k/sr) per frame,
      * cumulative sum, x300, then linear interpolation to samples (align_corners=False).
@@ -427,12 +442,13 @@ static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
         for (int j = 0; j < F2; j++) {
             double r = fmod((double)f0[j] * (h + 1) / 24000.0, 1.0);
             if (r < 0) r += 1.0;
+            rf[(size_t)h * F2 + j] = r;
             c += r;
             c -= floor(c);
             cum[(size_t)h * F2 + j] = c;
         }
     }
-    uint64_t seed = p->noise_seed * 0x9E3779B97F4A7C15ULL + 1;
+    normal_rng noise = {p->noise_seed * 0x9E3779B97F4A7C15ULL + 1, 0.0, 0};
     for (int i = 0; i < L; i++) {
         double srcpos = (i + 0.5) / up - 0.5;
         if (srcpos < 0) srcpos = 0;
@@ -445,18 +461,24 @@ static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
         double acc = m->src_b;
         for (int h = 0; h < 9; h++) {
             double c0 = cum[(size_t)h * F2 + i0];
-            double r1 = i1 != i0 ? fmod((double)f0[i1] * (h + 1) / 24000.0, 1.0) : 0.0;
-            if (r1 < 0) r1 += 1.0;
+            double r1 = i1 != i0 ? rf[(size_t)h * F2 + i1] : 0.0;
             double ph = up * c0 + up * w * r1;
             ph -= floor(ph);
             double sine = voiced ? 0.1 * sin(2.0 * M_PI * ph) : 0.0;
-            if (!p->zero_noise) sine += (voiced ? 0.003 : 0.1 / 3.0) * rng_normal(&seed);
+            if (!p->zero_noise) sine += (voiced ? 0.003 : 0.1 / 3.0) * rng_normal(&noise);
             acc += m->src_w[h] * sine;
         }
         src[i] = (float)tanh(acc);
     }
     keep(st, "source", src, L, 1);
     /* STFT: n_fft 20, hop 5, periodic Hann, centred with reflect padding. */
+    double cs[11][20], sn[11][20];
+    for (int k = 0; k <= 10; k++)
+        for (int n = 0; n < 20; n++) {
+            double ang = 2.0 * M_PI * k * n / 20.0;
+            cs[k][n] = cos(ang);
+            sn[k][n] = sin(ang);
+        }
     for (int fr = 0; fr < nfr; fr++) {
         float seg[20];
         for (int n = 0; n < 20; n++) {
@@ -469,9 +491,8 @@ static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
         for (int k = 0; k <= 10; k++) {
             double re = 0, im = 0;
             for (int n = 0; n < 20; n++) {
-                double ang = 2.0 * M_PI * k * n / 20.0;
-                re += seg[n] * cos(ang);
-                im -= seg[n] * sin(ang);
+                re += seg[n] * cs[k][n];
+                im -= seg[n] * sn[k][n];
             }
             if (k == 0 || k == 10) im = 0.0; /* exactly real: keeps atan2 at 0 or +pi */
             har[(size_t)k * nfr + fr] = (float)sqrt(re * re + im * im);
