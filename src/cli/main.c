@@ -1,5 +1,6 @@
 /* main.c - the kokoro program: say, phonemize, bench, dump and serve, on top of libkokoro. */
 #include "kokoro.h"
+#include "model/model.h" /* the engine hooks bench and dump use */
 #include "server/server.h"
 
 #include <errno.h>
@@ -11,12 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Internal hook of the engine (not in the public header): keep intermediates for dumps. */
-void kk_state_keep_tensors(kokoro_state *st, int on);
-void kk_state_direct_conv(kokoro_state *st, int on);
-extern const char *const kk_stage_names[6];
-/* Per-stage seconds of the last synthesis (engine internal). */
-const double *kk_state_stage_seconds(const kokoro_state *st);
 
 static const char *env_or(const char *name, const char *def)
 {

@@ -117,4 +117,9 @@ struct kokoro_state {
 
 extern const char *const kk_stage_names[6];
 
+/* Hooks for the CLI's bench and dump commands and the tests (not in the public header). */
+void kk_state_keep_tensors(kokoro_state *st, int on); /* keep intermediates (dump, parity) */
+void kk_state_direct_conv(kokoro_state *st, int on);  /* 1: no Winograd (the reference path) */
+const double *kk_state_stage_seconds(const kokoro_state *st); /* seconds per stage, last run */
+
 #endif

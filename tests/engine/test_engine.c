@@ -3,6 +3,7 @@
  * syntheses in one process (run under ASan/LSan by `make test-engine`). */
 #include "kokoro.h"
 #include "check.h"
+#include "model/model.h" /* kk_state_keep_tensors */
 
 #include <math.h>
 #include <pthread.h>
@@ -19,9 +20,6 @@ static const char *tmp_dir = "build/test-out/engine";
 /* "Hello world" as phoneme ids of the vocabulary (həlˈO wˈɜɹld). */
 static const int32_t hello[] = {50, 83, 54, 156, 31, 16, 65, 156, 87, 123, 54, 46};
 enum { N_HELLO = sizeof hello / sizeof hello[0] };
-
-/* Internal hook of the engine (not in the public header): keep intermediates. */
-void kk_state_keep_tensors(kokoro_state *st, int on);
 
 static kokoro_model *model;
 static kokoro_voices *voices;
@@ -128,16 +126,6 @@ static void test_voices(void)
     free(pack);
 }
 
-static double rel_diff(const float *a, const float *b, size_t n)
-{
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        num += (a[i] - b[i]) * (double)(a[i] - b[i]);
-        den += (double)b[i] * b[i];
-    }
-    return den > 0 ? sqrt(num / den) : 1;
-}
-
 static float *synth(kokoro_state *st, const int32_t *ids, int n, const char *voice,
                     kokoro_synth_params *p, size_t *ns, int *rc_out)
 {
@@ -239,7 +227,7 @@ static void test_synthesis(void)
                !kokoro_state_tensor(st, "audio", &w1, wd1) && !kokoro_state_tensor(st2, "audio", &w2, wd2);
     CHECK(have && dims1[0] * dims1[1] == dims2[0] * dims2[1] && n1 == n2, "same shapes with 2 threads");
     if (have && n1 == n2 && dims1[0] * dims1[1] == dims2[0] * dims2[1]) {
-        double rd = rel_diff(d2, d1, (size_t)dims1[0] * dims1[1]), ra = rel_diff(w2, w1, n1);
+        double rd = check_rel_l2(d2, d1, (size_t)dims1[0] * dims1[1]), ra = check_rel_l2(w2, w1, n1);
         CHECK(rd < 1e-5, "decoder output, 2 vs 1 thread: relative difference %g", rd);
         CHECK(ra < 1e-2, "audio, 2 vs 1 thread: relative difference %g", ra);
     }

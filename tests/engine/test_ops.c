@@ -28,16 +28,6 @@ static void conv_ref(const float *w, const float *b, int in, int out, int k, int
         }
 }
 
-static double rel_err(const float *a, const float *b, size_t n)
-{
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        num += (a[i] - b[i]) * (double)(a[i] - b[i]);
-        den += (double)b[i] * b[i];
-    }
-    return sqrt(num / (den > 0 ? den : 1));
-}
-
 static void check_conv(kk_pool *p, int in, int out, int k, int stride, int dil, int T, int wino)
 {
     unsigned s = (unsigned)(in * 31 + k * 7 + dil + T);
@@ -57,7 +47,7 @@ static void check_conv(kk_pool *p, int in, int out, int k, int stride, int dil, 
     } else {
         got = kk_conv1d(p, w, b, in, out, k, stride, dil, pad, x, T, y);
     }
-    double e = got == Tout ? rel_err(y, r, (size_t)out * Tout) : 1;
+    double e = got == Tout ? check_rel_l2(y, r, (size_t)out * Tout) : 1;
     CHECK(got == Tout && e < 2e-6, "%s conv in %d out %d k %d stride %d dil %d T %d: Tout %d/%d, rel err %.2e",
           wino ? "winograd" : "direct", in, out, k, stride, dil, T, got, Tout, e);
     free(w), free(b), free(x), free(y), free(r), free(u);
