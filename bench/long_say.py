@@ -109,13 +109,16 @@ def main():
             if len(parts) == 3 and all(p.isdigit() for p in parts):
                 rows.append(tuple(int(p) for p in parts))
         rows = [r for r in rows if r[1] > 0]
+    else:
+        rows = []
+    if rows:
         first = next((r for r in rows if r[2] > 100000), rows[0])
         peak = max(rows, key=lambda r: r[1])
         print(f"RSS: {first[1] / 1024:.0f} MB at the first audio ({first[0]} s), "
               f"largest {peak[1] / 1024:.0f} MB (at {peak[0]} s), "
               f"{rows[-1][1] / 1024:.0f} MB at the last sample ({rows[-1][0]} s); "
               f"{len(rows)} samples")
-        if wall is None and rows:
+        if wall is None:
             print(f"wall (from the samples): about {rows[-1][0]} s, "
                   f"RTF about {rows[-1][0] / audio_s:.3f}")
 
