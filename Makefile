@@ -14,7 +14,11 @@ CC       ?= cc
 BUILD    ?= build
 PKGS     := espeak-ng libmicrohttpd jansson vorbisenc ogg opus libopusenc flac
 WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
-OPT      ?= -O3 -march=native -ffp-contract=fast -fno-math-errno -fno-trapping-math
+# A baseline instruction set, so that the binary runs on any CPU of its architecture; the hot
+# kernels have wider back ends chosen at run time (src/model/cpu/, docs/engine.md "CPU paths").
+MACHINE  := $(shell $(CC) -dumpmachine 2>/dev/null)
+MARCH    ?= $(if $(filter x86_64%,$(MACHINE)),-march=x86-64-v2,$(if $(filter aarch64%,$(MACHINE)),-march=armv8-a))
+OPT      ?= -O3 $(MARCH) -ffp-contract=fast -fno-math-errno -fno-trapping-math
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) -g $(WARN) $(EXTRA_CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmp3lame -lopenblas -lpthread -lm
@@ -22,7 +26,7 @@ ifdef CI
 CFLAGS   += -Werror
 endif
 
-LIB_DIRS := src/core src/model src/text src/audio src/speak
+LIB_DIRS := src/core src/model src/model/cpu src/text src/audio src/speak
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 BIN_SRCS := $(wildcard src/cli/*.c) $(wildcard src/server/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)

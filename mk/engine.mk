@@ -1,7 +1,9 @@
 # mk/engine.mk - tests and fuzzers of the inference engine (src/model).
 #
-#   make test-engine   contract test (plain build), then the same test with 100 syntheses
-#                      under AddressSanitizer + UBSan + LeakSanitizer, then bounded fuzzing
+#   make test-engine   the kernels on every CPU back end this machine offers (KOKORO_CPU), the
+#                      portability of the binary, the contract test (plain build), then the same
+#                      test with 100 syntheses under AddressSanitizer + UBSan + LeakSanitizer,
+#                      then bounded fuzzing
 #   make fuzz-engine   builds build-fuzz/model_fuzz and build-fuzz/voices_fuzz (libFuzzer)
 
 TEST_TARGETS += test-engine
@@ -28,11 +30,11 @@ build-asan/tests/engine/test_engine_asan: tests/engine/test_engine.c tests/check
 FORCE:
 
 ENGINE_FUZZ_SRCS := src/model/onnx.c src/model/weights.c src/model/engine.c src/model/ops.c \
-	src/model/voices.c src/core/status.c
+	src/model/voices.c src/core/status.c $(wildcard src/model/cpu/*.c)
 ENGINE_FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -Iinclude -Isrc -D_GNU_SOURCE
 
-build-fuzz/model_fuzz: fuzz/model_fuzz.c $(ENGINE_FUZZ_SRCS) $(wildcard src/model/*.h)
+build-fuzz/model_fuzz: fuzz/model_fuzz.c $(ENGINE_FUZZ_SRCS) $(wildcard src/model/*.h src/model/cpu/*.h)
 	@mkdir -p $(@D)
 	clang $(ENGINE_FUZZ_FLAGS) -o $@ fuzz/model_fuzz.c $(ENGINE_FUZZ_SRCS) -lopenblas -lpthread -lm
 
@@ -50,7 +52,9 @@ $(ENGINE_OUT)/voices.npz: tests/engine/make_npz.py
 
 test-engine: $(BUILD)/tests/engine/test_engine build-asan/tests/engine/test_engine_asan \
              $(ENGINE_OUT)/voices.npz fuzz-engine
-	$(BUILD)/tests/engine/test_ops
+	for p in $$($(BUILD)/tests/engine/test_ops --paths); do \
+	    KOKORO_CPU=$$p $(BUILD)/tests/engine/test_ops || exit 1; done
+	tests/engine/check_portable.sh $(BUILD)/kokoro $(BUILD)/libkokoro.a
 	$(BUILD)/tests/engine/test_engine 10
 	@echo "== the same test under ASan/UBSan/LSan, 100 syntheses in one process"
 	ASAN_OPTIONS=detect_leaks=1 build-asan/tests/engine/test_engine_asan 100
@@ -69,7 +73,7 @@ $(BUILD)/tests/engine/test_ops: tests/engine/test_ops.c tests/check.h $(BUILD)/l
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 
-test-engine: $(BUILD)/tests/engine/test_ops
+test-engine: $(BUILD)/tests/engine/test_ops $(BUILD)/kokoro
 
 # A float32 graph (the int8 file with its weights dequantised into Conv/MatMul/LSTM nodes, as
 # in kokoro-v1.0.onnx) must load through the same path and give the same audio, bit for bit.

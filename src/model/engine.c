@@ -4,6 +4,7 @@
  * differs). */
 #include "model/model.h"
 #include "core/util.h"
+#include "model/cpu/kernels.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -20,6 +21,8 @@ int kokoro_model_load(const char *path, kokoro_model **out, char *err, size_t er
 {
     if (!path || !out) return kk_fail(err, errlen, KOKORO_E_ARG, "model path missing");
     *out = NULL;
+    /* The kernels' CPU back end, chosen once per process; only a bad KOKORO_CPU fails here. */
+    if (kk_cpu_init(err, errlen) != KOKORO_OK) return KOKORO_E_UNSUPPORTED;
     kokoro_model *m = calloc(1, sizeof *m);
     if (!m) return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
     int rc = onnx_open(path, &m->onnx, err, errlen);

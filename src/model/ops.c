@@ -1,6 +1,8 @@
 /* ops.c - numeric kernels of the engine. Heavy products go to BLAS sgemm; the work is split
- * by output columns over the state's own threads, each calling single-threaded BLAS. */
+ * by output columns over the state's own threads, each calling single-threaded BLAS. The
+ * elementwise inner loops are the CPU back end's (kk_kern, src/model/cpu/kernels.h). */
 #include "model/ops.h"
+#include "model/cpu/kernels.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -297,38 +299,6 @@ typedef struct {
 
 enum { WINO_BLOCK = 256 }; /* tiles (4 outputs each) per GEMM */
 
-/* Input transform B^T z of F(4,3) for nb tiles (separate arrays so that gcc vectorises). */
-static void wino_in(float *restrict v0, float *restrict v1, float *restrict v2,
-                    float *restrict v3, float *restrict v4, float *restrict v5,
-                    const float *restrict z0, const float *restrict z1, const float *restrict z2,
-                    const float *restrict z3, const float *restrict z4, const float *restrict z5,
-                    int nb)
-{
-    for (int t = 0; t < nb; t++) {
-        v0[t] = 4 * z0[t] - 5 * z2[t] + z4[t];
-        v1[t] = -4 * z1[t] - 4 * z2[t] + z3[t] + z4[t];
-        v2[t] = 4 * z1[t] - 4 * z2[t] - z3[t] + z4[t];
-        v3[t] = -2 * z1[t] - z2[t] + 2 * z3[t] + z4[t];
-        v4[t] = 2 * z1[t] - z2[t] - 2 * z3[t] + z4[t];
-        v5[t] = 4 * z1[t] - 5 * z3[t] + z5[t];
-    }
-}
-
-/* Output transform A^T m of F(4,3), accumulated into the four output rows. */
-static void wino_out(float *restrict y0, float *restrict y1, float *restrict y2,
-                     float *restrict y3, const float *restrict m0, const float *restrict m1,
-                     const float *restrict m2, const float *restrict m3, const float *restrict m4,
-                     const float *restrict m5, int nb)
-{
-    for (int t = 0; t < nb; t++) {
-        float a = m1[t] + m2[t], b = m1[t] - m2[t], c = m3[t] + m4[t], d = m3[t] - m4[t];
-        y0[t] += m0[t] + a + c;
-        y1[t] += b + 2 * d;
-        y2[t] += a + 4 * c;
-        y3[t] += b + 8 * d + m5[t];
-    }
-}
-
 static void wino_item(wino_job *j, int item, float *V, float *M, float *Yb)
 {
     const int p = j->item_phase[item], q0 = j->item_q0[item], nb = j->item_nb[item];
@@ -342,8 +312,8 @@ static void wino_item(wino_job *j, int item, float *V, float *M, float *Yb)
             const float *z[6];
             for (int m = 0; m < 6; m++) z[m] = R + ((m + sg) % 4) * j->rowlen + q0 + (m + sg) / 4;
             float *v = V + (size_t)c * WINO_BLOCK;
-            wino_in(v, v + sv, v + 2 * sv, v + 3 * sv, v + 4 * sv, v + 5 * sv, z[0], z[1], z[2],
-                    z[3], z[4], z[5], nb);
+            kk_kern->wino_in(v, v + sv, v + 2 * sv, v + 3 * sv, v + 4 * sv, v + 5 * sv, z[0],
+                             z[1], z[2], z[3], z[4], z[5], nb);
         }
         for (int xi = 0; xi < 6; xi++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nb, in, 1.0f,
@@ -352,8 +322,8 @@ static void wino_item(wino_job *j, int item, float *V, float *M, float *Yb)
         for (int o = 0; o < out; o++) {
             const float *m = M + (size_t)o * WINO_BLOCK;
             float *yb = Yb + (size_t)o * 4 * WINO_BLOCK;
-            wino_out(yb, yb + WINO_BLOCK, yb + 2 * WINO_BLOCK, yb + 3 * WINO_BLOCK, m, m + sm,
-                     m + 2 * sm, m + 3 * sm, m + 4 * sm, m + 5 * sm, nb);
+            kk_kern->wino_out(yb, yb + WINO_BLOCK, yb + 2 * WINO_BLOCK, yb + 3 * WINO_BLOCK, m,
+                              m + sm, m + 2 * sm, m + 3 * sm, m + 4 * sm, m + 5 * sm, nb);
         }
     }
     /* scatter the block's outputs back to their positions p + d*(4q + e) */
@@ -507,8 +477,6 @@ int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int 
 
 /* ------------------------------------------------------------------ LSTM */
 
-static inline float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
-
 typedef struct {
     float *const *wh;
     const float *gx; /* [2][T][4H] input projections incl. bias */
@@ -529,14 +497,7 @@ static void lstm_dir(int d, int n, void *arg)
         int t = d == 0 ? s : T - 1 - s;
         memcpy(g, j->gx + ((size_t)d * T + t) * 4 * H, (size_t)4 * H * sizeof *g);
         cblas_sgemv(CblasRowMajor, CblasNoTrans, 4 * H, H, 1.0f, wh, H, h, 1, 1.0f, g, 1);
-        float *out = j->y + (size_t)t * 2 * H + (size_t)d * H;
-        for (int u = 0; u < H; u++) {
-            float ig = sigm(g[u]), fg = sigm(g[H + u]), gg = tanhf(g[2 * H + u]),
-                  og = sigm(g[3 * H + u]);
-            c[u] = fg * c[u] + ig * gg;
-            h[u] = og * tanhf(c[u]);
-            out[u] = h[u];
-        }
+        kk_kern->lstm_cell(g, c, h, j->y + (size_t)t * 2 * H + (size_t)d * H, H);
     }
     free(h);
     free(c);
@@ -566,45 +527,7 @@ void kk_bilstm(kk_pool *p, float *const wx[2], float *const wh[2], float *const 
 
 void kk_layernorm_rows(float *x, int T, int C, const float *g, const float *b, float eps)
 {
-    for (int t = 0; t < T; t++) {
-        float *r = x + (size_t)t * C;
-        double mean = 0, var = 0;
-        for (int c = 0; c < C; c++) mean += r[c];
-        mean /= C;
-        for (int c = 0; c < C; c++) var += (r[c] - mean) * (r[c] - mean);
-        var /= C;
-        float inv = (float)(1.0 / sqrt(var + eps)), m = (float)mean;
-        for (int c = 0; c < C; c++) {
-            float v = (r[c] - m) * inv;
-            r[c] = g ? v * g[c] + (b ? b[c] : 0.0f) : v;
-        }
-    }
-}
-
-/* Mean and (biased) variance of a row: eight float partial sums, which gcc vectorises, then
- * combined in double. */
-static void row_stats(const float *restrict r, int T, double *mean, double *var)
-{
-    float s[8] = {0}, q[8] = {0};
-    int t = 0;
-    for (; t + 8 <= T; t += 8)
-        for (int j = 0; j < 8; j++) s[j] += r[t + j];
-    double sum = 0;
-    for (int j = 0; j < 8; j++) sum += s[j];
-    for (; t < T; t++) sum += r[t];
-    double m = sum / T;
-    float mf = (float)m;
-    t = 0;
-    for (; t + 8 <= T; t += 8)
-        for (int j = 0; j < 8; j++) {
-            float d = r[t + j] - mf;
-            q[j] += d * d;
-        }
-    double sq = 0;
-    for (int j = 0; j < 8; j++) sq += q[j];
-    for (; t < T; t++) sq += (r[t] - m) * (r[t] - m);
-    *mean = m;
-    *var = sq / T;
+    for (int t = 0; t < T; t++) kk_kern->layernorm(x + (size_t)t * C, C, g, b, eps);
 }
 
 void kk_adain(float *x, int C, int T, const float *gamma, const float *beta)
@@ -612,18 +535,13 @@ void kk_adain(float *x, int C, int T, const float *gamma, const float *beta)
     for (int c = 0; c < C; c++) {
         float *r = x + (size_t)c * T;
         double mean, var;
-        row_stats(r, T, &mean, &var);
-        float inv = (float)(1.0 / sqrt(var + 1e-5)), m = (float)mean;
-        float ga = 1.0f + gamma[c], be = beta[c];
-        for (int t = 0; t < T; t++) r[t] = ga * ((r[t] - m) * inv) + be;
+        kk_kern->row_stats(r, T, &mean, &var);
+        kk_kern->norm_affine(r, T, (float)mean, (float)(1.0 / sqrt(var + 1e-5)), 1.0f + gamma[c],
+                             beta[c]);
     }
 }
 
-void kk_leaky_relu(float *x, size_t n, float slope)
-{
-    for (size_t i = 0; i < n; i++)
-        if (x[i] < 0) x[i] *= slope;
-}
+void kk_leaky_relu(float *x, size_t n, float slope) { kk_kern->leaky_relu(x, n, slope); }
 
 typedef struct {
     float *x;
@@ -631,36 +549,11 @@ typedef struct {
     int C, T;
 } snake_job;
 
-/* sin^2 of a float, vectorisable: reduce by multiples of pi (sin^2 has period pi, so the
- * sign of the reduction does not matter), then an odd polynomial on [-pi/2, pi/2]
- * (absolute error below 2e-7 there). */
-static inline float sin2f(float x)
-{
-    const float inv_pi = 0.31830988618379067f, pi_hi = 3.140625f,
-                pi_lo = 9.67653589793e-4f;
-    float k = floorf(x * inv_pi + 0.5f);
-    float r = (x - k * pi_hi) - k * pi_lo;
-    float r2 = r * r;
-    float p = -2.5052108385e-8f;
-    p = p * r2 + 2.7557319224e-6f;
-    p = p * r2 - 1.9841269841e-4f;
-    p = p * r2 + 8.3333333333e-3f;
-    p = p * r2 - 1.6666666667e-1f;
-    float sn = r + r * r2 * p;
-    return sn * sn;
-}
-
-static void snake_row(float *restrict x, int T, float a)
-{
-    float ia = 1.0f / a;
-    for (int t = 0; t < T; t++) x[t] += ia * sin2f(a * x[t]);
-}
-
 static void snake_part(int i, int n, void *arg)
 {
     snake_job *j = arg;
     int c0 = j->C * i / n, c1 = j->C * (i + 1) / n;
-    for (int c = c0; c < c1; c++) snake_row(j->x + (size_t)c * j->T, j->T, j->alpha[c]);
+    for (int c = c0; c < c1; c++) kk_kern->snake(j->x + (size_t)c * j->T, j->T, j->alpha[c]);
 }
 
 void kk_snake(kk_pool *p, float *x, int C, int T, const float *alpha)
@@ -675,27 +568,17 @@ typedef struct {
     int C, T;
 } adain_snake_job;
 
-static void adain_snake_row(const float *restrict x, float *restrict y, int T, float scale,
-                            float shift, float a)
-{
-    float ia = 1.0f / a;
-    for (int t = 0; t < T; t++) {
-        float v = scale * x[t] + shift;
-        y[t] = v + ia * sin2f(a * v);
-    }
-}
-
 static void adain_snake_part(int i, int n, void *arg)
 {
     adain_snake_job *j = arg;
     for (int c = j->C * i / n; c < j->C * (i + 1) / n; c++) {
         const float *r = j->x + (size_t)c * j->T;
         double mean, var;
-        row_stats(r, j->T, &mean, &var);
+        kk_kern->row_stats(r, j->T, &mean, &var);
         /* (1 + gamma) * (x - mean) / sd + beta as one multiply-add */
         double scale = (1.0 + j->gamma[c]) / sqrt(var + 1e-5);
-        adain_snake_row(r, j->y + (size_t)c * j->T, j->T, (float)scale,
-                        (float)(j->beta[c] - scale * mean), j->alpha[c]);
+        kk_kern->affine_snake(r, j->y + (size_t)c * j->T, j->T, (float)scale,
+                              (float)(j->beta[c] - scale * mean), j->alpha[c]);
     }
 }
 

@@ -1,10 +1,18 @@
 /* test_ops.c - the engine's kernels against plain loops: convolutions (direct, strided,
- * dilated, Winograd), transposed convolution and the Snake activation. */
+ * dilated, Winograd), the Snake activation, norms and the LSTM cell, on the CPU back end that
+ * KOKORO_CPU selects (make test-engine runs it once per back end this CPU offers), and the
+ * refusal of a back end that is unknown or not offered.
+ *   test_ops            the tests, on the back end KOKORO_CPU names (default: the best)
+ *   test_ops --paths    prints the back ends this build and CPU can run, best first */
+#include "kokoro.h"
+#include "model/cpu/kernels.h"
 #include "model/ops.h"
 #include "check.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static float frand(unsigned *s)
 {
@@ -53,8 +61,105 @@ static void check_conv(kk_pool *p, int in, int out, int k, int stride, int dil, 
     free(w), free(b), free(x), free(y), free(r), free(u);
 }
 
-int main(void)
+/* LayerNorm, AdaIN, leaky ReLU and the LSTM cell against double-precision loops. */
+static void check_norms_lstm(void)
 {
+    unsigned s = 7;
+    enum { T = 3, C = 771, H = 37 };
+    float x[T * C], g[C], b[C], ref[T * C];
+    for (int i = 0; i < T * C; i++) x[i] = frand(&s) * 3.0f + 1.0f;
+    for (int i = 0; i < C; i++) g[i] = frand(&s), b[i] = frand(&s);
+    for (int t = 0; t < T; t++) {
+        const float *r = x + t * C;
+        double m = 0, v = 0;
+        for (int c = 0; c < C; c++) m += r[c];
+        m /= C;
+        for (int c = 0; c < C; c++) v += (r[c] - m) * (r[c] - m);
+        v /= C;
+        for (int c = 0; c < C; c++) ref[t * C + c] = (float)((r[c] - m) / sqrt(v + 1e-5) * g[c] + b[c]);
+    }
+    kk_layernorm_rows(x, T, C, g, b, 1e-5f);
+    double e = check_rel_l2(x, ref, T * C);
+    CHECK(e < 1e-6, "layernorm rel err %.2e", e);
+
+    /* AdaIN over rows of C values: (1 + gamma) * instnorm(x) + beta */
+    for (int i = 0; i < T * C; i++) x[i] = frand(&s) * 2.0f - 0.5f;
+    float gam[T] = {0.5f, -0.25f, 2.0f}, bet[T] = {0.1f, -1.0f, 0.0f};
+    for (int t = 0; t < T; t++) {
+        const float *r = x + t * C;
+        double m = 0, v = 0;
+        for (int c = 0; c < C; c++) m += r[c];
+        m /= C;
+        for (int c = 0; c < C; c++) v += (r[c] - m) * (r[c] - m);
+        v /= C;
+        for (int c = 0; c < C; c++)
+            ref[t * C + c] = (float)((1.0 + gam[t]) * (r[c] - m) / sqrt(v + 1e-5) + bet[t]);
+    }
+    kk_adain(x, T, C, gam, bet);
+    e = check_rel_l2(x, ref, T * C);
+    CHECK(e < 1e-6, "adain rel err %.2e", e);
+
+    for (int i = 0; i < T * C; i++) ref[i] = x[i] < 0 ? x[i] * 0.2f : x[i];
+    kk_leaky_relu(x, T * C, 0.2f);
+    CHECK(!memcmp(x, ref, sizeof x), "leaky relu is exact");
+
+    float gates[4 * H], c[H], h[H], out[H], cr[H], hr[H];
+    for (int i = 0; i < 4 * H; i++) gates[i] = frand(&s) * 4.0f;
+    for (int u = 0; u < H; u++) c[u] = cr[u] = frand(&s);
+    for (int u = 0; u < H; u++) {
+        double ig = 1 / (1 + exp(-gates[u])), fg = 1 / (1 + exp(-gates[H + u]));
+        double gg = tanh(gates[2 * H + u]), og = 1 / (1 + exp(-gates[3 * H + u]));
+        cr[u] = (float)(fg * cr[u] + ig * gg);
+        hr[u] = (float)(og * tanh(cr[u]));
+    }
+    kk_kern->lstm_cell(gates, c, h, out, H);
+    e = check_rel_l2(c, cr, H) + check_rel_l2(h, hr, H);
+    CHECK(e < 1e-6 && !memcmp(h, out, sizeof h), "lstm cell rel err %.2e", e);
+}
+
+/* A forced back end that is unknown, or not built in, or not offered by this CPU is refused
+ * by kokoro_model_load before it reads the file (in a child: the choice is once per process). */
+static void check_refused(const char *name, const char *paths)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char err[512] = "";
+        kokoro_model *m = NULL;
+        setenv("KOKORO_CPU", name, 1);
+        int rc = kokoro_model_load("no/such/model.onnx", &m, err, sizeof err);
+        int ok = rc == KOKORO_E_UNSUPPORTED && m == NULL && strstr(err, paths) &&
+                 strstr(err, name);
+        if (!ok) fprintf(stderr, "KOKORO_CPU=%s: rc %d, message \"%s\"\n", name, rc, err);
+        _exit(ok ? 0 : 1);
+    }
+    int st = 0;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "KOKORO_CPU=%s is refused with a message naming the paths offered (%s)", name, paths);
+}
+
+int main(int argc, char **argv)
+{
+    char err[256], paths[64];
+    kk_cpu_paths(paths, sizeof paths);
+    if (argc > 1 && !strcmp(argv[1], "--paths")) {
+        printf("%s\n", paths);
+        return 0;
+    }
+    /* before this process chooses its own back end, which the children would inherit */
+    check_refused("sse9", paths);
+    static const char *const all[] = {"generic", "avx2", "avx512", "neon"};
+    for (int i = 0; i < 4; i++) {
+        char padded[80], word[16];
+        snprintf(padded, sizeof padded, " %s ", paths);
+        snprintf(word, sizeof word, " %s ", all[i]);
+        if (!strstr(padded, word)) check_refused(all[i], paths);
+    }
+    if (kk_cpu_init(err, sizeof err)) {
+        fprintf(stderr, "test_ops: %s\n", err);
+        return 1;
+    }
+    printf("test_ops: kernels %s (this CPU offers: %s)\n", kk_cpu_name(), paths);
+    check_norms_lstm();
     kk_pool *pools[2] = {kk_pool_new(1), kk_pool_new(2)};
     for (int pi = 0; pi < 2; pi++) {
         kk_pool *p = pools[pi];

@@ -1,0 +1,68 @@
+/* kernels.h - the engine's hot inner loops behind one table of function pointers, with one
+ * back end per instruction set (generic C, AVX2 + FMA, AVX-512, NEON), chosen once per process
+ * by kk_cpu_init from the CPU's features or KOKORO_CPU. ops.c calls them through kk_kern.
+ *
+ * The rest of the build targets a baseline (x86-64-v2, armv8-a), so that one binary runs on
+ * any CPU of its architecture; only the back-end files use wider instructions, and only after
+ * the CPU was checked to have them (tests/engine/check_portable.sh checks the binary). */
+#ifndef KK_KERNELS_H
+#define KK_KERNELS_H
+
+#include <stddef.h>
+
+/* Every kernel works on one row (or one block of tiles); the pool splits rows in ops.c. */
+typedef struct kk_kernels {
+    const char *name; /* the KOKORO_CPU value that selects it */
+    /* Winograd F(4,3) input transform B^T z of nb tiles: six input runs -> six rows. */
+    void (*wino_in)(float *restrict v0, float *restrict v1, float *restrict v2,
+                    float *restrict v3, float *restrict v4, float *restrict v5,
+                    const float *restrict z0, const float *restrict z1, const float *restrict z2,
+                    const float *restrict z3, const float *restrict z4, const float *restrict z5,
+                    int nb);
+    /* Winograd F(4,3) output transform A^T m of nb tiles, added to four output rows. */
+    void (*wino_out)(float *restrict y0, float *restrict y1, float *restrict y2,
+                     float *restrict y3, const float *restrict m0, const float *restrict m1,
+                     const float *restrict m2, const float *restrict m3, const float *restrict m4,
+                     const float *restrict m5, int nb);
+    /* Mean and biased variance of r[0..T). */
+    void (*row_stats)(const float *r, int T, double *mean, double *var);
+    /* Normalise and scale a row in place: x = ga * ((x - mean) * inv) + be. */
+    void (*norm_affine)(float *x, int T, float mean, float inv, float ga, float be);
+    /* Snake in place: x + sin^2(a x) / a. */
+    void (*snake)(float *x, int T, float a);
+    /* y = snake(scale * x + shift) with parameter a (AdaIN folded into scale and shift). */
+    void (*affine_snake)(const float *x, float *y, int T, float scale, float shift, float a);
+    void (*leaky_relu)(float *x, size_t n, float slope);
+    /* LayerNorm of one row of C values in place; g and b may be NULL. */
+    void (*layernorm)(float *x, int C, const float *g, const float *b, float eps);
+    /* One LSTM step from the gate pre-activations g [4H] (i, f, g, o): updates c and h and
+     * copies h to out. */
+    void (*lstm_cell)(const float *g, float *c, float *h, float *out, int H);
+} kk_kernels;
+
+/* The back ends compiled into this build (each defined by its file under src/model/cpu/). */
+extern const kk_kernels kk_kernels_generic;
+#if defined(__x86_64__)
+extern const kk_kernels kk_kernels_avx2, kk_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+extern const kk_kernels kk_kernels_neon;
+#endif
+
+/* The chosen back end; the generic one until kk_cpu_init has run. */
+extern const kk_kernels *kk_kern;
+
+/* Chooses the back end once per process (later calls return the first call's result; thread
+ * safe): KOKORO_CPU=generic|avx2|avx512|neon forces one, unset or "auto" takes the best this
+ * CPU offers. Returns 0, or KOKORO_E_UNSUPPORTED with a message naming the paths this CPU
+ * offers when the forced path is unknown, not built in, or not supported by the CPU. */
+int kk_cpu_init(char *err, size_t errlen);
+
+/* The name of the chosen back end ("generic" before kk_cpu_init). */
+const char *kk_cpu_name(void);
+
+/* Writes the names of the back ends this build and CPU can run, best first, separated by
+ * spaces, into buf (always NUL-terminated); returns buf. */
+char *kk_cpu_paths(char *buf, size_t n);
+
+#endif
