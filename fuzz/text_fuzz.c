@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     kokoro_chunk *chunks = NULL;
     int n_chunks = 0;
-    if (kokoro_text_chunks(text, s, lang, &chunks, &n_chunks, err, sizeof err) == KOKORO_OK) {
+    if (kokoro_text_chunks(text, s, lang, NULL, &chunks, &n_chunks, err, sizeof err) == KOKORO_OK) {
         for (int i = 0; i < n_chunks; i++)
             if (chunks[i].n_ids < 1 || chunks[i].n_ids > KOKORO_MAX_PHONEMES)
                 abort();

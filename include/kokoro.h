@@ -55,6 +55,8 @@ const char *kokoro_status_str(int status);
 #define KOKORO_STYLE_DIM 256
 #define KOKORO_VOICE_FLOATS (KOKORO_VOICE_ROWS * KOKORO_STYLE_DIM)
 #define KOKORO_SAMPLES_PER_FRAME 600 /* samples of audio per duration frame */
+#define KOKORO_SPEED_MIN 0.25f      /* the speeds the engine accepts */
+#define KOKORO_SPEED_MAX 4.0f
 
 typedef struct kokoro_model kokoro_model;
 typedef struct kokoro_state kokoro_state;
@@ -69,16 +71,34 @@ void kokoro_model_free(kokoro_model *model);
  * Returns NULL only when out of memory. */
 kokoro_state *kokoro_state_new(const kokoro_model *model, int n_threads);
 void kokoro_state_free(kokoro_state *st);
+/* Sets how many of the state's n_threads the next layers use (clamped to 1..n_threads).
+ * Safe from any thread, also while the state synthesises: a scheduler gives a lone job every
+ * core and shares them out when more jobs run. Returns the count now in use. */
+int kokoro_state_set_threads(kokoro_state *st, int n);
+
+/* Memory. A synthesis of F frames (KOKORO_SAMPLES_PER_FRAME samples each, after durations
+ * and speed) holds at most KOKORO_FRAME_BYTES * F + KOKORO_SYNTH_FIXED_BYTES bytes of working
+ * memory beyond the model (measured 397 KB per frame; tested in tests/engine/test_engine.c).
+ * One forward pass takes at most max_frames frames: KOKORO_MAX_FRAMES by default (20 s of
+ * audio, at most 344 MB); a longer one is refused with KOKORO_E_TOO_LONG before the decoder
+ * runs, so that no input can take unbounded memory. kokoro_speak splits such a chunk. */
+#define KOKORO_FRAME_BYTES (400u * 1024u)
+#define KOKORO_SYNTH_FIXED_BYTES (24u * 1024u * 1024u)
+#define KOKORO_MAX_FRAMES 800
+/* The working-memory high-water mark of the last synthesis on st, in bytes. */
+size_t kokoro_state_peak_bytes(const kokoro_state *st);
 
 /* Returns nonzero to ask a running synthesis to stop (checked between layers). */
 typedef int (*kokoro_cancel_fn)(void *user);
 
 typedef struct {
-    float speed;             /* 1.0 = normal; durations are divided by it. 0.25 .. 4.0 */
+    float speed;             /* 1.0 = normal; durations are divided by it. KOKORO_SPEED_MIN .. MAX */
     uint64_t noise_seed;     /* seed of the harmonic source's noise */
     int zero_noise;          /* nonzero: no source noise (deterministic; used by tests) */
     kokoro_cancel_fn cancel; /* may be NULL */
     void *cancel_user;
+    int max_frames;          /* refuse (KOKORO_E_TOO_LONG) a pass of more frames than this;
+                              * 0 = KOKORO_MAX_FRAMES, negative = no limit (tools, tests) */
 } kokoro_synth_params;
 
 kokoro_synth_params kokoro_synth_defaults(void);
@@ -155,10 +175,23 @@ typedef struct {
     int pause_after_ms; /* silence to insert after this chunk (sentence vs clause end) */
 } kokoro_chunk;
 
+/* How to cut text into chunks. */
+typedef struct {
+    float speed;     /* the speed the chunks will be spoken at: slower speech, shorter chunks */
+    int quick_start; /* nonzero: the first chunk is a phrase of a few words (about 1 s of
+                      * audio), and later chunks double up to the usual size; for streams */
+    int max_frames;  /* the engine's frame cap the chunks must fit (0 = KOKORO_MAX_FRAMES) */
+} kokoro_chunk_opts;
+
+kokoro_chunk_opts kokoro_chunk_defaults(void);
+
 /* Splits text into chunks (sentence, then clause, then space boundaries), the first one
- * short so that streaming can start early. *chunks is malloc'd; free with kokoro_chunks_free. */
-int kokoro_text_chunks(kokoro_text *t, const char *text, const char *lang, kokoro_chunk **chunks,
-                       int *n_chunks, char *err, size_t errlen);
+ * short so that streaming can start early, none longer than the frame cap allows at the
+ * given speed. opts may be NULL (defaults). *chunks is malloc'd; free with
+ * kokoro_chunks_free. */
+int kokoro_text_chunks(kokoro_text *t, const char *text, const char *lang,
+                       const kokoro_chunk_opts *opts, kokoro_chunk **chunks, int *n_chunks,
+                       char *err, size_t errlen);
 void kokoro_chunks_free(kokoro_chunk *chunks, int n_chunks);
 
 /* ---------------------------------------------------------------- text to audio */
@@ -183,6 +216,12 @@ typedef struct {
     /* Optional: called after each chunk's audio with the timings of its words, in seconds
      * from the start of the whole output. May be NULL. */
     void (*on_words)(const kokoro_word_time *words, int n, void *user);
+    int quick_start;    /* nonzero: a short first chunk, for streams (see kokoro_chunk_opts) */
+    int max_frames;     /* frames per forward pass (0 = KOKORO_MAX_FRAMES); longer chunks are
+                         * planned shorter, or halved when the durations exceed it */
+    double max_audio_s; /* budget of audio seconds, 0 = none: text sure to exceed it is refused
+                         * before any synthesis, and speech stops when the audio would pass it
+                         * (both KOKORO_E_TOO_LONG) */
 } kokoro_speak_params;
 
 kokoro_speak_params kokoro_speak_defaults(void);

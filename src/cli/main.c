@@ -475,6 +475,7 @@ static int cmd_bench(int argc, char **argv)
     double best = 1e30, best_stage[6] = {0};
     size_t samples = 0;
     kokoro_synth_params sp = kokoro_synth_defaults();
+    sp.max_frames = -1; /* a tool measures the engine on any input */
     for (int run = 0; !rc && run <= o.runs; run++) { /* run 0 is the warm-up */
         float *audio = NULL;
         double t = now_s();
@@ -497,6 +498,10 @@ static int cmd_bench(int argc, char **argv)
                o.threads, n, o.runs, audio_s, best, best / audio_s);
         for (int i = 0; i < 6; i++) printf("stage_%s_s %.4f\n", kk_stage_names[i], best_stage[i]);
         printf("load_s %.3f\npeak_rss_mb %.1f\n", e.load_s, ru.ru_maxrss / 1024.0);
+        int frames = (int)(samples / KOKORO_SAMPLES_PER_FRAME);
+        size_t work = kokoro_state_peak_bytes(e.st);
+        printf("frames %d\nwork_peak_mb %.1f\nwork_bytes_per_frame %.0f\n", frames,
+               work / 1048576.0, frames ? (double)work / frames : 0.0);
     }
     engine_close(&e);
     return rc ? 1 : 0;

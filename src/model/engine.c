@@ -120,17 +120,32 @@ static void keep(kokoro_state *st, const char *name, const float *data, int d0, 
 
 kokoro_synth_params kokoro_synth_defaults(void)
 {
-    kokoro_synth_params p = {1.0f, 0x5eed, 0, NULL, NULL};
+    kokoro_synth_params p = {.speed = 1.0f, .noise_seed = 0x5eed, .max_frames = KOKORO_MAX_FRAMES};
     return p;
 }
 
+int kokoro_state_set_threads(kokoro_state *st, int n)
+{
+    if (!st) return 1;
+    kk_pool_set_use(st->pool, n);
+    return kk_pool_size(st->pool);
+}
+
+size_t kokoro_state_peak_bytes(const kokoro_state *st) { return st ? st->peak_bytes : 0; }
+
 /* ------------------------------------------------------------------ per-call arena */
 
+/* Every buffer of one synthesis, with its size: the live total and its high-water mark are
+ * what KOKORO_FRAME_BYTES promises, and what tests hold it to. */
 typedef struct {
     void **ptrs;
+    size_t *sizes;
     int n, cap;
     int oom;
+    kk_pool *acct; /* counts live bytes, with the kernels' own large buffers */
 } arena;
+
+static void arena_count(arena *a, long bytes) { kk_pool_mem(a->acct, bytes); }
 
 static float *A(arena *a, size_t n)
 {
@@ -138,19 +153,24 @@ static float *A(arena *a, size_t n)
     if (a->n == a->cap) {
         int cap = a->cap ? a->cap * 2 : 64;
         void **np = realloc(a->ptrs, (size_t)cap * sizeof *np);
-        if (!np) {
+        if (np) a->ptrs = np;
+        size_t *ns = np ? realloc(a->sizes, (size_t)cap * sizeof *ns) : NULL;
+        if (!np || !ns) {
             a->oom = 1;
             return NULL;
         }
-        a->ptrs = np;
+        a->sizes = ns;
         a->cap = cap;
     }
-    float *p = malloc((n ? n : 1) * sizeof *p);
+    size_t bytes = (n ? n : 1) * sizeof(float);
+    float *p = malloc(bytes);
     if (!p) {
         a->oom = 1;
         return NULL;
     }
+    a->sizes[a->n] = bytes;
     a->ptrs[a->n++] = p;
+    arena_count(a, (long)bytes);
     return p;
 }
 
@@ -160,15 +180,30 @@ static void arena_release(arena *a, void *p)
     for (int i = a->n - 1; i >= 0; i--)
         if (a->ptrs[i] == p) {
             free(p);
-            a->ptrs[i] = a->ptrs[--a->n];
+            arena_count(a, -(long)a->sizes[i]);
+            a->n--;
+            /* keep the order: arena_pop frees by position */
+            memmove(a->ptrs + i, a->ptrs + i + 1, (size_t)(a->n - i) * sizeof *a->ptrs);
+            memmove(a->sizes + i, a->sizes + i + 1, (size_t)(a->n - i) * sizeof *a->sizes);
             return;
         }
 }
 
+/* Frees every buffer allocated since a->n was `mark`: a helper's temporaries, on its way out. */
+static void arena_pop(arena *a, int mark)
+{
+    while (a->n > mark) {
+        a->n--;
+        free(a->ptrs[a->n]);
+        arena_count(a, -(long)a->sizes[a->n]);
+    }
+}
+
 static void arena_free(arena *a)
 {
-    for (int i = 0; i < a->n; i++) free(a->ptrs[i]);
+    arena_pop(a, 0);
     free(a->ptrs);
+    free(a->sizes);
 }
 
 /* ------------------------------------------------------------------ building blocks */
@@ -202,6 +237,7 @@ static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int
 static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x, int T,
                   const float *s, float *y)
 {
+    int mark = a->n;
     int To = b->upsample ? 2 * T : T;
     float *gb1 = A(a, 2 * (size_t)b->in), *gb2 = A(a, 2 * (size_t)b->out);
     float *r = A(a, (size_t)b->in * T), *h = A(a, (size_t)b->in * To);
@@ -247,6 +283,7 @@ static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x
     } else {
         for (size_t i = 0; i < (size_t)b->out * To; i++) y[i] = (y[i] + xs[i]) * inv;
     }
+    arena_pop(a, mark);
     return KOKORO_OK;
 }
 
@@ -296,6 +333,7 @@ static void gelu_tanh(float *x, size_t n)
 /* ALBERT + bert_encoder: tokens [T] -> d_en [T][512]. */
 static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *d_en)
 {
+    int mark = a->n;
     const kokoro_model *m = st->m;
     float *e = A(a, (size_t)T * 128), *h = A(a, (size_t)T * 768), *q = A(a, (size_t)T * 768);
     float *k = A(a, (size_t)T * 768), *v = A(a, (size_t)T * 768), *ctx = A(a, (size_t)T * 768);
@@ -332,6 +370,7 @@ static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *
         kk_layernorm_rows(h, T, 768, m->full_ln_g, m->full_ln_b, 1e-12f);
     }
     kk_linear_rows(st->pool, m->bert_enc.w, m->bert_enc.b, 768, 512, h, T, d_en);
+    arena_pop(a, mark);
     return KOKORO_OK;
 }
 
@@ -339,6 +378,7 @@ static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *
 static int duration_encoder(kokoro_state *st, arena *a, const float *d_en, int T, const float *s,
                             float *d)
 {
+    int mark = a->n;
     const kokoro_model *m = st->m;
     float *y = A(a, (size_t)T * 512), *scr = A(a, (size_t)T * 8 * 256), *gb = A(a, 1024);
     if (a->oom) return KOKORO_E_NOMEM;
@@ -358,12 +398,14 @@ static int duration_encoder(kokoro_state *st, arena *a, const float *d_en, int T
             memcpy(d + (size_t)t * 640 + 512, s, 128 * sizeof *d);
         }
     }
+    arena_pop(a, mark);
     return KOKORO_OK;
 }
 
 /* Text encoder: tokens -> t_en [512][T]. */
 static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, float *t_en)
 {
+    int mark = a->n;
     const kokoro_model *m = st->m;
     float *x = A(a, (size_t)512 * T), *y = A(a, (size_t)512 * T), *rows = A(a, (size_t)T * 512);
     float *out = A(a, (size_t)T * 512), *scr = A(a, (size_t)T * 8 * 256);
@@ -381,6 +423,7 @@ static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, f
     const kk_lstm *l = &m->te_lstm;
     kk_bilstm(st->pool, l->wx, l->wh, l->b, 512, 256, rows, T, out, scr);
     transpose(out, T, 512, t_en);
+    arena_pop(a, mark);
     return KOKORO_OK;
 }
 
@@ -388,6 +431,7 @@ static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, f
 static int f0n_branch(kokoro_state *st, arena *a, const kk_adablk *blk, const kk_conv *proj,
                       const float *x, int F, const float *s, float *curve)
 {
+    int mark = a->n;
     float *b0 = A(a, (size_t)512 * F), *b1 = A(a, (size_t)256 * 2 * F), *b2 = A(a, (size_t)256 * 2 * F);
     if (a->oom) return KOKORO_E_NOMEM;
     int rc = adablk(st, a, &blk[0], x, F, s, b0);
@@ -395,6 +439,7 @@ static int f0n_branch(kokoro_state *st, arena *a, const kk_adablk *blk, const kk
     if (!rc) rc = adablk(st, a, &blk[2], b1, 2 * F, s, b2);
     if (!rc && kk_conv1d(st->pool, proj->w, proj->b, 256, 1, 1, 1, 1, 0, b2, 2 * F, curve) < 0)
         rc = KOKORO_E_NOMEM;
+    arena_pop(a, mark);
     return rc;
 }
 
@@ -431,6 +476,7 @@ static double rng_normal(normal_rng *g)
 static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
                        const kokoro_synth_params *p, float *har)
 {
+    int mark = a->n;
     const kokoro_model *m = st->m;
     const int up = 300, L = F2 * up, nfr = L / 5 + 1;
     float *src = A(a, (size_t)L);
@@ -502,12 +548,14 @@ static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
             har[(size_t)(11 + k) * nfr + fr] = (float)atan2(im, re);
         }
     }
+    arena_pop(a, mark);
     return KOKORO_OK;
 }
 
 /* Inverse STFT of conv_post output x [22][nfr] -> audio [5*(nfr-1)]. */
 static int istft(const kokoro_model *m, arena *a, const float *x, int nfr, float *audio)
 {
+    int mark = a->n;
     int Lp = 5 * (nfr - 1) + 20;
     float *acc = A(a, (size_t)Lp), *wsum = A(a, (size_t)Lp);
     if (a->oom) return KOKORO_E_NOMEM;
@@ -543,6 +591,7 @@ static int istft(const kokoro_model *m, arena *a, const float *x, int nfr, float
         float w = wsum[i + 10];
         audio[i] = w > 1e-11f ? acc[i + 10] / w : 0.0f;
     }
+    arena_pop(a, mark);
     return KOKORO_OK;
 }
 
@@ -594,10 +643,12 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
 
     const kokoro_model *m = st->m;
     const float *s_dec = style, *s_pred = style + 128;
-    arena ar = {0};
+    arena ar = {.acct = st->pool};
+    long out_counted = 0; /* the output buffer's bytes, counted while this call runs */
     int rc = KOKORO_OK, T = n_ids + 2;
     double t0 = now_s(), t1;
     drop_tensors(st);
+    kk_pool_mem_peak(st->pool, 1); /* a new high-water mark for this call */
     memset(st->stage_s, 0, sizeof st->stage_s);
 
     int32_t *tok = (int32_t *)A(&ar, (size_t)T);
@@ -639,6 +690,17 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
         dur[t] = v < 1.0f ? 1 : (int32_t)v;
         F += dur[t];
     }
+    {
+        int cap = p->max_frames > 0 ? p->max_frames : KOKORO_MAX_FRAMES;
+        if (p->max_frames >= 0 && F > cap) {
+            rc = kk_fail(err, errlen, KOKORO_E_TOO_LONG,
+                         "%d phonemes at speed %g last %ld frames (%.1f s); one forward pass "
+                         "takes at most %d frames: cut the text into shorter pieces", n_ids,
+                         (double)p->speed, F, F * (double)KOKORO_SAMPLES_PER_FRAME /
+                         KOKORO_SAMPLE_RATE, cap);
+            goto done;
+        }
+    }
     if (st->keep_tensors) {
         float *df;
         ALLOC(df, (size_t)T);
@@ -646,8 +708,7 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
         keep(st, "durations", df, T, 1);
     }
     /* 3. alignment: each token's 640-d row repeated by its duration, as [640][F] */
-    float *en, *shared_in, *shared_out, *sh;
-    ALLOC(en, (size_t)640 * F);
+    float *shared_in, *shared_out, *sh;
     ALLOC(shared_in, (size_t)F * 640);
     {
         long f = 0;
@@ -663,6 +724,7 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
         ALLOC(scr, (size_t)F * 8 * 256);
         const kk_lstm *l = &m->shared;
         kk_bilstm(st->pool, l->wx, l->wh, l->b, 640, 256, shared_in, (int)F, shared_out, scr);
+        arena_release(&ar, scr);
     }
     transpose(shared_out, (int)F, 512, sh);
     float *f0, *nc;
@@ -671,6 +733,9 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     CHECK_CANCEL();
     TRY(f0n_branch(st, &ar, m->f0, &m->f0_proj, sh, (int)F, s_pred, f0));
     TRY(f0n_branch(st, &ar, m->nn, &m->n_proj, sh, (int)F, s_pred, nc));
+    arena_release(&ar, shared_in);
+    arena_release(&ar, shared_out);
+    arena_release(&ar, sh);
     keep(st, "f0", f0, 2 * (int)F, 1);
     keep(st, "n", nc, 2 * (int)F, 1);
     t1 = now_s();
@@ -689,7 +754,6 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
             for (int r = 0; r < dur[t]; r++, f++) asr[(size_t)c * F + f] = t_en[(size_t)c * T + t];
     }
     keep(st, "asr", asr, 512, (int)F);
-    (void)en;
     t1 = now_s();
     st->stage_s[2] = t1 - t0;
     t0 = t1;
@@ -802,6 +866,8 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     size_t L = (size_t)5 * (nfr - 1);
     float *out = malloc(L * sizeof *out);
     if (!out) TRY(KOKORO_E_NOMEM);
+    out_counted = (long)(L * sizeof *out); /* the caller's afterwards, alive at the peak */
+    arena_count(&ar, out_counted);
     rc = istft(m, &ar, post, nfr, out);
     if (rc) {
         free(out);
@@ -813,5 +879,7 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     *n_samples = L;
 done:
     arena_free(&ar);
+    arena_count(&ar, -out_counted);
+    st->peak_bytes = kk_pool_mem_peak(st->pool, 1);
     return rc;
 }

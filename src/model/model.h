@@ -113,6 +113,7 @@ struct kokoro_state {
     int keep_tensors; /* keep intermediates for kokoro_state_tensor (parity tests) */
     int direct_conv;  /* 1: no Winograd (the reference path, for tests and comparisons) */
     double stage_s[6]; /* seconds per stage of the last run, see kk_stage_names */
+    size_t peak_bytes; /* working memory high-water mark of the last run */
 };
 
 extern const char *const kk_stage_names[6];

@@ -7,13 +7,16 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ thread pool */
 
 struct kk_pool {
-    int n;
+    int n;          /* threads that exist (the caller included) */
+    atomic_int use; /* threads a run may use, 1..n: set by the owner's scheduler */
+    int cur;        /* threads of the run in progress, under mu */
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t go, done;
@@ -21,6 +24,7 @@ struct kk_pool {
     void *arg;
     unsigned long gen;
     int pending, quit;
+    size_t mem_live, mem_peak; /* working memory of the owner's synthesis, see kk_pool_mem */
 };
 
 typedef struct {
@@ -40,10 +44,12 @@ static void *pool_main(void *a)
         while (!p->quit && p->gen == seen) pthread_cond_wait(&p->go, &p->mu);
         if (p->quit) break;
         seen = p->gen;
+        int cur = p->cur;
+        if (idx >= cur) continue; /* not in use this run: nobody waits for it */
         void (*fn)(int, int, void *) = p->fn;
         void *arg = p->arg;
         pthread_mutex_unlock(&p->mu);
-        fn(idx, p->n, arg);
+        fn(idx, cur, arg);
         pthread_mutex_lock(&p->mu);
         if (--p->pending == 0) pthread_cond_signal(&p->done);
     }
@@ -79,7 +85,29 @@ kk_pool *kk_pool_new(int n)
             }
         }
     }
+    atomic_store(&p->use, p->n);
     return p;
+}
+
+void kk_pool_set_use(kk_pool *p, int n)
+{
+    if (!p) return;
+    atomic_store(&p->use, n < 1 ? 1 : n > p->n ? p->n : n);
+}
+
+void kk_pool_mem(kk_pool *p, long delta)
+{
+    if (!p) return;
+    p->mem_live += (size_t)delta;
+    if (p->mem_live > p->mem_peak) p->mem_peak = p->mem_live;
+}
+
+size_t kk_pool_mem_peak(kk_pool *p, int reset)
+{
+    if (!p) return 0;
+    size_t peak = p->mem_peak;
+    if (reset) p->mem_peak = p->mem_live;
+    return peak;
 }
 
 void kk_pool_free(kk_pool *p)
@@ -97,22 +125,26 @@ void kk_pool_free(kk_pool *p)
     free(p);
 }
 
-int kk_pool_size(const kk_pool *p) { return p ? p->n : 1; }
+int kk_pool_size(const kk_pool *p) { return p ? atomic_load(&((kk_pool *)p)->use) : 1; }
 
+/* A run uses the first `use` threads; the others wake, see they are not needed and sleep on,
+ * so a pool sized for the whole machine costs next to nothing while its owner shares cores. */
 void kk_pool_run(kk_pool *p, void (*fn)(int, int, void *), void *arg)
 {
-    if (!p || p->n == 1) {
+    int use = p ? atomic_load(&p->use) : 1;
+    if (use <= 1) {
         fn(0, 1, arg);
         return;
     }
     pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->arg = arg;
-    p->pending = p->n - 1;
+    p->cur = use;
+    p->pending = use - 1;
     p->gen++;
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
-    fn(0, p->n, arg);
+    fn(0, use, arg);
     pthread_mutex_lock(&p->mu);
     while (p->pending) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
@@ -418,6 +450,8 @@ int kk_conv1d_wino(kk_pool *p, const float *u, const float *w, const float *b, i
         free(j.rows);
         return -1;
     }
+    long rows_bytes = (long)((size_t)j.n_phases * in * 4 * j.rowlen * sizeof *j.rows);
+    kk_pool_mem(p, rows_bytes); /* per frame: counted in KOKORO_FRAME_BYTES */
     j.item_q0 = j.item_phase + max_items;
     j.item_nb = j.item_q0 + max_items;
     for (int ph = 0; ph < j.n_phases; ph++) {
@@ -440,6 +474,7 @@ int kk_conv1d_wino(kk_pool *p, const float *u, const float *w, const float *b, i
     }
     free(j.item_phase);
     free(j.rows);
+    kk_pool_mem(p, -rows_bytes);
     return j.failed ? -1 : 0;
 }
 
@@ -455,6 +490,8 @@ int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int 
         free(cols);
         return -1;
     }
+    long cols_bytes = (long)((size_t)out * k * T * sizeof *cols);
+    kk_pool_mem(p, cols_bytes); /* per frame: counted in KOKORO_FRAME_BYTES */
     for (int c = 0; c < in; c++)
         for (int ok = 0; ok < out * k; ok++) wt[(size_t)ok * in + c] = w[(size_t)c * out * k + ok];
     kk_gemm(p, out * k, T, in, wt, in, x, T, cols, T, 0);
@@ -472,6 +509,7 @@ int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int 
     }
     free(wt);
     free(cols);
+    kk_pool_mem(p, -cols_bytes);
     return 0;
 }
 

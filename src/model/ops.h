@@ -10,7 +10,16 @@ typedef struct kk_pool kk_pool;
 /* Creates a pool of n threads (n - 1 helpers plus the caller). NULL when out of memory. */
 kk_pool *kk_pool_new(int n);
 void kk_pool_free(kk_pool *p);
+/* Threads the next runs use (1..n). */
 int kk_pool_size(const kk_pool *p);
+/* Sets the threads later runs use, clamped to 1..n; safe from any thread at any time (a run
+ * in progress keeps its count). */
+void kk_pool_set_use(kk_pool *p, int n);
+/* Working-memory accounting of the owner thread's synthesis (bytes allocated, negative when
+ * freed), and its high-water mark (reset: start a new one from what is live now). Only the
+ * thread that calls kk_pool_run may use these. */
+void kk_pool_mem(kk_pool *p, long delta);
+size_t kk_pool_mem_peak(kk_pool *p, int reset);
 /* Runs fn(i, n, arg) for i in 0..n-1 on the pool's threads and waits for all. */
 void kk_pool_run(kk_pool *p, void (*fn)(int i, int n, void *arg), void *arg);
 

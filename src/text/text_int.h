@@ -123,15 +123,21 @@ typedef struct {
     int pause_after_ms;
 } kk_span;
 
-/* Cuts p into chunks of at most KOKORO_MAX_PHONEMES ids: at sentence ends, then clause
- * punctuation, then spaces; the first chunk short. *spans is malloc'd. */
-int kk_plan_chunks(const kk_phon *p, kk_span **spans, int *n_spans);
+/* Cuts p into chunks of at most kk_plan_window(opts) ids: at sentence ends, then clause
+ * punctuation, then spaces; the first chunk short. opts may be NULL (defaults). *spans is
+ * malloc'd. */
+int kk_plan_chunks(const kk_phon *p, const kokoro_chunk_opts *opts, kk_span **spans,
+                   int *n_spans);
+/* The most ids a piece may have under opts: the model's window, and the frame cap at the
+ * requested speed. */
+int kk_plan_window(const kokoro_chunk_opts *opts);
 
 /* Language lookup, phonemisation and chunk plan in one step, shared by kokoro_text_chunks
  * and kokoro_speak. On failure the message is in err; *p and *spans are still the caller's
  * to free (kk_phon_free, free). */
-int kk_text_plan(kokoro_text *t, const char *text, const char *lang, kk_phon *p,
-                 kk_span **spans, int *n_spans, char *err, size_t errlen);
+int kk_text_plan(kokoro_text *t, const char *text, const char *lang,
+                 const kokoro_chunk_opts *opts, kk_phon *p, kk_span **spans, int *n_spans,
+                 char *err, size_t errlen);
 /* Number of vocabulary ids in ph[a..b). */
 int kk_count_ids(const char *ph, int a, int b);
 

@@ -160,6 +160,19 @@ static void *thread_synth(void *arg)
     return NULL;
 }
 
+/* The working-memory promise of kokoro.h: at most KOKORO_FRAME_BYTES per frame plus
+ * KOKORO_SYNTH_FIXED_BYTES, and not a loose bound either (within 15% on long input). */
+static void check_memory_bound(kokoro_state *st, size_t frames, const char *what)
+{
+    size_t peak = kokoro_state_peak_bytes(st);
+    double bound = (double)KOKORO_FRAME_BYTES * frames + KOKORO_SYNTH_FIXED_BYTES;
+    CHECK(peak > 0 && peak <= bound, "%s: %zu frames held %zu bytes, bound %.0f", what, frames, peak,
+          bound);
+    if (frames >= 400)
+        CHECK(peak >= 0.85 * KOKORO_FRAME_BYTES * frames,
+              "%s: %zu bytes for %zu frames: KOKORO_FRAME_BYTES is a tight figure", what, peak, frames);
+}
+
 static void test_synthesis(void)
 {
     char err[256];
@@ -174,6 +187,7 @@ static void test_synthesis(void)
     for (int i = 0; i < nd; i++) frames += dur[i];
     CHECK(nd == N_HELLO + 2, "one duration per token and boundary, got %d", nd);
     CHECK(a1 && n1 == (size_t)frames * KOKORO_SAMPLES_PER_FRAME, "%zu samples = 600 x %ld frames", n1, frames);
+    check_memory_bound(st, (size_t)frames, "hello");
     CHECK(n1 > 0.5 * KOKORO_SAMPLE_RATE && n1 < 3.0 * KOKORO_SAMPLE_RATE,
           "'hello world' lasts 0.5..3 s, got %.2f s", n1 / 24000.0);
     double rms = 0, peak = 0;
@@ -258,11 +272,25 @@ static void test_synthesis(void)
     CHECK(rc == KOKORO_E_ARG, "speed NaN refused");
     p.speed = 1.0f;
 
-    /* the longest input works and the state is reusable after it */
+    /* Bounded work: the longest input at speed 0.5 lasts more than KOKORO_MAX_FRAMES, so it is
+     * refused after the durations, before the decoder allocates anything per frame. */
+    p.speed = 0.5f;
+    float *refused = synth(st, many, KOKORO_MAX_PHONEMES, "af_heart", &p, &ns, &rc);
+    CHECK(rc == KOKORO_E_TOO_LONG && !refused, "510 ids at speed 0.5 refused past %d frames (rc %d)",
+          KOKORO_MAX_FRAMES, rc);
+    CHECK(kokoro_state_peak_bytes(st) < KOKORO_SYNTH_FIXED_BYTES,
+          "the refusal cost %zu bytes, none of them per frame", kokoro_state_peak_bytes(st));
+    p.speed = 1.0f;
+
+    /* the longest input works when the caller lifts the frame cap, and the state is reusable
+     * after it; its working memory stays within the documented bound */
+    p.max_frames = -1;
     float *longest = synth(st, many, KOKORO_MAX_PHONEMES, "af_heart", &p, &ns, NULL);
     CHECK(longest && ns > 10 * KOKORO_SAMPLE_RATE, "510 ids give %.1f s", ns / 24000.0);
+    check_memory_bound(st, ns / KOKORO_SAMPLES_PER_FRAME, "510 ids");
     free(longest);
     free(many);
+    p.max_frames = 0;
 
     /* cancel: stops with KOKORO_E_CANCELLED, nothing returned, state still usable */
     int calls = 0;
