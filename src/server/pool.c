@@ -19,9 +19,30 @@ struct sv_pool {
     const sv_engine *eng;
     pthread_t *threads;
     kokoro_state **states;
-    int n_threads_each;
+    int *busy;          /* states[i] is running a job, under mu */
+    int n_threads_each; /* threads each state has: the most one job may use */
+    int n_cpus;         /* cores shared out among the running jobs */
     int n_alloc; /* states[] slots */
 };
+
+/* Shares the cores among the running jobs, at dispatch and whenever a job ends: a lone job
+ * uses them all, two split them, more get one each. A running synthesis picks up its new
+ * count at its next layer. Called under p->mu. */
+static void share_cores(sv_pool *p)
+{
+    int running = 0;
+    for (int i = 0; i < p->n_alloc; i++)
+        running += p->busy[i];
+    if (running == 0)
+        return;
+    int each = p->n_cpus / running, extra = p->n_cpus % running, k = 0;
+    for (int i = 0; i < p->n_alloc; i++) {
+        if (!p->busy[i])
+            continue;
+        int n = each + (k++ < extra);
+        kokoro_state_set_threads(p->states[i], n < 1 ? 1 : n);
+    }
+}
 
 sv_job *sv_job_new(int n_items)
 {
@@ -110,11 +131,14 @@ static void *worker_main(void *arg)
         job->next = NULL;
         p->queued--;
         p->running++;
+        p->busy[wa.index] = 1;
+        share_cores(p);
         pthread_mutex_unlock(&p->mu);
 
         pthread_mutex_lock(&job->mu);
         job->state = SV_JOB_RUNNING;
         job->t_start = sv_now();
+        job->t_deadline = job->timeout_s > 0 ? job->t_start + job->timeout_s : 0;
         pthread_mutex_unlock(&job->mu);
         if (!pack)
             job_done(job, KOKORO_E_NOMEM, "out of memory for a voice pack");
@@ -133,6 +157,8 @@ static void *worker_main(void *arg)
 
         pthread_mutex_lock(&p->mu);
         p->running--;
+        p->busy[wa.index] = 0;
+        share_cores(p);
         p->ewma_job_s = p->ewma_job_s > 0 ? 0.8 * p->ewma_job_s + 0.2 * busy : busy;
         pthread_mutex_unlock(&p->mu);
         sv_job_unref(job);
@@ -151,14 +177,16 @@ int sv_pool_start(sv_pool **out, const sv_engine *eng, int workers, int threads,
     pthread_cond_init(&p->cv, NULL);
     p->eng = eng;
     p->depth = queue_depth;
-    p->n_threads_each = threads;
+    p->n_cpus = sv_usable_cpus();
+    p->n_threads_each = threads > 0 ? threads : p->n_cpus;
     p->threads = calloc((size_t)workers, sizeof *p->threads);
     p->states = calloc((size_t)workers, sizeof *p->states);
-    if (!p->threads || !p->states)
+    p->busy = calloc((size_t)workers, sizeof *p->busy);
+    if (!p->threads || !p->states || !p->busy)
         goto nomem;
     p->n_alloc = workers;
     for (int i = 0; i < workers; i++) {
-        p->states[i] = kokoro_state_new(eng->model, threads);
+        p->states[i] = kokoro_state_new(eng->model, p->n_threads_each);
         worker_arg *wa = malloc(sizeof *wa);
         if (!p->states[i] || !wa) {
             free(wa);
@@ -272,6 +300,7 @@ void sv_pool_stop(sv_pool *p)
         if (p->states[i])
             kokoro_state_free(p->states[i]);
     free(p->states);
+    free(p->busy);
     free(p->threads);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);

@@ -59,6 +59,14 @@ typedef struct sv_job {
     int status;    /* KOKORO_OK or the kokoro_status that stopped the job */
     char err[256];
     double audio_s;          /* seconds of audio produced */
+    int error_sent;          /* the failure went out as an event of the stream itself */
+
+    /* Limits, set at submission from the server's settings. */
+    double timeout_s;        /* compute seconds from the start of the run, 0 = none */
+    double max_audio_s;      /* audio seconds of the whole job, 0 = none */
+    int max_frames;          /* frames per forward pass, 0 = the library's default */
+    double t_deadline;       /* t_start + timeout_s, set by the worker */
+    atomic_int timed_out;    /* the deadline stopped the job */
     double t_submit, t_start, t_first, t_end;
     struct sv_job *next;     /* queue link, under the pool's lock */
 } sv_job;
@@ -71,8 +79,9 @@ void sv_job_unref(sv_job *job);
 
 typedef struct sv_pool sv_pool;
 
-/* Starts `workers` threads, each with its own kokoro_state of `threads` threads, behind a
- * queue of `queue_depth` waiting jobs. Returns 0, or -1 with a message in err. */
+/* Starts `workers` threads, each with its own kokoro_state of `threads` threads (0 = the
+ * usable CPUs), behind a queue of `queue_depth` waiting jobs. The usable CPUs are shared out
+ * among the running jobs (a lone job uses them all). Returns 0, or -1 with a message in err. */
 int sv_pool_start(sv_pool **out, const sv_engine *eng, int workers, int threads, int queue_depth,
                   char *err, size_t errlen);
 /* Queues a job (the pool takes its own reference). Returns 0, or -1 when the queue is full or

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BATCH_GAP_MS 300 /* silence between items of a concatenated batch */
 
@@ -16,6 +17,7 @@ typedef struct {
     json_t *words;   /* word timestamps not yet published (captions) */
     size_t samples;  /* samples produced by this job so far */
     double offset_s; /* start of the current item in the whole output */
+    double total_s;  /* audio of the whole job so far (all items), against its budget */
     int oom;
 } run_ctx;
 
@@ -29,13 +31,52 @@ static int on_encoded(const void *data, size_t n, void *user)
     return 0;
 }
 
-/* Moves bytes to the connection's side and wakes it. */
-static void publish(sv_job *job, const void *data, size_t n)
+/* Moves bytes to the connection's side and wakes it. Returns -1 when out of memory: the
+ * caller fails the job rather than let the client take a truncated body for a whole one. */
+static int publish(sv_job *job, const void *data, size_t n)
+{
+    int rc = 0;
+    pthread_mutex_lock(&job->mu);
+    if (n) {
+        rc = sv_buf_append(&job->out, data, n) ? -1 : 0;
+        if (rc == 0 && job->t_first == 0)
+            job->t_first = sv_now();
+    }
+    pthread_cond_broadcast(&job->cv);
+    pthread_mutex_unlock(&job->mu);
+    return rc;
+}
+
+/* Nonzero once the job should stop: the client is gone, the server drains, or its deadline
+ * has passed (which is remembered, for the error the client gets). */
+static int stop_now(sv_job *job)
+{
+    if (atomic_load(&job->cancel))
+        return 1;
+    if (job->t_deadline > 0 && sv_now() > job->t_deadline) {
+        atomic_store(&job->timed_out, 1);
+        atomic_store(&job->cancel, 1);
+        return 1;
+    }
+    return 0;
+}
+
+/* A stream computes at most one piece ahead of what it has sent: before publishing the next
+ * piece, wait until the connection has taken everything published before it. A slow reader
+ * then holds one piece of encoded audio, not the whole text's. */
+static void wait_sent(sv_job *job)
 {
     pthread_mutex_lock(&job->mu);
-    if (n && sv_buf_append(&job->out, data, n) == 0 && job->t_first == 0)
-        job->t_first = sv_now();
-    pthread_cond_broadcast(&job->cv);
+    while (job->out.len > job->out_pos && !stop_now(job)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&job->cv, &job->mu, &ts);
+    }
     pthread_mutex_unlock(&job->mu);
 }
 
@@ -44,9 +85,10 @@ static void flush(run_ctx *rc, int final)
 {
     sv_job *job = rc->job;
     sv_buf frame = {0};
+    int bad = 0;
     switch (job->wrap) {
     case SV_WRAP_RAW:
-        publish(job, rc->pending.data, rc->pending.len);
+        bad = publish(job, rc->pending.data, rc->pending.len);
         break;
     case SV_WRAP_SSE:
         if (rc->pending.len) {
@@ -56,7 +98,7 @@ static void flush(run_ctx *rc, int final)
         }
         if (final)
             sv_buf_printf(&frame, "data: {\"type\":\"speech.audio.done\"}\n\n");
-        publish(job, frame.data, frame.len);
+        bad = publish(job, frame.data, frame.len);
         break;
     case SV_WRAP_CAPTIONS_NDJSON:
         if (rc->pending.len || (rc->words && json_array_size(rc->words))) {
@@ -68,27 +110,44 @@ static void flush(run_ctx *rc, int final)
             free(w);
             json_array_clear(rc->words);
         }
-        publish(job, frame.data, frame.len);
+        bad = publish(job, frame.data, frame.len);
         break;
     case SV_WRAP_CAPTIONS_JSON:
     case SV_WRAP_BATCH_JSON:
         return; /* assembled at the end */
     }
+    if (bad)
+        rc->oom = 1;
     rc->pending.len = 0;
     sv_buf_free(&frame);
+}
+
+static int is_silence(const float *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != 0.0f)
+            return 0;
+    return 1;
 }
 
 static int on_audio(const float *samples, size_t n, void *user)
 {
     run_ctx *rc = user;
-    if (atomic_load(&rc->job->cancel))
+    sv_job *job = rc->job;
+    if (stop_now(job))
         return 1;
     if (kokoro_encoder_write(rc->enc, samples, n) != KOKORO_OK || rc->oom)
         return 1;
     rc->samples += n;
-    if (rc->job->wrap != SV_WRAP_CAPTIONS_NDJSON)
+    rc->total_s += (double)n / KOKORO_SAMPLE_RATE;
+    if (job->wrap != SV_WRAP_CAPTIONS_NDJSON) {
+        /* a pause is not a piece: it goes out with the piece before it */
+        if (job->streaming && (job->wrap == SV_WRAP_RAW || job->wrap == SV_WRAP_SSE) &&
+            !is_silence(samples, n))
+            wait_sent(job);
         flush(rc, 0);
-    return atomic_load(&rc->job->cancel);
+    }
+    return stop_now(job) || rc->oom;
 }
 
 static void on_words(const kokoro_word_time *w, int n, void *user)
@@ -105,7 +164,7 @@ static void on_words(const kokoro_word_time *w, int n, void *user)
 
 static int cancelled(void *user)
 {
-    return atomic_load(&((sv_job *)user)->cancel);
+    return stop_now(user);
 }
 
 /* Speaks one item into rc->enc. Returns a kokoro_status, message in err. */
@@ -120,10 +179,25 @@ static int speak_item(run_ctx *rc, const sv_item *it, kokoro_state *st, const sv
     sp.volume = rc->job->volume;
     sp.cancel = cancelled;
     sp.cancel_user = rc->job;
+    sp.quick_start = rc->job->streaming; /* a stream starts with a phrase, for early audio */
+    sp.max_frames = rc->job->max_frames;
+    if (rc->job->max_audio_s > 0) {
+        /* what is left of the job's budget (a batch shares one) */
+        sp.max_audio_s = rc->job->max_audio_s - rc->total_s;
+        if (sp.max_audio_s <= 0)
+            return snprintf(err, errlen, "the request gives more than the limit of %g s of audio",
+                            rc->job->max_audio_s),
+                   KOKORO_E_TOO_LONG;
+    }
     if (rc->words)
         sp.on_words = on_words;
     rc->offset_s = (double)rc->samples / KOKORO_SAMPLE_RATE;
     rc_ = kokoro_speak(st, eng->text, it->text, it->lang, pack, &sp, on_audio, rc, err, errlen);
+    if (rc_ == KOKORO_E_TOO_LONG && sp.max_audio_s > 0 && strstr(err, "of audio per request"))
+        /* the library knows this item's share; the client needs the request's limit */
+        snprintf(err, errlen, "the request gives more than the limit of %g s of audio "
+                 "(KOKORO_MAX_AUDIO_SECONDS); split the text into several requests",
+                 rc->job->max_audio_s);
     if (rc_ == KOKORO_OK && rc->oom) {
         snprintf(err, errlen, "out of memory holding the encoded audio");
         rc_ = KOKORO_E_NOMEM;
@@ -137,6 +211,13 @@ static int effective(run_ctx *rc, int status)
     if (rc->oom)
         return KOKORO_E_NOMEM;
     return atomic_load(&rc->job->cancel) ? KOKORO_E_CANCELLED : status;
+}
+
+/* The message of a job its deadline stopped. */
+static void timeout_message(const sv_job *job, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "the request took longer than the limit of %g s of computing "
+             "(KOKORO_JOB_TIMEOUT)", job->timeout_s);
 }
 
 static void fail(sv_job *job, int status, const char *err)
@@ -157,8 +238,10 @@ static void run_batch_json(run_ctx *rc, kokoro_state *st, const sv_engine *eng, 
     char err[256];
     for (int i = 0; i < job->n_items && results; i++) {
         const sv_item *it = &job->items[i];
-        if (atomic_load(&job->cancel)) {
-            fail(job, KOKORO_E_CANCELLED, "cancelled");
+        if (stop_now(job)) {
+            if (atomic_load(&job->timed_out))
+                timeout_message(job, err, sizeof err);
+            fail(job, KOKORO_E_CANCELLED, atomic_load(&job->timed_out) ? err : "cancelled");
             break;
         }
         if (it->error) {
@@ -178,7 +261,13 @@ static void run_batch_json(run_ctx *rc, kokoro_state *st, const sv_engine *eng, 
         rc->enc = NULL;
         status = effective(rc, status);
         if (status == KOKORO_E_CANCELLED) {
-            fail(job, status, "cancelled");
+            if (atomic_load(&job->timed_out))
+                timeout_message(job, err, sizeof err);
+            fail(job, status, atomic_load(&job->timed_out) ? err : "cancelled");
+            break;
+        }
+        if (status == KOKORO_E_TOO_LONG) { /* the batch's budget: the whole batch is refused */
+            fail(job, status, err);
             break;
         }
         if (status != KOKORO_OK) {
@@ -196,13 +285,13 @@ static void run_batch_json(run_ctx *rc, kokoro_state *st, const sv_engine *eng, 
                                         (double)rc->samples / KOKORO_SAMPLE_RATE, "audio",
                                         b64.data ? b64.data : "", b64.len));
         sv_buf_free(&b64);
+        pthread_mutex_lock(&job->mu);
         job->audio_s += (double)rc->samples / KOKORO_SAMPLE_RATE;
+        pthread_mutex_unlock(&job->mu);
     }
     if (job->status == KOKORO_OK) {
         char *s = results ? json_dumps(results, JSON_COMPACT) : NULL;
-        if (s)
-            publish(job, s, strlen(s));
-        else
+        if (!s || publish(job, s, strlen(s)))
             fail(job, KOKORO_E_NOMEM, "out of memory building the batch response");
         free(s);
     }
@@ -236,7 +325,9 @@ void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack
     if (status == KOKORO_OK && kokoro_encoder_finish(rc.enc) != KOKORO_OK)
         status = KOKORO_E_INTERNAL, snprintf(err, sizeof err, "the encoder failed to finish");
     status = effective(&rc, status);
+    pthread_mutex_lock(&job->mu);
     job->audio_s = (double)rc.samples / KOKORO_SAMPLE_RATE;
+    pthread_mutex_unlock(&job->mu);
     if (status == KOKORO_OK) {
         if (job->wrap == SV_WRAP_CAPTIONS_JSON) {
             sv_buf b64 = {0};
@@ -246,16 +337,34 @@ void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack
                                   "content_type", kokoro_format_mime(job->fmt), "duration_s",
                                   job->audio_s, "timestamps", rc.words);
             char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-            if (s)
-                publish(job, s, strlen(s));
-            else
+            if (!s || publish(job, s, strlen(s)))
                 status = KOKORO_E_NOMEM, snprintf(err, sizeof err, "out of memory");
             free(s);
             json_decref(o);
             sv_buf_free(&b64);
         } else {
             flush(&rc, 1);
+            if (rc.oom)
+                status = KOKORO_E_NOMEM, snprintf(err, sizeof err, "out of memory");
         }
+    }
+    if (status == KOKORO_E_CANCELLED && atomic_load(&job->timed_out))
+        timeout_message(job, err, sizeof err);
+    if (status != KOKORO_OK && job->wrap == SV_WRAP_SSE && job->t_first > 0) {
+        /* an event stream that has begun ends with an error event, then closes cleanly */
+        json_t *ev = json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type",
+                               atomic_load(&job->timed_out) ? "Timeout"
+                               : status == KOKORO_E_TOO_LONG ? "PayloadTooLarge"
+                                                            : "SynthesisFailed",
+                               "message", err[0] ? err : kokoro_status_str(status));
+        char *js = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+        sv_buf frame = {0};
+        if (js && sv_buf_printf(&frame, "data: %s\n\n", js) >= 0 &&
+            publish(job, frame.data, frame.len) == 0)
+            job->error_sent = 1;
+        sv_buf_free(&frame);
+        free(js);
+        json_decref(ev);
     }
     if (status != KOKORO_OK)
         fail(job, status, err[0] ? err : kokoro_status_str(status));

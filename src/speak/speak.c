@@ -90,6 +90,13 @@ static void report_words(kokoro_state *st, const kk_phon *p, const kk_span *sp, 
  * up-front budget check refuses only text that is surely too long. */
 #define FRAMES_PER_ID_LOW 2.0
 #define MAX_SPLITS 12 /* a piece over the frame cap is halved at most this deep */
+/* Silence at the joins. The model frames each utterance with 0.3-0.4 s of silence on either
+ * side: right between sentences, but a pause in mid-sentence where a long sentence or a
+ * stream's first phrase is cut. There both sides keep 75 ms (then the clause pause, if any);
+ * a stream's first piece keeps 100 ms before its speech, which is also less to compute
+ * before the first byte. */
+#define JOIN_FRAMES 3
+#define QUICK_LEAD_FRAMES 4
 
 typedef struct {
     kokoro_state *st;
@@ -101,6 +108,8 @@ typedef struct {
     void *user;
     float *silence;
     double offset_s;
+    int n_done;    /* pieces spoken so far */
+    int prev_open; /* the last piece ended inside a sentence */
     char *err;
     size_t errlen;
 } speak_ctx;
@@ -136,6 +145,7 @@ static int split_span(const kk_phon *p, const kk_span *s, kk_span *a, kk_span *b
     a->n_ids = kk_count_ids(p->ph.p, a->ph_start, a->ph_end);
     b->n_ids = kk_count_ids(p->ph.p, b->ph_start, b->ph_end);
     a->pause_after_ms = 0;
+    a->mid_sentence = 1; /* the second half goes on in the same sentence */
     /* words: those starting before the cut are the first half's; a word cut inside is both's */
     int w = s->word_start;
     while (w < s->word_end && p->words[w].ph_start < next)
@@ -163,7 +173,14 @@ static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
     const kokoro_speak_params *params = c->params;
     float *audio = NULL;
     size_t n_samples = 0;
-    int rc = kokoro_synthesize(c->st, ids, n, kokoro_voice_row(c->pack, n), &c->sp, &audio,
+    kokoro_synth_params sp = c->sp;
+    if (c->prev_open)
+        sp.max_lead_frames = JOIN_FRAMES;
+    else if (c->n_done == 0 && params->quick_start)
+        sp.max_lead_frames = QUICK_LEAD_FRAMES;
+    if (s->mid_sentence && !is_last)
+        sp.max_trail_frames = JOIN_FRAMES;
+    int rc = kokoro_synthesize(c->st, ids, n, kokoro_voice_row(c->pack, n), &sp, &audio,
                                &n_samples, c->err, c->errlen);
     if (rc == KOKORO_E_TOO_LONG && depth < MAX_SPLITS) {
         kk_span a, b;
@@ -176,6 +193,8 @@ static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
         free(audio);
         return rc;
     }
+    c->n_done++;
+    c->prev_open = s->mid_sentence && !is_last;
     double chunk_s = (double)n_samples / KOKORO_SAMPLE_RATE;
     if (params->max_audio_s > 0 && c->offset_s + chunk_s > params->max_audio_s + 1e-9) {
         free(audio);

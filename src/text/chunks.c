@@ -250,6 +250,7 @@ int kk_plan_chunks(const kk_phon *p, const kokoro_chunk_opts *opts, kk_span **sp
                                                                 : 0;
             if (cuts[pick].cut == len)
                 sp.pause_after_ms = 0;
+            sp.mid_sentence = cuts[pick].kind != CUT_SENTENCE;
             ci = pick + 1;
         } else {
             /* one word longer than the window: cut it at the window's edge */
@@ -269,6 +270,7 @@ int kk_plan_chunks(const kk_phon *p, const kokoro_chunk_opts *opts, kk_span **sp
             if (e < len && word < p->n_words && p->words[word].ph_end > e)
                 sp.word_end = word + 1;
             sp.pause_after_ms = 0;
+            sp.mid_sentence = e < len;
         }
         sp.ph_start = start;
         while (sp.ph_end > start && ph[sp.ph_end - 1] == ' ')

@@ -121,6 +121,7 @@ typedef struct {
     int word_start, word_end; /* words[word_start .. word_end) */
     int n_ids;
     int pause_after_ms;
+    int mid_sentence; /* the piece ends inside a sentence (at a clause or a space) */
 } kk_span;
 
 /* Cuts p into chunks of at most kk_plan_window(opts) ids: at sentence ends, then clause
