@@ -20,6 +20,7 @@ struct sv_pool {
     pthread_t *threads;
     kokoro_state **states;
     int *busy;          /* states[i] is running a job, under mu */
+    double *since;      /* when states[i]'s job started, under mu */
     int n_threads_each; /* threads each state has: the most one job may use */
     int n_cpus;         /* cores shared out among the running jobs */
     int n_alloc; /* states[] slots */
@@ -132,6 +133,7 @@ static void *worker_main(void *arg)
         p->queued--;
         p->running++;
         p->busy[wa.index] = 1;
+        p->since[wa.index] = sv_now();
         share_cores(p);
         pthread_mutex_unlock(&p->mu);
 
@@ -182,7 +184,8 @@ int sv_pool_start(sv_pool **out, const sv_engine *eng, int workers, int threads,
     p->threads = calloc((size_t)workers, sizeof *p->threads);
     p->states = calloc((size_t)workers, sizeof *p->states);
     p->busy = calloc((size_t)workers, sizeof *p->busy);
-    if (!p->threads || !p->states || !p->busy)
+    p->since = calloc((size_t)workers, sizeof *p->since);
+    if (!p->threads || !p->states || !p->busy || !p->since)
         goto nomem;
     p->n_alloc = workers;
     for (int i = 0; i < workers; i++) {
@@ -272,7 +275,13 @@ void sv_pool_stats(sv_pool *p, int *queued, int *running, int *workers, int *cap
 int sv_pool_retry_after(sv_pool *p)
 {
     pthread_mutex_lock(&p->mu);
-    double wait = p->ewma_job_s * (p->queued + 1) / (p->n_workers > 0 ? p->n_workers : 1);
+    /* Before any job has finished there is no average yet: the longest-running job has
+     * taken at least its elapsed time, and a new one would likely take as long. */
+    double job_s = p->ewma_job_s, now = sv_now();
+    for (int i = 0; i < p->n_alloc; i++)
+        if (p->busy[i] && now - p->since[i] > job_s)
+            job_s = now - p->since[i];
+    double wait = job_s * (p->queued + 1) / (p->n_workers > 0 ? p->n_workers : 1);
     pthread_mutex_unlock(&p->mu);
     int s = (int)ceil(wait);
     return s < 1 ? 1 : s > 60 ? 60 : s;
@@ -301,6 +310,7 @@ void sv_pool_stop(sv_pool *p)
             kokoro_state_free(p->states[i]);
     free(p->states);
     free(p->busy);
+    free(p->since);
     free(p->threads);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);

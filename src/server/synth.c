@@ -104,7 +104,7 @@ static void flush(run_ctx *rc, int final)
         if (rc->pending.len || (rc->words && json_array_size(rc->words))) {
             sv_buf_printf(&frame, "{\"audio\":\"");
             sv_buf_base64(&frame, rc->pending.data, rc->pending.len);
-            char *w = json_dumps(rc->words ? rc->words : json_array(), JSON_COMPACT);
+            char *w = rc->words ? json_dumps(rc->words, JSON_COMPACT) : NULL;
             sv_buf_printf(&frame, "\",\"audio_format\":\"%s\",\"timestamps\":%s}\n",
                           kokoro_format_name(job->fmt), w ? w : "[]");
             free(w);

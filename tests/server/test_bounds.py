@@ -200,3 +200,20 @@ def test_deployment_settings_fit_its_memory_limit():
     bound = idle + workers * per_worker + conns * max_body_mb
     assert bound <= limit_mb, (f"bound {bound:.0f} MB: idle {idle:.0f} + {workers} x "
                                f"{per_worker:.0f} + {conns} x {max_body_mb:.0f}, limit {limit_mb}")
+
+
+def test_retry_after_reflects_a_running_job_before_any_has_finished():
+    """Retry-After used to say 1 s until the first job finished, however long it ran."""
+    s = Server("--workers", "1", "--queue", "0")
+    try:
+        long_text = " ".join(f"Sentence {i} keeps the only worker busy for a while." for i in range(8))
+        th = threading.Thread(target=lambda: post(s.url + "/synthesize",
+                                                  {"text": long_text, "output_format": "wav"}))
+        th.start()
+        time.sleep(3.5)
+        r = post(s.url + "/synthesize", {"text": "one too many"})
+        th.join()
+        assert r.status_code == 503 and r.json()["error"] == "Overloaded", r.text
+        assert int(r.headers["Retry-After"]) >= 3, r.headers["Retry-After"]
+    finally:
+        assert s.stop() == 0
