@@ -105,6 +105,10 @@ static int parse_seed_item(sv_server *s, json_t *o, sv_item *it, sv_err *e)
 static enum MHD_Result job_error(sv_req *r, sv_job *job)
 {
     sv_err e = {0};
+    if (atomic_load(&job->timed_out)) {
+        sv_fail(&e, 504, "Timeout", NULL, "%s", job->err);
+        return sv_respond_error(r, &e);
+    }
     switch (job->status) {
     case KOKORO_E_TOO_LONG:
         sv_fail(&e, 413, "PayloadTooLarge", NULL, "%s", job->err);
@@ -204,6 +208,21 @@ enum MHD_Result sv_h_batch(sv_req *r)
         goto fail;
     }
     int n = (int)json_array_size(items);
+    size_t total = 0; /* the batch's characters together: one request, one bound */
+    for (int i = 0; i < n; i++) {
+        json_t *text = json_object_get(json_array_get(items, (size_t)i), "text");
+        if (json_is_string(text))
+            total += sv_utf8_len(json_string_value(text));
+    }
+    if (total > (size_t)r->srv->cfg.batch_max_chars) {
+        sv_fail(&e, 413, "PayloadTooLarge", "items",
+                "the items have %zu characters together; the limit of a batch is %d "
+                "(KOKORO_BATCH_MAX_CHARS): send several batches", total,
+                r->srv->cfg.batch_max_chars);
+        e.details = json_pack("{s:s, s:I, s:i}", "field", "items", "received_chars",
+                              (json_int_t)total, "max_chars", r->srv->cfg.batch_max_chars);
+        goto fail;
+    }
     job = sv_job_new(n);
     if (!job) {
         sv_fail(&e, 500, "InternalError", NULL, "out of memory");
@@ -362,6 +381,22 @@ enum MHD_Result sv_h_speech(sv_req *r) { return speech_route(r, 0); }
 
 enum MHD_Result sv_h_captioned(sv_req *r) { return speech_route(r, 1); }
 
+/* /dev/phonemize runs on its connection's thread (it needs no worker), where espeak-ng's one
+ * lock would otherwise let any number of them pile up: at most one per worker runs at once,
+ * and past that the answer is 503 Overloaded, as the synthesis routes give when their queue
+ * is full. */
+static atomic_int phonemize_running;
+
+static int phonemize_limit(sv_server *s)
+{
+    static atomic_int cpus;
+    if (s->cfg.workers)
+        return s->cfg.workers;
+    if (!atomic_load(&cpus))
+        atomic_store(&cpus, sv_usable_cpus());
+    return atomic_load(&cpus);
+}
+
 enum MHD_Result sv_h_phonemize(sv_req *r)
 {
     static const char *const fields[] = {"text", "language", NULL};
@@ -375,8 +410,18 @@ enum MHD_Result sv_h_phonemize(sv_req *r)
         json_decref(o);
         return sv_respond_error(r, &e);
     }
+    if (atomic_fetch_add(&phonemize_running, 1) >= phonemize_limit(r->srv)) {
+        atomic_fetch_sub(&phonemize_running, 1);
+        json_decref(o);
+        sv_metrics_event(SV_EV_OVERLOADED);
+        sv_fail(&e, 503, "Overloaded", NULL,
+                "as many phonemizations run as there are workers; retry after the time in "
+                "Retry-After");
+        return sv_respond_error(r, &e);
+    }
     char *ph = NULL, err[256];
     int rc = kokoro_phonemize(r->srv->eng.text, text, code, &ph, err, sizeof err);
+    atomic_fetch_sub(&phonemize_running, 1);
     json_decref(o);
     if (rc != KOKORO_OK) {
         free(ph);

@@ -1,6 +1,12 @@
 /* server.c - the HTTP layer of `kokoro serve`: libmicrohttpd with one thread per connection,
  * routing, limits, authentication, CORS, responses (buffered and streamed), access logs,
- * model loading in the background, and the SIGTERM drain. */
+ * model loading in the background, and the SIGTERM drain.
+ *
+ * Two listeners: the API port, and a probe port (/health, /ready, /metrics) with its own few
+ * connection slots, so that idle connections filling the API port cannot make the kubelet
+ * restart the pod. A sweeper thread holds every connection to a deadline for a complete
+ * request (libmicrohttpd's own timeout only measures silence, which a client sending a byte
+ * a second never lets run out). */
 #include "server/server.h"
 #include "server/http.h"
 #include "server/metrics.h"
@@ -8,6 +14,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -49,7 +57,27 @@ static const route routes[] = {
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
+/* What the probe port serves: nothing that needs a worker or the request body. */
+static const route probe_routes[] = {
+    {"GET", "/health", sv_h_health, 0, 0, SV_FAM_SEED},
+    {"GET", "/ready", sv_h_ready, 0, 0, SV_FAM_SEED},
+    {"GET", "/metrics", sv_h_metrics, 0, 0, SV_FAM_SEED},
+};
+#define N_PROBE_ROUTES (sizeof probe_routes / sizeof probe_routes[0])
+#define PROBE_CONNECTIONS 16 /* the probe port's slots: a kubelet and a scraper need few */
+
+/* One listening port and the routes it serves (the cls of its libmicrohttpd callbacks). */
+typedef struct {
+    sv_server *srv;
+    const route *routes;
+    size_t n_routes;
+    const char *name;
+} listener;
+
 static sv_server server;
+static listener api_listener = {&server, routes, N_ROUTES, "api"};
+static listener probe_listener = {&server, probe_routes, N_PROBE_ROUTES, "probe"};
+static struct MHD_Daemon *probe_daemon;
 
 /* ------------------------------------------------------------------ errors */
 
@@ -226,13 +254,18 @@ enum MHD_Result sv_respond_redirect(sv_req *r, const char *location)
 
 /* ------------------------------------------------------------------ jobs */
 
-/* Nonzero when the client has closed its side of the connection. */
+/* Nonzero when the connection is gone: reset by the client (POLLERR/POLLHUP: an RST came
+ * in) or closed. A FIN alone (POLLRDHUP) is not enough: a client may shut down its sending
+ * side after the request and still read the answer (HTTP/1.1 allows it, proxies and
+ * `shutdown(SHUT_WR)` clients do it). A client that closed its socket completely is found
+ * by the first write the server makes to it, which fails (a stream stops at its next chunk;
+ * libmicrohttpd then ends the response and the job is cancelled in stream_free). */
 static int client_gone(int fd)
 {
     if (fd < 0)
         return 0;
-    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+    struct pollfd p = {.fd = fd, .events = 0};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
 }
 
 /* Restarts the connection's idle clock: time spent synthesising is not the client's silence. */
@@ -275,6 +308,9 @@ int sv_submit(sv_req *r, sv_job *job, sv_err *e)
     sv_server *s = r->srv;
     if (atomic_load(&s->draining) || !s->pool)
         return sv_fail(e, 503, "NotReady", NULL, "the server is shutting down");
+    job->timeout_s = s->cfg.job_timeout;
+    job->max_audio_s = s->cfg.max_audio_s;
+    job->max_frames = s->cfg.max_frames;
     if (sv_pool_submit(s->pool, job)) {
         sv_metrics_event(SV_EV_OVERLOADED);
         return sv_fail(e, 503, "Overloaded", NULL,
@@ -305,12 +341,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             job->out_pos += n;
             if (job->out_pos == job->out.len)
                 job->out_pos = job->out.len = 0; /* reuse the buffer */
+            pthread_cond_broadcast(&job->cv); /* the worker may wait for this (wait_sent) */
             pthread_mutex_unlock(&job->mu);
             touch(st->conn);
             return (ssize_t)n;
         }
         if (job->state == SV_JOB_DONE) {
-            int ok = job->status == KOKORO_OK;
+            int ok = job->status == KOKORO_OK || job->error_sent;
             if (!ok)
                 sv_log(SV_LOG_WARN, "stream ended early: %s", job->err);
             pthread_mutex_unlock(&job->mu);
@@ -356,6 +393,164 @@ enum MHD_Result sv_respond_stream(sv_req *r, sv_job *job, const char *mime)
         r->job = job;
     }
     return queue(r, 200, resp);
+}
+
+/* ------------------------------------------------------------------ connection deadlines */
+
+/* One open connection of either port, from accept to close. The request deadline runs while
+ * it is CT_READING: from accept (or, on a kept-alive connection, from the first byte after
+ * the previous response) until its head and body are in. */
+typedef struct conn_track {
+    struct conn_track *prev, *next;
+    int fd;
+    struct sockaddr_storage peer; /* tells the socket from a later reuse of its number */
+    socklen_t peer_len;
+    int state;
+    double t_start;   /* CT_READING, CT_ANSWERED: when the request began */
+    double t_idle;    /* CT_IDLE: when the previous response ended */
+    double t_checked; /* CT_IDLE: the sweeper's previous look */
+} conn_track;
+
+enum {
+    CT_READING,  /* a request is being read: the deadline runs */
+    CT_ANSWERED, /* answered before its body (401, 413): the deadline runs, no 408 is written */
+    CT_BUSY,     /* the request is complete: the handler has it */
+    CT_IDLE,     /* kept alive between requests */
+    CT_CUT       /* the deadline passed: shut down, waiting for libmicrohttpd to close it */
+};
+
+#define SWEEP_MS 250
+
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static conn_track *conns;
+static pthread_t sweeper;
+static int sweeper_running;
+static atomic_int sweeper_stop;
+
+static const char TIMEOUT_REPLY[] =
+    "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    "Content-Length: 100\r\n\r\n"
+    "{\"error\":\"RequestTimeout\",\"message\":\"the request was not complete in time\",\"details\":{}}"
+    "          ";
+
+/* MHD_OPTION_NOTIFY_CONNECTION: tracks each connection from accept to close. libmicrohttpd
+ * calls CLOSED before it closes the socket, and both take conns_lock, so the sweeper never
+ * acts on a closed descriptor; same_peer guards against a reused number all the same. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        conn_track *c = calloc(1, sizeof *c);
+        if (!c)
+            return; /* untracked: only the idle timeout holds it */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c->fd = ci ? ci->connect_fd : -1;
+        c->peer_len = sizeof c->peer;
+        if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&c->peer, &c->peer_len))
+            c->peer_len = 0;
+        c->state = CT_READING;
+        c->t_start = sv_now();
+        pthread_mutex_lock(&conns_lock);
+        c->next = conns;
+        if (conns)
+            conns->prev = c;
+        conns = c;
+        pthread_mutex_unlock(&conns_lock);
+        *socket_context = c;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        conn_track *c = *socket_context;
+        pthread_mutex_lock(&conns_lock);
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        pthread_mutex_unlock(&conns_lock);
+        free(c);
+        *socket_context = NULL;
+    }
+}
+
+static conn_track *track_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Moves the connection's request to state; returns its previous state (CT_BUSY when
+ * untracked). A connection the sweeper cut stays cut. */
+static int track_set(struct MHD_Connection *conn, int state)
+{
+    conn_track *c = track_of(conn);
+    if (!c)
+        return CT_BUSY;
+    pthread_mutex_lock(&conns_lock);
+    int was = c->state;
+    if (was != CT_CUT) {
+        if (state == CT_READING && was != CT_IDLE)
+            state = was; /* still the same request: its clock keeps running */
+        else if (state == CT_READING)
+            c->t_start = c->t_checked; /* the sweeper had not seen it begin yet */
+        c->state = state;
+        if (state == CT_IDLE)
+            c->t_idle = c->t_checked = sv_now();
+    }
+    pthread_mutex_unlock(&conns_lock);
+    return was;
+}
+
+static int same_peer(const conn_track *c)
+{
+    struct sockaddr_storage now;
+    socklen_t len = sizeof now;
+    return c->peer_len && getpeername(c->fd, (struct sockaddr *)&now, &len) == 0 &&
+           len == c->peer_len && memcmp(&now, &c->peer, len) == 0;
+}
+
+/* Every SWEEP_MS: notices kept-alive connections starting a new request, and shuts down
+ * those whose request is not complete within --request-timeout (408 first when nothing has
+ * been answered). shutdown() wakes the connection's thread, whose read then ends it. */
+static void *sweep_main(void *arg)
+{
+    sv_server *s = arg;
+    while (!atomic_load(&sweeper_stop)) {
+        usleep(SWEEP_MS * 1000);
+        double now = sv_now();
+        int cut = 0;
+        pthread_mutex_lock(&conns_lock);
+        for (conn_track *c = conns; c; c = c->next) {
+            if (c->state == CT_IDLE) {
+                /* TCP_INFO dates the last byte received: a byte after the previous response
+                 * (50 ms of slack for the clock's grain) starts the next request. */
+                struct tcp_info ti;
+                socklen_t tl = sizeof ti;
+                if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+                    now - ti.tcpi_last_data_recv / 1000.0 > c->t_idle + 0.05) {
+                    c->state = CT_READING;
+                    c->t_start = c->t_checked;
+                }
+                c->t_checked = now;
+            }
+            if ((c->state == CT_READING || c->state == CT_ANSWERED) &&
+                now - c->t_start > s->cfg.request_timeout && same_peer(c)) {
+                if (c->state == CT_READING)
+                    (void)!send(c->fd, TIMEOUT_REPLY, sizeof TIMEOUT_REPLY - 1,
+                                MSG_DONTWAIT | MSG_NOSIGNAL);
+                shutdown(c->fd, SHUT_RDWR);
+                c->state = CT_CUT;
+                cut++;
+            }
+        }
+        pthread_mutex_unlock(&conns_lock);
+        if (cut)
+            sv_log(SV_LOG_WARN, "closed %d connection(s) whose request was not complete within "
+                   "%d s (--request-timeout)", cut, s->cfg.request_timeout);
+    }
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ requests */
@@ -448,7 +643,32 @@ static enum MHD_Result preflight(sv_req *r)
     return queue(r, 204, resp);
 }
 
-static enum MHD_Result dispatch(sv_req *r)
+/* The route for r's method and path, or NULL; *path_hit: the first route of that path. */
+static const route *find_route(const listener *l, const sv_req *r, const route **path_hit)
+{
+    const route *hit = NULL;
+    int head = strcmp(r->method, "HEAD") == 0;
+    *path_hit = NULL;
+    for (size_t i = 0; i < l->n_routes && !hit; i++) {
+        const route *rt = &l->routes[i];
+        if (!path_matches(rt->path, r->path))
+            continue;
+        *path_hit = *path_hit ? *path_hit : rt;
+        if (strcmp(rt->method, r->method) == 0 || (head && strcmp(rt->method, "GET") == 0))
+            hit = rt;
+    }
+    return hit;
+}
+
+/* Whether r may not use route rt: it needs the API key and lacks it. */
+static int unauthorized(const sv_req *r, const route *rt)
+{
+    return rt->auth && r->srv->cfg.api_key &&
+           !token_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization"),
+                     r->srv->cfg.api_key);
+}
+
+static enum MHD_Result dispatch(sv_req *r, const listener *l)
 {
     sv_server *s = r->srv;
     sv_err e = {0};
@@ -456,16 +676,7 @@ static enum MHD_Result dispatch(sv_req *r)
         r->route = "OPTIONS";
         return preflight(r);
     }
-    const route *path_hit = NULL, *hit = NULL;
-    int head = strcmp(r->method, "HEAD") == 0;
-    for (size_t i = 0; i < N_ROUTES && !hit; i++) {
-        if (!path_matches(routes[i].path, r->path))
-            continue;
-        path_hit = path_hit ? path_hit : &routes[i];
-        if (strcmp(routes[i].method, r->method) == 0 ||
-            (head && strcmp(routes[i].method, "GET") == 0))
-            hit = &routes[i];
-    }
+    const route *path_hit, *hit = find_route(l, r, &path_hit);
     if (!hit && path_hit) {
         r->route = path_hit->path;
         r->family = path_hit->family;
@@ -481,17 +692,15 @@ static enum MHD_Result dispatch(sv_req *r)
     }
     r->route = hit->path;
     r->family = hit->family;
+    if (unauthorized(r, hit)) {
+        sv_fail(&e, 401, "Unauthorized", NULL,
+                "this server needs an API key: send `Authorization: Bearer <key>`");
+        return sv_respond_error(r, &e);
+    }
     if (r->too_large) {
         sv_fail(&e, 413, "PayloadTooLarge", NULL, "the request body is larger than %zu bytes",
                 s->cfg.max_body);
         e.details = json_pack("{s:I}", "max_bytes", (json_int_t)s->cfg.max_body);
-        return sv_respond_error(r, &e);
-    }
-    if (hit->auth && s->cfg.api_key &&
-        !token_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization"),
-                  s->cfg.api_key)) {
-        sv_fail(&e, 401, "Unauthorized", NULL,
-                "this server needs an API key: send `Authorization: Bearer <key>`");
         return sv_respond_error(r, &e);
     }
     if (hit->needs_engine && (atomic_load(&s->draining) || !atomic_load(&s->ready))) {
@@ -518,9 +727,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    sv_server *s = cls;
+    const listener *l = cls;
+    sv_server *s = l->srv;
     sv_req *r = *con_cls;
     if (!r || !r->srv) {
+        /* The head is in: a kept-alive connection's new request, if the sweeper missed it. */
+        track_set(conn, CT_READING);
         int nul = r != NULL; /* on_uri's mark */
         r = req_new(s, conn, url, method);
         if (!r)
@@ -529,20 +741,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (nul) {
             sv_err e = {0};
             sv_fail(&e, 400, "ValidationError", NULL, "the URL contains an encoded NUL (%%00)");
+            track_set(conn, CT_ANSWERED);
             return sv_respond_error(r, &e);
         }
+        /* Refusals that need no body are answered before it is sent (which also saves the
+         * 100-continue): a missing API key, then a declared length past the limit. */
+        const route *path_hit, *hit = find_route(l, r, &path_hit);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
-            /* Answer before the body is sent (also saves a 100-continue). */
+        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
             r->too_large = 1;
-            return dispatch(r);
+        if ((hit && unauthorized(r, hit)) || r->too_large) {
+            track_set(conn, CT_ANSWERED);
+            return dispatch(r, l);
         }
         return MHD_YES;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->too_large || r->body.len + n > s->cfg.max_body) {
+        if (r->status || r->too_large || r->body.len + n > s->cfg.max_body) {
             /* A chunked body past the limit: read on a little, then drop the connection. */
             r->too_large = 1;
             r->discarded += n;
@@ -552,7 +769,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->status) /* already answered on the first call */
         return MHD_YES;
-    return dispatch(r);
+    track_set(conn, CT_BUSY); /* head and body are in: the request deadline is met */
+    return dispatch(r, l);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -562,6 +780,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r || !r->srv)
         return;
     *con_cls = NULL;
+    if (track_set(conn, CT_IDLE) == CT_CUT && !r->status)
+        r->status = 408;
     static const char *why[] = {"ok", "error", "timeout", "shutdown", "read_error", "client_abort"};
     double dur = sv_now() - r->t0;
     size_t bytes = r->bytes;
@@ -656,9 +876,11 @@ static void *load_main(void *arg)
                       err, sizeof err))
         goto fail;
     atomic_store(&s->ready, 1);
-    sv_log(SV_LOG_INFO, "ready in %.1f s: %d voices, %d languages, %d workers x %d threads, queue %d",
-           sv_now() - t, kokoro_voices_count(s->eng.voices), s->n_langs, workers,
-           s->cfg.threads_per_worker, s->cfg.queue_depth);
+    sv_log(SV_LOG_INFO, "ready in %.1f s: %d voices, %d languages, %d workers sharing %d cores "
+           "(at most %d threads per job), queue %d", sv_now() - t,
+           kokoro_voices_count(s->eng.voices), s->n_langs, workers, sv_usable_cpus(),
+           s->cfg.threads_per_worker ? s->cfg.threads_per_worker : sv_usable_cpus(),
+           s->cfg.queue_depth);
     return NULL;
 fail:
     sv_log(SV_LOG_ERROR, "cannot start: %s", err);
@@ -667,12 +889,15 @@ fail:
     return NULL;
 }
 
-static struct MHD_Daemon *start_daemon(sv_server *s)
+/* Listens on port for l's routes with at most `limit` connections (per_ip from one address,
+ * 0 = no cap). */
+static struct MHD_Daemon *start_daemon(sv_server *s, listener *l, int port_no, int limit,
+                                       int per_ip)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE}, *ai = NULL;
     char port[8];
-    snprintf(port, sizeof port, "%d", s->cfg.port);
+    snprintf(port, sizeof port, "%d", port_no);
     int rc = getaddrinfo(s->cfg.host, port, &hints, &ai);
     if (rc) {
         sv_log(SV_LOG_ERROR, "cannot resolve --host %s: %s", s->cfg.host, gai_strerror(rc));
@@ -685,17 +910,18 @@ static struct MHD_Daemon *start_daemon(sv_server *s)
     /* The connection pool holds the request line and headers; past it MHD answers 431. */
     size_t pool = s->cfg.max_header + 8192;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-        ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.max_per_ip,
+        flags, (uint16_t)port_no, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR,
+        ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.idle_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_THREAD_STACK_SIZE,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_THREAD_STACK_SIZE,
         (size_t)(2u << 20), MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d)
-        sv_log(SV_LOG_ERROR, "cannot listen on %s:%d: %s (is the port in use?)", s->cfg.host,
-               s->cfg.port, strerror(errno));
+        sv_log(SV_LOG_ERROR, "cannot listen on %s:%d (%s port): %s (is the port in use?)",
+               s->cfg.host, port_no, l->name, strerror(errno));
     return d;
 }
 
@@ -721,6 +947,9 @@ static void drain(sv_server *s)
     }
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    if (probe_daemon)
+        MHD_stop_daemon(probe_daemon);
+    probe_daemon = NULL;
 }
 
 int kk_serve_main(int argc, char **argv)
@@ -740,10 +969,26 @@ int kk_serve_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    s->daemon = start_daemon(s);
+    s->daemon = start_daemon(s, &api_listener, s->cfg.port, s->cfg.max_connections,
+                             s->cfg.max_per_ip);
     if (!s->daemon)
         return 1;
-    sv_log(SV_LOG_INFO, "listening on %s:%d", s->cfg.host, s->cfg.port);
+    if (s->cfg.probe_port) {
+        probe_daemon = start_daemon(s, &probe_listener, s->cfg.probe_port, PROBE_CONNECTIONS, 0);
+        if (!probe_daemon) {
+            MHD_stop_daemon(s->daemon);
+            return 1;
+        }
+    }
+    sweeper_running = pthread_create(&sweeper, NULL, sweep_main, s) == 0;
+    if (!sweeper_running)
+        sv_log(SV_LOG_WARN, "cannot start the request-deadline thread: only the idle timeout "
+               "holds slow clients");
+    if (s->cfg.probe_port)
+        sv_log(SV_LOG_INFO, "listening on %s:%d, probes on port %d", s->cfg.host, s->cfg.port,
+               s->cfg.probe_port);
+    else
+        sv_log(SV_LOG_INFO, "listening on %s:%d", s->cfg.host, s->cfg.port);
     pthread_t loader;
     if (pthread_create(&loader, NULL, load_main, s)) {
         sv_log(SV_LOG_ERROR, "cannot start the loader thread");
@@ -757,6 +1002,9 @@ int kk_serve_main(int argc, char **argv)
     if (!failed)
         sv_log(SV_LOG_INFO, "received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     drain(s);
+    atomic_store(&sweeper_stop, 1);
+    if (sweeper_running)
+        pthread_join(sweeper, NULL);
     if (s->pool)
         sv_pool_stop(s->pool);
     s->pool = NULL;

@@ -52,6 +52,9 @@ class Server:
         self.log = open(self.log_path, "w")
         full_env = dict(os.environ)
         full_env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        # No probe listener unless a test asks for one (--probe-port wins): its default port,
+        # 8081, would be shared by every server the tests start.
+        full_env.setdefault("KOKORO_PROBE_PORT", "0")
         full_env.update(env or {})
         cmd = [BIN, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                "--web-dir", self.web, *args]

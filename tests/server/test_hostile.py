@@ -1,12 +1,15 @@
 """test_hostile.py - malformed HTTP, slow senders, oversized bodies, traversal, disconnects:
 the server answers or closes, never crashes, hangs or keeps working for nobody."""
+import json
+import select
 import socket
 import threading
 import time
 
+import pytest
 import requests
 
-from conftest import post
+from conftest import Server, free_port, post
 
 
 def raw(server, data, timeout=10, read=True):
@@ -126,6 +129,7 @@ def test_trickling_headers_are_bounded(server):
 
 def test_many_idle_connections_do_not_stop_service(server):
     socks = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(40)]
+    # 40 stays under the per-address cap (64), so /health below still finds a slot
     try:
         assert requests.get(server.url + "/health", timeout=5).status_code == 200
     finally:
@@ -220,4 +224,216 @@ def test_concurrent_garbage_and_good_requests(server):
     for t in threads:
         t.join()
     assert r.status_code == 200
+    healthy(server)
+
+
+# ------------------------------------------------------------------ issue 11: connections
+# Every attack below is bounded in time and count and stays on 127.0.0.1.
+
+def closed_at(sock, t0, wait):
+    """Seconds after t0 at which the server closed sock (EOF, reset or an answer), or None
+    when it was still open after `wait` seconds."""
+    sock.settimeout(max(0.01, wait))
+    try:
+        sock.recv(65536)
+    except socket.timeout:
+        return None
+    except OSError:
+        pass
+    return time.time() - t0
+
+
+def test_trickling_headers_are_cut_off_by_the_request_deadline(server):
+    """20 clients that send their request head one byte a second (each byte well inside the
+    idle timeout, 4 s here) are closed when the request deadline passes: 10 s by default
+    (--request-timeout), plus the sweep's quarter second. Before the deadline existed they
+    stayed open for as long as they kept trickling."""
+    head = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 60 + b"\r\n\r\n"
+    t0 = time.time()
+    socks = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(20)]
+    closed = {}
+    try:
+        for i in range(16):  # 16 s at most
+            for k, s in enumerate(socks):
+                if k in closed:
+                    continue
+                try:
+                    s.send(head[i:i + 1])
+                except OSError:
+                    closed[k] = time.time() - t0
+            deadline = t0 + i + 1
+            for k, s in enumerate(socks):
+                if k not in closed:
+                    at = closed_at(s, t0, deadline - time.time())
+                    if at is not None:
+                        closed[k] = at
+            if len(closed) == len(socks):
+                break
+    finally:
+        for s in socks:
+            s.close()
+    assert len(closed) == 20, f"{20 - len(closed)} trickling connections still open after 16 s"
+    assert all(8.5 <= t <= 12.5 for t in closed.values()), sorted(closed.values())
+    healthy(server)
+
+
+def test_one_address_holds_at_most_the_per_ip_cap(server):
+    """By default one client address may hold 64 connections (--max-per-ip); the 65th and later
+    are closed at once, so a single client cannot take every slot. Before, there was no cap.
+    (Checked within a second, well inside the 4 s idle timeout that closes them all later.)"""
+    socks = []
+    try:
+        for _ in range(80):
+            socks.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+        time.sleep(0.5)
+        readable, _, _ = select.select(socks, [], [], 0.5)
+        dropped = 0
+        for s in readable:
+            try:
+                dropped += s.recv(1024) == b""
+            except OSError:
+                dropped += 1
+    finally:
+        for s in socks:
+            s.close()
+    assert 80 - dropped <= 64, f"{80 - dropped} connections from one address stayed open"
+    assert dropped <= 20, dropped
+    time.sleep(0.5)
+    healthy(server)
+
+
+def test_half_close_still_gets_the_audio(server):
+    """A client that shuts down its sending side after the request (shutdown(SHUT_WR), as
+    `curl --data @- ... < file` or a proxy may) still gets its audio: a FIN is not a
+    disconnect. Before, it got 503 "client gone"."""
+    for path, body in (("/synthesize", {"text": "Half closed, still heard.", "output_format": "wav"}),
+                       ("/v1/audio/speech", {"input": "Half closed, still streamed.",
+                                              "response_format": "pcm"})):
+        data = json.dumps(body).encode()
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=120)
+        try:
+            s.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(data)
+                      + data)
+            s.shutdown(socket.SHUT_WR)
+            reply = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        finally:
+            s.close()
+        assert status_of(reply) == 200, (path, reply[:300])
+        head, _, payload = reply.partition(b"\r\n\r\n")
+        assert len(payload) > 10000, (path, len(payload))
+        if path == "/synthesize":
+            assert payload.startswith(b"RIFF")
+        else:
+            assert payload.endswith(b"0\r\n\r\n"), payload[-20:]  # the stream ran to its end
+    healthy(server)
+
+
+@pytest.fixture(scope="module")
+def keyed():
+    """A server with an API key; the model need not be loaded for 401s."""
+    s = Server("--api-key", "s3cret", "--max-body", "65536", wait_ready=False)
+    yield s
+    s.stop()
+
+
+def test_auth_is_checked_before_the_body(keyed):
+    """A request without the key is answered 401 as soon as its headers are in: the server
+    neither waits for nor buffers the body (a length under the body limit), and says 401 rather
+    than 413 to a stranger announcing 10 MB. Before, the 60,000-byte body was awaited first."""
+    for length in (60000, 10000000):
+        s = socket.create_connection(("127.0.0.1", keyed.port), timeout=5)
+        try:
+            s.sendall(b"POST /synthesize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n" % length)
+            t0 = time.time()
+            reply = s.recv(65536)
+        except socket.timeout:
+            reply = b""
+        finally:
+            s.close()
+        assert status_of(reply) == 401, (length, reply[:300])
+        assert b"WWW-Authenticate: Bearer" in reply
+        assert time.time() - t0 < 3
+    ok = requests.post(keyed.url + "/synthesize", data="{}", timeout=10,
+                       headers={"Authorization": "Bearer s3cret",
+                                "Content-Type": "application/json"})
+    assert ok.status_code != 401
+
+
+@pytest.fixture(scope="module")
+def probed():
+    """A server with a probe listener and no per-address cap: what it looks like behind a
+    sidecar, where every connection comes from 127.0.0.1."""
+    port = free_port()
+    s = Server("--probe-port", str(port), "--max-per-ip", "0", wait_ready=False)
+    s.probe_url = f"http://127.0.0.1:{port}"
+    yield s
+    s.stop()
+
+
+def test_probes_are_answered_while_idle_connections_fill_the_api_port(probed):
+    """300 idle connections take all 256 slots of the API port; /health and /ready on the
+    probe port (--probe-port) are still answered, so the kubelet does not restart the pod.
+    Before, /health got a connection reset."""
+    socks = []
+    try:
+        for _ in range(300):
+            try:
+                socks.append(socket.create_connection(("127.0.0.1", probed.port), timeout=2))
+            except OSError:
+                break
+        time.sleep(0.5)
+        for _ in range(5):
+            assert requests.get(probed.probe_url + "/health", timeout=5).status_code == 200
+            assert requests.get(probed.probe_url + "/ready", timeout=5).status_code in (200, 503)
+        assert requests.get(probed.probe_url + "/metrics", timeout=5).status_code == 200
+        assert requests.get(probed.probe_url + "/v1/models", timeout=5).status_code == 404
+    finally:
+        for s in socks:
+            s.close()
+    probed.check_alive()
+
+
+def test_phonemize_inputs_that_crashed_espeak(server):
+    """Words espeak-ng had to spell with letters from several other languages (ŉß, ǅß, ĸß in
+    pt-br: a use-after-free inside libespeak-ng under ASan) now read as their plain letters,
+    and the server stays up."""
+    cases = {"ŉß": "nss", "ǅß": "Dzss", "ĸß": "kss", "þß": "thss", "ſß": "sss"}
+    for lang in ("pt-br", "es", "fr", "it"):
+        for text, plain in cases.items():
+            got = post(server.url + "/dev/phonemize", {"text": text, "language": lang})
+            want = post(server.url + "/dev/phonemize", {"text": plain, "language": lang})
+            assert got.status_code == want.status_code == 200, (lang, text, got.text)
+            assert got.json()["phonemes"] == want.json()["phonemes"], (lang, text)
+    for lang in ("en-us", "en-gb", "hi"):  # English names ß itself ("sharp s"); ŉ, ǅ, ĸ fold
+        for text in cases:
+            r = post(server.url + "/dev/phonemize", {"text": text, "language": lang})
+            assert r.status_code == 200 and r.json()["phonemes"], (lang, text, r.text)
+    healthy(server)
+
+
+def test_phonemize_is_bounded(server):
+    """/dev/phonemize runs on the connection's thread, so it is bounded by its own count (the
+    worker count): past it 503 Overloaded with Retry-After, never a pile of threads queued
+    on espeak-ng. Each request carries different long Spanish text, so none is cached."""
+    def one(i):
+        words = " ".join(f"palabra{chr(97 + (i + k) % 26)}{chr(97 + k % 26)}{k}" for k in range(150))
+        r = post(server.url + "/dev/phonemize", {"text": words, "language": "es"}, timeout=120)
+        return r.status_code, r.headers.get("Retry-After"), r.text
+
+    import concurrent.futures as cf
+    with cf.ThreadPoolExecutor(24) as ex:
+        results = list(ex.map(one, range(48)))
+    codes = [c for c, _, _ in results]
+    assert set(codes) <= {200, 503}, codes
+    assert codes.count(503) > 0, "48 concurrent phonemize requests were all let through"
+    for c, ra, text in results:
+        if c == 503:
+            assert ra and int(ra) >= 1 and "Overloaded" in text, (ra, text)
     healthy(server)
