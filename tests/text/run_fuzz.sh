@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # run_fuzz.sh - a bounded run of the text fuzzer: first the hostile seeds (1 MB without
-# spaces, control characters, invalid UTF-8, right-to-left text, emoji), then random inputs
-# for SECONDS seconds. Fails on any crash, leak, timeout or sanitizer report.
+# spaces, control characters, invalid UTF-8, right-to-left text, emoji, and the words that
+# crashed libespeak-ng), then random inputs for SECONDS seconds over all languages, then
+# FUZZ_LANG_SECONDS (20) for each espeak-ng language alone, seeded with those crash inputs and
+# text of its own. Fails on any crash, leak, timeout or sanitizer report; LeakSanitizer
+# suppresses nothing inside libespeak-ng any more (fuzz/lsan.supp).
 set -euo pipefail
 FUZZER=${1:?usage: run_fuzz.sh build-fuzz/text_fuzz [seconds]}
 SECONDS_BUDGET=${2:-60}
+LANG_SECONDS=${FUZZ_LANG_SECONDS:-20}
+LANGS=${FUZZ_LANGS:-es fr hi it pt-br}
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 export LSAN_OPTIONS="suppressions=$here/fuzz/lsan.supp:print_suppressions=0"
@@ -35,6 +40,38 @@ put("mixed", 0, ("Dr. Smith paid $1,234.56 on 3/4/2024 at 7:30 p.m.; call (555) 
 put("numbers", 1, b" ".join(str(random.randrange(10**random.randrange(1, 25))).encode() for _ in range(5000)))
 put("punct", 0, b".,;:!?()[]{}\"'-/\\@#$%^&*+=<>~`|" * 500)
 put("hindi", 6, "नमस्ते दुनिया, आप कैसे हैं? ".encode() * 500)
+# Words libespeak-ng had to spell with letters of several other languages (a heap
+# use-after-free in 1.51, issue 11), in every language.
+for i, w in enumerate(["ŉß", "ǅß", "ĸß", "þß", "ſß", "ƒß ǈß Ɠa", "ñß ĸñ ßñ"]):
+    put("spell-%d" % i, 8, w.encode())
+    put("spell-%d-es" % i, 4, w.encode())
+    put("spell-%d-hi" % i, 6, w.encode())
+PY
+
+# Seeds of one language each (no language byte: KOKORO_FUZZ_LANG fixes it).
+python3 - "$work/lang" <<'PY'
+import os, sys
+d = sys.argv[1]
+text = {
+    "es": "Hola, ¿cómo estás? Tengo 25 años y vivo en Málaga; ¡qué calor! Ñandú, pingüino.",
+    "fr": "Il fait très beau aujourd'hui : « Où est l'hôtel ? » Œuvre, naïve, Noël, 7:30.",
+    "hi": "नमस्ते दुनिया, आप कैसे हैं? मेरा नाम Ravi है। १२३ रुपये।",
+    "it": "Oggi il tempo è molto bello in città; perché no? Così, più, 3,50 €.",
+    "pt-br": "Olá, tudo bem? Tenho 25 anos. Ação, coração, pão, avô, pinguim.",
+}
+crash = ["ŉß", "ǅß", "ĸß", "þß", "ſß", "ƒß", "ǆß", "ǈß ǋß", "Ɠa Ɨa Ʃa", "ßĸŉǅ"]
+soup = "".join(chr(c) for c in list(range(0xC0, 0x250)) + list(range(0x1E00, 0x1F00)))
+for lang, sample in text.items():
+    os.makedirs(os.path.join(d, lang), exist_ok=True)
+    def put(name, s):
+        with open(os.path.join(d, lang, name), "wb") as f:
+            f.write(s.encode())
+    put("sample", sample)
+    for i, w in enumerate(crash):
+        put("crash-%d" % i, w)
+        put("crash-%d-in-text" % i, sample[:20] + " " + w + " " + sample[20:])
+    put("latin-soup", soup)
+    put("latin-soup-words", " ".join(soup[i:i + 3] for i in range(0, len(soup), 3)))
 PY
 
 echo "run_fuzz: hostile seeds"
@@ -46,4 +83,14 @@ timeout $((SECONDS_BUDGET + 300)) "$FUZZER" -rss_limit_mb=4096 \
     -timeout=30 -max_len=8192 -max_total_time="$SECONDS_BUDGET" -print_final_stats=1 \
     "$work/corpus" "$seeds" > "$work/log" 2>&1 || { tail -n 40 "$work/log"; exit 1; }
 grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$work/log" || true
+
+for lang in $LANGS; do
+    echo "run_fuzz: $lang alone for ${LANG_SECONDS}s"
+    mkdir -p "$work/corpus-$lang"
+    KOKORO_FUZZ_LANG=$lang timeout $((LANG_SECONDS + 300)) "$FUZZER" -rss_limit_mb=4096 \
+        -timeout=30 -max_len=4096 -max_total_time="$LANG_SECONDS" -print_final_stats=1 \
+        "$work/corpus-$lang" "$work/lang/$lang" > "$work/log-$lang" 2>&1 ||
+        { tail -n 40 "$work/log-$lang"; exit 1; }
+    grep -E "stat::number_of_executed_units" "$work/log-$lang" || true
+done
 echo "run_fuzz: ok"
