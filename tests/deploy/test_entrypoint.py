@@ -97,6 +97,8 @@ def container(image, by_kind):
         if "value" in e:
             env[e["name"]] = e["value"]
     env["KOKORO_WORKERS"] = "2"  # what resourceFieldRef gives for limits.cpu 2000m
+    probe_port = free_port()
+    env["KOKORO_PROBE_PORT"] = str(probe_port)  # the Deployment's 8081, on a free port
     env["TMPDIR"] = str(audio)
     env["HOME"] = "/nonexistent"  # the image user's home (useradd --home-dir): not writable
 
@@ -124,7 +126,8 @@ def container(image, by_kind):
             proc.kill()
             pytest.fail(f"not ready after {READY_TIMEOUT} s:\n{log_path.read_text()}")
         time.sleep(0.25)
-    yield {"base": base, "port": port, "audio": audio, "log": log_path, "proc": proc}
+    yield {"base": base, "port": port, "audio": audio, "log": log_path, "proc": proc,
+           "probes": f"http://127.0.0.1:{probe_port}"}
     if proc.poll() is None:
         proc.kill()
         proc.wait()
@@ -133,8 +136,10 @@ def container(image, by_kind):
 
 
 def test_probes_answer(container):
-    assert request(container["base"] + "/health")[0] == 200
-    assert request(container["base"] + "/ready")[0] == 200
+    for base in (container["base"], container["probes"]):  # the kubelet uses the probe port
+        assert request(base + "/health")[0] == 200
+        assert request(base + "/ready")[0] == 200
+    assert request(container["probes"] + "/metrics")[0] == 200
 
 
 def test_docker_healthcheck_command_passes(container, image):

@@ -145,12 +145,19 @@ def test_deployment_resources(by_kind):
 
 
 def test_container_port_and_probes(by_kind):
+    """The probes go to the probe listener (KOKORO_PROBE_PORT), whose connection slots are its
+    own: idle clients holding every slot of the API port cannot fail them."""
     c = container(by_kind)
-    assert c["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
-    assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
-    assert c["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert c["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"},
+                          {"name": "probes", "containerPort": 8081, "protocol": "TCP"}]
+    env = {e["name"]: e for e in c["env"]}
+    assert env["KOKORO_PROBE_PORT"]["value"] == "8081"
+    assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "probes"}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/health", "port": "probes"}
     startup = c["startupProbe"]
-    assert startup["httpGet"] == {"path": "/ready", "port": "http"}
+    assert startup["httpGet"] == {"path": "/ready", "port": "probes"}
+    annotations = by_kind["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == "8081"
     # Loading the model must have at least a minute before liveness may restart the pod.
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 60
     # A pod that stops answering /ready leaves the Service within 10 s.
@@ -178,6 +185,13 @@ def test_container_runs_unprivileged_on_a_read_only_root(by_kind):
     assert sc["readOnlyRootFilesystem"] is True
     assert sc["privileged"] is False
     assert sc["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_no_per_address_cap_behind_the_sidecar(by_kind):
+    """Istio's sidecar connects from 127.0.0.1 for every client: a per-address cap there would
+    cap the whole pod's traffic, so the Deployment turns it off (docs/server.md)."""
+    env = {e["name"]: e for e in container(by_kind)["env"]}
+    assert env["KOKORO_MAX_PER_IP"]["value"] == "0"
 
 
 def test_workers_follow_the_cpu_limit(by_kind):
