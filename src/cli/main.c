@@ -1,6 +1,7 @@
 /* main.c - the kokoro program: say, phonemize, bench, dump and serve, on top of libkokoro. */
 #include "kokoro.h"
 #include "model/model.h" /* the engine hooks bench and dump use */
+#include "model/cpu/kernels.h" /* kk_cpu_name: the kernels' CPU back end */
 #include "server/server.h"
 
 #include <errno.h>
@@ -496,6 +497,7 @@ static int cmd_bench(int argc, char **argv)
         double audio_s = samples / (double)KOKORO_SAMPLE_RATE;
         printf("threads %d\nphonemes %d\nruns %d\naudio_s %.3f\ncompute_s %.4f\nrtf %.4f\n",
                o.threads, n, o.runs, audio_s, best, best / audio_s);
+        printf("kernels %s\n", kk_cpu_name());
         for (int i = 0; i < 6; i++) printf("stage_%s_s %.4f\n", kk_stage_names[i], best_stage[i]);
         printf("load_s %.3f\npeak_rss_mb %.1f\n", e.load_s, ru.ru_maxrss / 1024.0);
         int frames = (int)(samples / KOKORO_SAMPLES_PER_FRAME);
