@@ -362,9 +362,15 @@ int kokoro_text_chunks(kokoro_text *t, const char *text, const char *lang,
     kokoro_chunk *c = NULL;
     if (rc == KOKORO_OK && n > 0 && !(c = calloc((size_t)n, sizeof *c)))
         rc = kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
+    int said = 0; /* words before this are in an earlier chunk's text */
     for (int i = 0; rc == KOKORO_OK && i < n; i++) {
         const kk_span *s = &spans[i];
-        c[i].text = join_words(&p, s->word_start, s->word_end);
+        /* A word too long for one chunk is cut into several: its text goes with the first
+         * piece only, so that a megabyte without spaces is not copied once per piece. */
+        int from = s->word_start > said ? s->word_start : said;
+        c[i].text = join_words(&p, from, s->word_end > from ? s->word_end : from);
+        if (s->word_end > said)
+            said = s->word_end;
         c[i].phonemes = strndup(p.ph.p + s->ph_start, (size_t)(s->ph_end - s->ph_start));
         c[i].ids = malloc((size_t)(s->n_ids > 0 ? s->n_ids : 1) * sizeof *c[i].ids);
         c[i].pause_after_ms = s->pause_after_ms;

@@ -191,6 +191,15 @@ int main(void)
     for (int i = 0; i < 5000; i++)
         kk_buf_puts(&blob, "abcdefghij");
     check_chunks(t, blob.p, "en-us", 0);
+    /* ...and its text is carried once, not once per piece (a 1 MB word took 4 GB) */
+    CHECK(kokoro_text_chunks(t, blob.p, "en-us", NULL, &c, &n, err, sizeof err) == KOKORO_OK &&
+              n > 10, "blob: %d chunks", n);
+    size_t text_bytes = 0;
+    for (int i = 0; i < n; i++)
+        text_bytes += strlen(c[i].text);
+    CHECK(text_bytes <= 2 * blob.n, "the chunks' texts hold %zu bytes for %zu of input", text_bytes,
+          blob.n);
+    kokoro_chunks_free(c, n);
     kk_buf_free(&blob);
 
     /* other languages are chunked the same way */
