@@ -26,6 +26,9 @@ static const option options[] = {
     {"--probe-port", "KOKORO_PROBE_PORT", T_INT, OFF(probe_port), 0, 65535,
      "port of /health, /ready and /metrics alone, with their own connection slots, 0 = none "
      "(default 8081)"},
+    {"--wyoming-port", "KOKORO_WYOMING_PORT", T_INT, OFF(wyoming_port), 0, 65535,
+     "port of the Wyoming protocol (Home Assistant's voices; 10200 is its usual port), on the "
+     "same workers and queue, 0 = none (default 0)"},
     {"--model", "KOKORO_MODEL", T_STR, OFF(model), 0, 0,
      "model weights (default models/kokoro.onnx)"},
     {"--voices", "KOKORO_VOICES", T_STR, OFF(voices), 0, 0,

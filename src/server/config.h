@@ -8,6 +8,7 @@ typedef struct {
     const char *host;          /* address to listen on */
     int port;
     int probe_port;            /* /health, /ready, /metrics on their own listener; 0 = none */
+    int wyoming_port;          /* the Wyoming protocol (Home Assistant); 0 = none */
     const char *model;         /* path of the ONNX weights */
     const char *voices;        /* folder (or archive) of voices */
     const char *lexicon;       /* text front-end data folder, NULL = library default */

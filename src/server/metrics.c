@@ -22,6 +22,11 @@ static double dur_sum;
 static unsigned long ttfa_buckets[N_BUCKETS], ttfa_count;
 static double ttfa_sum;
 static double audio_total, busy_total;
+static series wy_requests[MAX_SERIES]; /* route = kind, outcome in wy_outcomes */
+static const char *wy_outcomes[MAX_SERIES];
+static int n_wy;
+static unsigned long wy_first_buckets[N_BUCKETS], wy_first_count, wy_conns[SV_WY_COUNT];
+static double wy_first_sum;
 static unsigned long jobs_total, events[SV_EV_COUNT];
 
 static void observe(unsigned long *b, unsigned long *count, double *sum, double v)
@@ -65,6 +70,31 @@ void sv_metrics_event(int which)
     pthread_mutex_unlock(&mu);
 }
 
+void sv_metrics_wyoming(const char *kind, const char *outcome, double first_audio_s)
+{
+    pthread_mutex_lock(&mu);
+    int i = 0;
+    while (i < n_wy && !(strcmp(wy_requests[i].route, kind) == 0 &&
+                         strcmp(wy_outcomes[i], outcome) == 0))
+        i++;
+    if (i == n_wy && n_wy < MAX_SERIES) {
+        wy_requests[n_wy] = (series){kind, 0, 0};
+        wy_outcomes[n_wy++] = outcome;
+    }
+    if (i < n_wy)
+        wy_requests[i].count++;
+    if (first_audio_s >= 0)
+        observe(wy_first_buckets, &wy_first_count, &wy_first_sum, first_audio_s);
+    pthread_mutex_unlock(&mu);
+}
+
+void sv_metrics_wyoming_conn(int which)
+{
+    pthread_mutex_lock(&mu);
+    wy_conns[which]++;
+    pthread_mutex_unlock(&mu);
+}
+
 static void histogram(sv_buf *b, const char *name, const char *help, const unsigned long *bk,
                       unsigned long count, double sum)
 {
@@ -105,6 +135,25 @@ int sv_metrics_render(sv_buf *b, int ready, int queued, int running, int workers
                   "# TYPE kokoro_failed_total counter\nkokoro_failed_total %lu\n",
                   audio_total, busy_total, jobs_total, events[SV_EV_OVERLOADED],
                   events[SV_EV_CANCELLED], events[SV_EV_FAILED]);
+    sv_buf_printf(b, "# HELP kokoro_wyoming_requests_total Wyoming requests by kind (describe, "
+                     "synthesize, stream) and outcome (ok or the error code).\n"
+                     "# TYPE kokoro_wyoming_requests_total counter\n");
+    for (int i = 0; i < n_wy; i++)
+        sv_buf_printf(b, "kokoro_wyoming_requests_total{kind=\"%s\",outcome=\"%s\"} %lu\n",
+                      wy_requests[i].route, wy_outcomes[i], wy_requests[i].count);
+    histogram(b, "kokoro_wyoming_first_audio_seconds",
+              "Time from a Wyoming synthesize (or synthesize-start) to its first audio-chunk.",
+              wy_first_buckets, wy_first_count, wy_first_sum);
+    sv_buf_printf(b,
+                  "# HELP kokoro_wyoming_connections_total Wyoming connections accepted, and "
+                  "refused by the connection caps.\n"
+                  "# TYPE kokoro_wyoming_connections_total counter\n"
+                  "kokoro_wyoming_connections_total{result=\"accepted\"} %lu\n"
+                  "kokoro_wyoming_connections_total{result=\"refused\"} %lu\n"
+                  "# HELP kokoro_wyoming_connections Open Wyoming connections.\n"
+                  "# TYPE kokoro_wyoming_connections gauge\nkokoro_wyoming_connections %lu\n",
+                  wy_conns[SV_WY_ACCEPTED], wy_conns[SV_WY_REFUSED],
+                  wy_conns[SV_WY_ACCEPTED] - wy_conns[SV_WY_CLOSED]);
     pthread_mutex_unlock(&mu);
     return sv_buf_printf(b,
                          "# HELP kokoro_ready 1 when the service takes work.\n"

@@ -10,6 +10,7 @@
 #include "server/server.h"
 #include "server/http.h"
 #include "server/metrics.h"
+#include "server/wyoming.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -935,6 +936,7 @@ static void drain(sv_server *s)
     MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);
+    sv_wyoming_quiesce();
     double end = sv_now() + s->cfg.drain_timeout;
     while (atomic_load(&s->active) > 0 && sv_now() < end)
         usleep(20000);
@@ -945,6 +947,7 @@ static void drain(sv_server *s)
         while (atomic_load(&s->active) > 0 && sv_now() < hard)
             usleep(20000);
     }
+    sv_wyoming_stop(); /* before the pool: its connections hold jobs */
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
     if (probe_daemon)
@@ -980,6 +983,12 @@ int kk_serve_main(int argc, char **argv)
             return 1;
         }
     }
+    if (s->cfg.wyoming_port && sv_wyoming_start(s)) {
+        if (probe_daemon)
+            MHD_stop_daemon(probe_daemon);
+        MHD_stop_daemon(s->daemon);
+        return 1;
+    }
     sweeper_running = pthread_create(&sweeper, NULL, sweep_main, s) == 0;
     if (!sweeper_running)
         sv_log(SV_LOG_WARN, "cannot start the request-deadline thread: only the idle timeout "
@@ -989,6 +998,8 @@ int kk_serve_main(int argc, char **argv)
                s->cfg.probe_port);
     else
         sv_log(SV_LOG_INFO, "listening on %s:%d", s->cfg.host, s->cfg.port);
+    if (s->cfg.wyoming_port)
+        sv_log(SV_LOG_INFO, "wyoming protocol on port %d", s->cfg.wyoming_port);
     pthread_t loader;
     if (pthread_create(&loader, NULL, load_main, s)) {
         sv_log(SV_LOG_ERROR, "cannot start the loader thread");
