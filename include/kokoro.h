@@ -77,13 +77,15 @@ void kokoro_state_free(kokoro_state *st);
 int kokoro_state_set_threads(kokoro_state *st, int n);
 
 /* Memory. A synthesis of F frames (KOKORO_SAMPLES_PER_FRAME samples each, after durations
- * and speed) holds at most KOKORO_FRAME_BYTES * F + KOKORO_SYNTH_FIXED_BYTES bytes of working
- * memory beyond the model (measured 397 KB per frame; tested in tests/engine/test_engine.c).
- * One forward pass takes at most max_frames frames: KOKORO_MAX_FRAMES by default (20 s of
- * audio, at most 344 MB); a longer one is refused with KOKORO_E_TOO_LONG before the decoder
- * runs, so that no input can take unbounded memory. kokoro_speak splits such a chunk. */
+ * and speed) on a state of n_threads holds at most KOKORO_FRAME_BYTES * F +
+ * KOKORO_SYNTH_FIXED_BYTES + n_threads * KOKORO_THREAD_BYTES bytes of working memory beyond
+ * the model (measured 397 KB per frame; tested in tests/engine/test_engine.c). One forward
+ * pass takes at most max_frames frames: KOKORO_MAX_FRAMES by default (20 s of audio, about
+ * 350 MB); a longer one is refused with KOKORO_E_TOO_LONG before the decoder runs, so that
+ * no input can take unbounded memory. kokoro_speak splits such a chunk. */
 #define KOKORO_FRAME_BYTES (400u * 1024u)
 #define KOKORO_SYNTH_FIXED_BYTES (24u * 1024u * 1024u)
+#define KOKORO_THREAD_BYTES (12u * 1024u * 1024u)
 #define KOKORO_MAX_FRAMES 800
 /* The working-memory high-water mark of the last synthesis on st, in bytes. */
 size_t kokoro_state_peak_bytes(const kokoro_state *st);

@@ -31,7 +31,7 @@ static double now_s(void)
 typedef struct {
     const char *model, *voices, *voice, *lang, *out, *file, *text, *ids;
     float speed;
-    int threads, runs, print_ids, seed_set, direct_conv;
+    int threads, runs, print_ids, seed_set, direct_conv, no_fft;
     unsigned long long seed;
 } opts;
 
@@ -122,6 +122,8 @@ static int parse_opts(int argc, char **argv, opts *o, void (*usage)(FILE *))
             o->print_ids = 1;
         } else if (!strcmp(a, "--direct-conv")) {
             o->direct_conv = 1;
+        } else if (!strcmp(a, "--no-fft")) {
+            o->no_fft = 1;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "kokoro: unknown option %s (see --help)\n", a);
             return -1;
@@ -429,10 +431,11 @@ static const char *bench_text =
 static void usage_bench(FILE *f)
 {
     fprintf(f, "usage: kokoro bench [--threads N] [--runs N] [--ids 1,2,..] [--text T] "
-               "[--voice V] [--print-ids] [--direct-conv]\n"
+               "[--voice V] [--print-ids] [--direct-conv] [--no-fft]\n"
                "Synthesises one utterance (default: a 60-word paragraph) --runs times after a "
                "warm-up and prints key value lines: rtf (compute s per audio s, best run), "
-               "time per stage, peak RSS. --direct-conv: no Winograd (the reference path).\n");
+               "time per stage, peak RSS. --direct-conv: no Winograd, no FFT (the reference path);\n"
+               "--no-fft: Winograd for the long convolutions too.\n");
 }
 
 static int cmd_bench(int argc, char **argv)
@@ -473,6 +476,7 @@ static int cmd_bench(int argc, char **argv)
     engine e = {0};
     rc = engine_open(&e, &o, 0, err, sizeof err);
     if (!rc) kk_state_direct_conv(e.st, o.direct_conv);
+    if (!rc) kk_state_no_fft(e.st, o.no_fft);
     double best = 1e30, best_stage[6] = {0};
     size_t samples = 0;
     kokoro_synth_params sp = kokoro_synth_defaults();
@@ -536,7 +540,9 @@ static int cmd_dump(int argc, char **argv)
     if (!rc) {
         kk_state_keep_tensors(e.st, 1);
         kk_state_direct_conv(e.st, o.direct_conv);
+        kk_state_no_fft(e.st, o.no_fft);
         kokoro_synth_params sp = kokoro_synth_defaults();
+        sp.max_frames = -1; /* a tool: the parity references go up to 510 ids */
         sp.speed = o.speed;
         sp.zero_noise = 1;
         rc = kokoro_synthesize(e.st, ids, n, kokoro_voice_row(e.pack, n), &sp, &audio, &ns, err,

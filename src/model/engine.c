@@ -103,6 +103,9 @@ void kk_state_keep_tensors(kokoro_state *st, int on) { st->keep_tensors = on; }
 /* Selects the direct convolutions instead of Winograd (internal: reference runs). */
 void kk_state_direct_conv(kokoro_state *st, int on) { st->direct_conv = on; }
 
+/* Selects Winograd instead of the FFT for the long convolutions (internal: comparisons). */
+void kk_state_no_fft(kokoro_state *st, int on) { st->no_fft = on; }
+
 static void keep(kokoro_state *st, const char *name, const float *data, int d0, int d1)
 {
     if (!st->keep_tensors || st->n_tensors >= KK_MAX_TENSORS) return;
@@ -223,6 +226,11 @@ static void style_affine(const kk_linear *fc, const float *s, float *gb)
 /* "same" convolution (stride 1): y has T columns. Returns KOKORO_OK or KOKORO_E_NOMEM. */
 static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int T, float *y)
 {
+    /* 7 and 11 taps over long rows: FFT; 3 taps, or short rows: Winograd F(4,3) */
+    if (!st->direct_conv && !st->no_fft && kk_conv1d_fft_useful(c->in, c->out, c->k, T))
+        return kk_conv1d_fft(st->pool, c->w, c->b, c->in, c->out, c->k, dil, x, T, y)
+                   ? KOKORO_E_NOMEM
+                   : KOKORO_OK;
     if (c->wino && !st->direct_conv)
         return kk_conv1d_wino(st->pool, c->wino, c->w, c->b, c->in, c->out, c->k, dil, x, T, y)
                    ? KOKORO_E_NOMEM

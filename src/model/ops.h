@@ -71,4 +71,11 @@ void kk_adain_snake(kk_pool *p, const float *x, float *y, int C, int T, const fl
 /* Snake in place: x + sin^2(alpha_c * x) / alpha_c for x [C][T]. */
 void kk_snake(kk_pool *p, float *x, int C, int T, const float *alpha);
 
+/* The same y as kk_conv1d ("same" padding, stride 1, weights w [out][k][in]) by FFT
+ * (fftconv.c): for even channel counts and odd k. Returns 0, or -1 when out of memory or the
+ * shape is not one it takes. kk_conv1d_fft_useful tells where it is faster. */
+int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, int k, int dil,
+                  const float *x, int T, float *y);
+int kk_conv1d_fft_useful(int in, int out, int k, int T);
+
 #endif

@@ -161,11 +161,13 @@ static void *thread_synth(void *arg)
 }
 
 /* The working-memory promise of kokoro.h: at most KOKORO_FRAME_BYTES per frame plus
- * KOKORO_SYNTH_FIXED_BYTES, and not a loose bound either (within 15% on long input). */
+ * KOKORO_SYNTH_FIXED_BYTES plus KOKORO_THREAD_BYTES per thread, and not a loose bound either
+ * (within 15% on long input). */
 static void check_memory_bound(kokoro_state *st, size_t frames, const char *what)
 {
     size_t peak = kokoro_state_peak_bytes(st);
-    double bound = (double)KOKORO_FRAME_BYTES * frames + KOKORO_SYNTH_FIXED_BYTES;
+    double bound = (double)KOKORO_FRAME_BYTES * frames + KOKORO_SYNTH_FIXED_BYTES +
+                   (double)KOKORO_THREAD_BYTES * kokoro_state_set_threads(st, 64);
     CHECK(peak > 0 && peak <= bound, "%s: %zu frames held %zu bytes, bound %.0f", what, frames, peak,
           bound);
     if (frames >= 400)

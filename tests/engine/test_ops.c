@@ -49,7 +49,9 @@ static void check_conv(kk_pool *p, int in, int out, int k, int stride, int dil, 
     for (int i = 0; i < in * T; i++) x[i] = frand(&s);
     conv_ref(w, b, in, out, k, stride, dil, pad, x, T, r, Tout);
     int got;
-    if (wino) {
+    if (wino == 2) {
+        got = kk_conv1d_fft(p, w, b, in, out, k, dil, x, T, y) == 0 ? T : -1;
+    } else if (wino) {
         CHECK(kk_wino_prepare(w, in, out, k, &u) == 0, "prepare");
         got = kk_conv1d_wino(p, u, w, b, in, out, k, dil, x, T, y) == 0 ? T : -1;
     } else {
@@ -57,7 +59,7 @@ static void check_conv(kk_pool *p, int in, int out, int k, int stride, int dil, 
     }
     double e = got == Tout ? check_rel_l2(y, r, (size_t)out * Tout) : 1;
     CHECK(got == Tout && e < 2e-6, "%s conv in %d out %d k %d stride %d dil %d T %d: Tout %d/%d, rel err %.2e",
-          wino ? "winograd" : "direct", in, out, k, stride, dil, T, got, Tout, e);
+          wino == 2 ? "fft" : wino ? "winograd" : "direct", in, out, k, stride, dil, T, got, Tout, e);
     free(w), free(b), free(x), free(y), free(r), free(u);
 }
 
@@ -173,6 +175,17 @@ int main(int argc, char **argv)
                 check_conv(p, 16, 8, ks[a], 1, ds[d], 7, 1); /* shorter than the kernel */
             }
         check_conv(p, 70, 70, 11, 1, 5, 3333, 1);
+        /* the FFT (overlap-save) path: every tap count and dilation of the generator, rows
+         * shorter than a window, not a multiple of it, and a phase longer than the others */
+        for (int a = 1; a < 3; a++)
+            for (int d = 0; d < 3; d++) {
+                check_conv(p, 32, 40, ks[a], 1, ds[d], 1500, 2);
+                check_conv(p, 16, 8, ks[a], 1, ds[d], 7, 2);
+                check_conv(p, 2, 2, ks[a], 1, ds[d], 1, 2);
+            }
+        check_conv(p, 128, 128, 11, 1, 5, 9001, 2); /* the second stage's shape */
+        check_conv(p, 256, 256, 7, 1, 3, 2049, 2);  /* the first stage's (32-point windows) */
+        check_conv(p, 64, 64, 3, 1, 1, 999, 2);
     }
     /* Snake: x + sin^2(a x)/a, against libm, including large arguments */
     unsigned s = 1;
