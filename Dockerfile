@@ -9,12 +9,11 @@
 # page and only the shared libraries the program links; it runs as an unprivileged user and
 # writes nowhere but /tmp/audio, so it works with a read-only root filesystem.
 #
-# -march=native (the Makefile's default) would tie the image to the build machine's CPU; the
-# image targets x86-64-v3 (AVX2 + FMA: Intel Haswell / AMD Zen and later) unless OPT says
-# otherwise, e.g. --build-arg OPT="-O3 -march=x86-64-v2" or, on arm64, OPT="-O3 -mcpu=generic".
+# The Makefile builds for a baseline (x86-64-v2 on x86-64, armv8-a on arm64) and picks the
+# kernels' instruction set at run time (AVX-512, AVX2 + FMA, NEON or plain C; docs/engine.md
+# "CPU paths"), so one image runs on every node of its architecture.
 
 FROM debian:bookworm-slim AS build
-ARG OPT="-O3 -march=x86-64-v3 -ffp-contract=fast"
 ENV DEBIAN_FRONTEND=noninteractive
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
@@ -36,7 +35,7 @@ RUN make model
 COPY include include
 COPY src src
 COPY deploy/runtime-packages.sh deploy/runtime-packages.sh
-RUN make -j"$(nproc)" OPT="$OPT" build/kokoro \
+RUN make -j"$(nproc)" build/kokoro \
  && build/kokoro --help > /dev/null \
  && deploy/runtime-packages.sh build/kokoro > build/runtime-packages.txt
 
