@@ -75,6 +75,7 @@ typedef struct wy_conn {
     double t_heard;    /* the last sign of life either way (idle clock) */
     int eof;           /* the client sends no more (it may still read) */
     int gone;          /* the client cannot be written to: stop */
+    int linger;        /* closing on a protocol error: input may be unread (see linger) */
     char held_type[WY_TYPE_MAX];
     json_t *held;      /* an event waiting for the work before it to end (its data) */
 
@@ -822,16 +823,17 @@ static void consume(wy_conn *c, size_t n)
 }
 
 /* Reads a length member of the header: absent or null is 0. Returns -1 when it is not a
- * whole number from 0 to max. */
+ * whole number (ValidationError), -2 when it passes max (PayloadTooLarge). */
 static int get_length(json_t *hdr, const char *name, size_t max, size_t *out)
 {
     json_t *v = json_object_get(hdr, name);
     *out = 0;
     if (!v || json_is_null(v))
         return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        (unsigned long long)json_integer_value(v) > max)
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
         return -1;
+    if ((unsigned long long)json_integer_value(v) > max)
+        return -2;
     *out = (size_t)json_integer_value(v);
     return 0;
 }
@@ -858,11 +860,15 @@ static int begin_event(wy_conn *c, const char *t, size_t n)
                           hdr ? "not an object" : je.text) < 0 ? -1 : 0;
     }
     size_t dlen, plen;
-    if (get_length(hdr, "data_length", max, &dlen) ||
-        get_length(hdr, "payload_length", max, &plen)) {
+    int bad = get_length(hdr, "data_length", max, &dlen);
+    if (!bad)
+        bad = get_length(hdr, "payload_length", max, &plen);
+    if (bad) {
         json_decref(hdr);
-        send_error(c, "PayloadTooLarge", "data_length and payload_length must be whole numbers "
-                   "from 0 to %zu (KOKORO_MAX_BODY_BYTES); closing the connection", max);
+        send_error(c, bad == -2 ? "PayloadTooLarge" : "ValidationError",
+                   "data_length and payload_length must be whole numbers from 0 to %zu "
+                   "(KOKORO_MAX_BODY_BYTES); closing the connection", max);
+        c->linger = 1;
         return -1;
     }
     c->need = dlen;
@@ -916,6 +922,7 @@ static int run_events(wy_conn *c)
                 send_error(c, "PayloadTooLarge", "the header line is longer than %zu bytes "
                            "(KOKORO_MAX_HEADER_BYTES); closing the connection",
                            s->cfg.max_header);
+                c->linger = 1;
                 return -1;
             }
             if (!nl)
@@ -1043,6 +1050,25 @@ static void wait_io(wy_conn *c)
         read_some(c);
 }
 
+/* Closing on a protocol error while the client may still be sending: a close with unread
+ * input sends a reset, which can destroy the error event on its way. So: end our side,
+ * then read and drop what comes, for at most LINGER_MS. */
+#define LINGER_MS 1000
+static void linger(wy_conn *c)
+{
+    if (shutdown(c->fd, SHUT_WR))
+        return;
+    double end = sv_now() + LINGER_MS / 1000.0;
+    char sink[16384];
+    while (sv_now() < end && !atomic_load(&wy.stopping)) {
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        if (poll(&p, 1, 50) < 0 || (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+            break;
+        if ((p.revents & POLLIN) && recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) <= 0)
+            break;
+    }
+}
+
 static void *conn_main(void *arg)
 {
     wy_conn *c = arg;
@@ -1067,6 +1093,7 @@ static void *conn_main(void *arg)
             send_error(c, "RequestTimeout", "the event was not complete within %d s "
                        "(KOKORO_REQUEST_TIMEOUT); closing the connection",
                        s->cfg.request_timeout);
+            c->linger = 1;
             break;
         }
         if (!c->job && !c->held && !c->t_event && now - c->t_heard > s->cfg.idle_timeout) {
@@ -1085,6 +1112,8 @@ static void *conn_main(void *arg)
     }
     if (c->counted)
         busy_end(c, c->gone || c->eof ? "client_gone" : "closed");
+    if (c->linger && !c->gone)
+        linger(c);
     json_decref(c->held);
     json_decref(c->data);
     sv_buf_free(&c->in);
