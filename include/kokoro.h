@@ -71,6 +71,10 @@ void kokoro_model_free(kokoro_model *model);
  * Returns NULL only when out of memory. */
 kokoro_state *kokoro_state_new(const kokoro_model *model, int n_threads);
 void kokoro_state_free(kokoro_state *st);
+/* The instruction set the engine's kernels use in this process ("avx512", "avx2", "neon" or
+ * "generic"), chosen by the first kokoro_model_load from the CPU or KOKORO_CPU. */
+const char *kokoro_kernels(void);
+
 /* Sets how many of the state's n_threads the next layers use (clamped to 1..n_threads).
  * Safe from any thread, also while the state synthesises: a scheduler gives a lone job every
  * core and shares them out when more jobs run. Returns the count now in use. */

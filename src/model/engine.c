@@ -134,6 +134,8 @@ int kokoro_state_set_threads(kokoro_state *st, int n)
     return kk_pool_size(st->pool);
 }
 
+const char *kokoro_kernels(void) { return kk_cpu_name(); }
+
 size_t kokoro_state_peak_bytes(const kokoro_state *st) { return st ? st->peak_bytes : 0; }
 
 /* ------------------------------------------------------------------ per-call arena */

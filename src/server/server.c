@@ -878,10 +878,10 @@ static void *load_main(void *arg)
         goto fail;
     atomic_store(&s->ready, 1);
     sv_log(SV_LOG_INFO, "ready in %.1f s: %d voices, %d languages, %d workers sharing %d cores "
-           "(at most %d threads per job), queue %d", sv_now() - t,
+           "(at most %d threads per job, %s kernels), queue %d", sv_now() - t,
            kokoro_voices_count(s->eng.voices), s->n_langs, workers, sv_usable_cpus(),
            s->cfg.threads_per_worker ? s->cfg.threads_per_worker : sv_usable_cpus(),
-           s->cfg.queue_depth);
+           kokoro_kernels(), s->cfg.queue_depth);
     return NULL;
 fail:
     sv_log(SV_LOG_ERROR, "cannot start: %s", err);
