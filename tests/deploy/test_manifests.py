@@ -149,7 +149,8 @@ def test_container_port_and_probes(by_kind):
     own: idle clients holding every slot of the API port cannot fail them."""
     c = container(by_kind)
     assert c["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"},
-                          {"name": "probes", "containerPort": 8081, "protocol": "TCP"}]
+                          {"name": "probes", "containerPort": 8081, "protocol": "TCP"},
+                          {"name": "wyoming", "containerPort": 10200, "protocol": "TCP"}]
     env = {e["name"]: e for e in c["env"]}
     assert env["KOKORO_PROBE_PORT"]["value"] == "8081"
     assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "probes"}
@@ -216,11 +217,30 @@ def test_service(by_kind):
     svc = by_kind["Service"]["spec"]
     assert svc["type"] == "ClusterIP"
     assert svc["selector"] == POD_LABELS
-    assert len(svc["ports"]) == 1
+    assert [p["name"] for p in svc["ports"]] == ["http", "wyoming"]
     port = svc["ports"][0]
     assert (port["name"], port["port"], port["targetPort"], port["protocol"]) == (
         "http", 8000, 8000, "TCP")
     assert port["targetPort"] == container(by_kind)["ports"][0]["containerPort"]
+
+
+def test_wyoming_port_for_home_assistant(by_kind):
+    """Issue 14: the Wyoming protocol on 10200, named `wyoming` in the container and the
+    Service, turned on in the server, opaque TCP to Istio, admitted by the NetworkPolicy."""
+    c = container(by_kind)
+    [cport] = [p for p in c["ports"] if p["name"] == "wyoming"]
+    assert cport == {"name": "wyoming", "containerPort": 10200, "protocol": "TCP"}
+    env = {e["name"]: e for e in c["env"]}
+    assert env["KOKORO_WYOMING_PORT"]["value"] == "10200"
+    [sport] = [p for p in by_kind["Service"]["spec"]["ports"] if p["name"] == "wyoming"]
+    assert sport == {"name": "wyoming", "protocol": "TCP", "appProtocol": "tcp", "port": 10200,
+                     "targetPort": 10200}
+    ingress = {p["port"] for rule in by_kind["NetworkPolicy"]["spec"]["ingress"]
+               for p in rule["ports"]}
+    assert 10200 in ingress
+    # Only HTTP goes through the VirtualService; it must not claim the Wyoming port.
+    for route in by_kind["VirtualService"]["spec"]["http"]:
+        assert all(d["destination"]["port"]["number"] == 8000 for d in route["route"])
 
 
 def test_virtualservice_retries_timeout_and_route(by_kind):
@@ -256,12 +276,12 @@ def test_pdb_covers_the_pods_without_blocking_drains(by_kind):
     assert pdb.get("maxUnavailable") == 1 and "minAvailable" not in pdb
 
 
-def test_networkpolicy_admits_the_api_port_only(by_kind):
+def test_networkpolicy_admits_the_api_and_wyoming_ports_only(by_kind):
     np = by_kind["NetworkPolicy"]["spec"]
     assert np["podSelector"]["matchLabels"] == POD_LABELS
     assert set(np["policyTypes"]) == {"Ingress", "Egress"}
     ports = {p["port"] for rule in np["ingress"] for p in rule["ports"]}
-    assert 8000 in ports and ports <= {8000, 15020, 15090}
+    assert {8000, 10200} <= ports <= {8000, 10200, 15020, 15090}
     egress = {(p["protocol"], p["port"]) for rule in np["egress"] for p in rule["ports"]}
     assert ("UDP", 53) in egress  # DNS
     assert ("TCP", 15012) in egress  # the sidecar's istiod connection
