@@ -124,6 +124,8 @@ static int parse_opts(int argc, char **argv, opts *o, void (*usage)(FILE *))
             o->direct_conv = 1;
         } else if (!strcmp(a, "--no-fft")) {
             o->no_fft = 1;
+        } else if (!strcmp(a, "--print-chunks")) {
+            o->print_ids = 2;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "kokoro: unknown option %s (see --help)\n", a);
             return -1;
@@ -431,7 +433,7 @@ static const char *bench_text =
 static void usage_bench(FILE *f)
 {
     fprintf(f, "usage: kokoro bench [--threads N] [--runs N] [--ids 1,2,..] [--text T] "
-               "[--voice V] [--print-ids] [--direct-conv] [--no-fft]\n"
+               "[--voice V] [--print-ids] [--print-chunks] [--direct-conv] [--no-fft]\n"
                "Synthesises one utterance (default: a 60-word paragraph) --runs times after a "
                "warm-up and prints key value lines: rtf (compute s per audio s, best run), "
                "time per stage, peak RSS. --direct-conv: no Winograd, no FFT (the reference path);\n"
@@ -467,6 +469,22 @@ static int cmd_bench(int argc, char **argv)
             fprintf(stderr, "kokoro bench: %s\n", err);
             return 1;
         }
+    }
+    if (o.print_ids == 2) { /* the chunks kokoro_speak would make of the text, one per line */
+        kokoro_text *tf = NULL;
+        kokoro_chunk *ch = NULL;
+        int nc = 0;
+        rc = kokoro_text_new(NULL, &tf, err, sizeof err);
+        if (!rc) rc = kokoro_text_chunks(tf, o.text ? o.text : bench_text, "en-us", NULL, &ch, &nc,
+                                         err, sizeof err);
+        for (int c = 0; !rc && c < nc; c++) {
+            for (int i = 0; i < ch[c].n_ids; i++) printf("%s%d", i ? "," : "", ch[c].ids[i]);
+            printf("\n");
+        }
+        kokoro_chunks_free(ch, nc);
+        kokoro_text_free(tf);
+        if (rc) fprintf(stderr, "kokoro bench: %s\n", err);
+        return rc ? 1 : 0;
     }
     if (o.print_ids) {
         for (int i = 0; i < n; i++) printf("%s%d", i ? "," : "", ids[i]);
