@@ -12,7 +12,7 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := espeak-ng libmicrohttpd jansson vorbisenc ogg opus libopusenc flac
+PKGS     := espeak-ng libmicrohttpd jansson vorbisenc ogg opus libopusenc flac expat
 WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 # A baseline instruction set, so that the binary runs on any CPU of its architecture; the hot
 # kernels have wider back ends chosen at run time (src/model/cpu/, docs/engine.md "CPU paths").

@@ -233,16 +233,33 @@ typedef struct {
     double max_audio_s; /* budget of audio seconds, 0 = none: text sure to exceed it is refused
                          * before any synthesis, and speech stops when the audio would pass it
                          * (both KOKORO_E_TOO_LONG) */
+    const kokoro_voices *voices; /* optional: resolves SSML <voice name="..."> (a name or a
+                                  * blend); NULL refuses <voice> with KOKORO_E_UNSUPPORTED */
 } kokoro_speak_params;
 
 kokoro_speak_params kokoro_speak_defaults(void);
 
 /* Text -> audio through the front end and the engine, chunk by chunk, with natural pauses
  * between chunks. pack is a full voice pack (KOKORO_VOICE_FLOATS). on_audio is called once
- * per chunk at least. */
+ * per chunk at least.
+ *
+ * Markup (docs/text.md): text that starts with "<speak" is SSML (break, p, s, prosody rate
+ * and volume, voice, phoneme, sub, say-as, emphasis); plain text may hold [pause:1.5s] /
+ * [pause:500ms] and [word](/phonemes/). Text with neither is spoken exactly as before. */
 int kokoro_speak(kokoro_state *st, kokoro_text *t, const char *text, const char *lang,
                  const float *pack, const kokoro_speak_params *params, kokoro_audio_fn on_audio,
                  void *user, char *err, size_t errlen);
+
+/* Nonzero when text is SSML (starts with "<speak", after spaces or an XML declaration). */
+int kokoro_is_ssml(const char *text);
+
+/* Checks marked-up text without speaking it: SSML well-formed and within bounds (at most
+ * 10 s per break, 32 levels, 4096 elements; no DTD or entity declarations), its <voice>
+ * names known to voices (when voices is not NULL), plain-text [pause:] within 10 s.
+ * KOKORO_OK for text without markup. KOKORO_E_ARG: err says where ("SSML line 2, column 7:
+ * ..."); KOKORO_E_NOT_FOUND: an unknown voice. */
+int kokoro_markup_check(const char *text, const kokoro_voices *voices, char *err,
+                        size_t errlen);
 
 /* ---------------------------------------------------------------- audio encoders */
 

@@ -323,9 +323,11 @@ static int cmd_say(int argc, char **argv)
         kokoro_speak_params sp = kokoro_speak_defaults();
         sp.speed = o.speed;
         if (o.seed_set) sp.noise_seed = o.seed;
+        sp.voices = e.voices; /* SSML <voice name> */
+        int ssml = kokoro_is_ssml(text); /* one document: never cut into blocks */
         const char *p = text;
         while (!rc && *p) {
-            size_t n = next_block(p);
+            size_t n = ssml ? strlen(p) : next_block(p);
             char *block = strndup(p, n);
             if (!block) {
                 rc = KOKORO_E_NOMEM;

@@ -43,6 +43,19 @@ static int check_text(sv_server *s, const char *text, const char *param, sv_err 
                                (json_int_t)n, "max_chars", s->cfg.max_text);
         return -1;
     }
+    /* SSML and [pause:] checked before the job: a stream's status is sent before synthesis */
+    char err[256];
+    int rc = kokoro_markup_check(text, s->eng.voices, err, sizeof err);
+    if (rc == KOKORO_E_NOT_FOUND)
+        return sv_fail(e, 400, "UnsupportedVoice", param, "%s", err);
+    if (rc != KOKORO_OK) {
+        sv_fail(e, 400, "ValidationError", param, "%s", err);
+        unsigned long line = 0, col = 0;
+        if (sscanf(err, "SSML line %lu, column %lu", &line, &col) == 2)
+            e->details = json_pack("{s:s, s:i, s:i}", "field", param, "line", (int)line,
+                                   "column", (int)col);
+        return -1;
+    }
     return 0;
 }
 

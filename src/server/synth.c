@@ -181,6 +181,7 @@ static int speak_item(run_ctx *rc, const sv_item *it, kokoro_state *st, const sv
     sp.cancel_user = rc->job;
     sp.quick_start = rc->job->streaming; /* a stream starts with a phrase, for early audio */
     sp.max_frames = rc->job->max_frames;
+    sp.voices = eng->voices; /* SSML <voice name> */
     if (rc->job->max_audio_s > 0) {
         /* what is left of the job's budget (a batch shares one) */
         sp.max_audio_s = rc->job->max_audio_s - rc->total_s;

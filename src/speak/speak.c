@@ -107,6 +107,7 @@ typedef struct {
     kokoro_audio_fn on_audio;
     void *user;
     float *silence;
+    float volume; /* the request's volume times the segment's */
     double offset_s;
     int n_done;    /* pieces spoken so far */
     int prev_open; /* the last piece ended inside a sentence */
@@ -202,13 +203,13 @@ static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
                        "the text gives more than the limit of %g s of audio per request",
                        params->max_audio_s);
     }
-    shape(audio, n_samples, params->volume);
+    shape(audio, n_samples, c->volume);
     if (params->on_words)
         report_words(c->st, c->p, s, c->offset_s, params, c->user);
     int stop = n_samples ? c->on_audio(audio, n_samples, c->user) : 0;
     free(audio);
     c->offset_s += chunk_s;
-    size_t pause = (size_t)((double)s->pause_after_ms / params->speed * KOKORO_SAMPLE_RATE /
+    size_t pause = (size_t)((double)s->pause_after_ms / c->sp.speed * KOKORO_SAMPLE_RATE /
                             1000.0);
     if (!stop && pause && !is_last) {
         if (!c->silence && !(c->silence = calloc((size_t)KOKORO_SAMPLE_RATE * 4, sizeof *c->silence)))
@@ -219,6 +220,256 @@ static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
     if (stop)
         return kk_fail(c->err, c->errlen, KOKORO_E_CANCELLED, "stopped by the audio callback");
     return KOKORO_OK;
+}
+
+/* Silence of ms milliseconds (an SSML break, a [pause:]), within the audio budget. */
+static int emit_pause(speak_ctx *c, int ms)
+{
+    size_t left = (size_t)((double)ms * KOKORO_SAMPLE_RATE / 1000.0);
+    const size_t block = (size_t)KOKORO_SAMPLE_RATE;
+    if (!left)
+        return KOKORO_OK;
+    if (c->params->max_audio_s > 0 &&
+        c->offset_s + (double)left / KOKORO_SAMPLE_RATE > c->params->max_audio_s + 1e-9)
+        return kk_fail(c->err, c->errlen, KOKORO_E_TOO_LONG,
+                       "the text gives more than the limit of %g s of audio per request",
+                       c->params->max_audio_s);
+    if (!c->silence && !(c->silence = calloc((size_t)KOKORO_SAMPLE_RATE * 4, sizeof *c->silence)))
+        return kk_fail(c->err, c->errlen, KOKORO_E_NOMEM, "out of memory");
+    while (left) {
+        size_t n = left < block ? left : block;
+        if (c->on_audio(c->silence, n, c->user))
+            return kk_fail(c->err, c->errlen, KOKORO_E_CANCELLED, "stopped by the audio callback");
+        c->offset_s += (double)n / KOKORO_SAMPLE_RATE;
+        left -= n;
+    }
+    return KOKORO_OK;
+}
+
+/* Audio seconds that spans surely give at least (the up-front budget check). */
+static double estimate_s(const kk_span *spans, int n, float speed)
+{
+    double est = 0;
+    for (int i = 0; i < n; i++)
+        est += (spans[i].n_ids * FRAMES_PER_ID_LOW * KOKORO_SAMPLES_PER_FRAME /
+                    KOKORO_SAMPLE_RATE + spans[i].pause_after_ms / 1000.0) / speed;
+    return est;
+}
+
+static void init_ctx(speak_ctx *c, const kokoro_speak_params *params)
+{
+    c->sp = kokoro_synth_defaults();
+    c->sp.speed = params->speed;
+    c->sp.noise_seed = params->noise_seed;
+    c->sp.zero_noise = params->zero_noise;
+    c->sp.cancel = params->cancel;
+    c->sp.cancel_user = params->cancel_user;
+    c->sp.max_frames = params->max_frames;
+    c->volume = params->volume;
+}
+
+/* ---------------------------------------------------------------- marked-up text */
+
+#define MAX_DOC_VOICES 8 /* distinct <voice> names in one text (a pack is 522 KB) */
+
+/* One segment, planned: its phonemes, pieces, voice pack and language. */
+typedef struct {
+    kk_phon p;
+    kk_span *spans;
+    int n_spans;
+    const float *pack;
+    const char *lang;
+} seg_plan;
+
+typedef struct {
+    char *name[MAX_DOC_VOICES];
+    float *pack[MAX_DOC_VOICES];
+    int n;
+} voice_cache;
+
+static void voice_cache_free(voice_cache *v)
+{
+    for (int i = 0; i < v->n; i++) {
+        free(v->name[i]);
+        free(v->pack[i]);
+    }
+}
+
+/* The pack of a <voice name>, resolved once per name. */
+static int doc_voice(voice_cache *vc, const kokoro_voices *voices, const char *name,
+                     const float **pack, char *err, size_t errlen)
+{
+    for (int i = 0; i < vc->n; i++)
+        if (strcmp(vc->name[i], name) == 0)
+            return *pack = vc->pack[i], KOKORO_OK;
+    if (!voices)
+        return kk_fail(err, errlen, KOKORO_E_UNSUPPORTED,
+                       "<voice name=\"%.64s\">: voice changes need the voice set", name);
+    if (vc->n == MAX_DOC_VOICES)
+        return kk_fail(err, errlen, KOKORO_E_ARG, "more than %d different voices in one text",
+                       MAX_DOC_VOICES);
+    float *pk = malloc((size_t)KOKORO_VOICE_FLOATS * sizeof *pk);
+    char *nm = strdup(name);
+    if (!pk || !nm) {
+        free(pk);
+        free(nm);
+        return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
+    }
+    int rc = kokoro_voice_blend(voices, name, pk, err, errlen);
+    if (rc != KOKORO_OK) {
+        free(pk);
+        free(nm);
+        return rc;
+    }
+    vc->name[vc->n] = nm;
+    vc->pack[vc->n++] = pk;
+    *pack = pk;
+    return KOKORO_OK;
+}
+
+/* The language a segment is read in: the request's, unless its voice speaks another one
+ * (an English voice reads English in either dialect). */
+static const char *seg_lang(const char *lang, const char *voice)
+{
+    const char *vl = voice ? kokoro_lang_of_voice(voice) : NULL;
+    const kk_lang *rl = kk_lang_find(lang);
+    if (!vl || !rl)
+        return lang;
+    int v_en = vl[0] == 'e' && vl[1] == 'n', r_en = rl->prefix == 'a' || rl->prefix == 'b';
+    return v_en && r_en ? lang : strcmp(vl, rl->code) == 0 ? lang : vl;
+}
+
+int kokoro_is_ssml(const char *text) { return kk_is_ssml(text); }
+
+/* Parses the markup of text: 1 with *doc filled, 0 when there is none, or a status. */
+static int parse_markup(const char *text, kk_doc *doc, char *err, size_t errlen)
+{
+    if (kk_is_ssml(text)) {
+        int rc = kk_ssml_parse(text, doc, err, errlen);
+        return rc == KOKORO_OK ? 1 : rc;
+    }
+    return kk_controls_parse(text, doc, err, errlen);
+}
+
+int kokoro_markup_check(const char *text, const kokoro_voices *voices, char *err,
+                        size_t errlen)
+{
+    if (!text)
+        return kk_fail(err, errlen, KOKORO_E_ARG, "kokoro_markup_check: NULL text");
+    kk_doc doc = {0};
+    int rc = parse_markup(text, &doc, err, errlen);
+    if (rc <= 0)
+        return rc;
+    rc = KOKORO_OK;
+    for (int i = 0; rc == KOKORO_OK && i < doc.n_segs; i++) {
+        const char *v = doc.segs[i].voice;
+        if (!v || !voices)
+            continue;
+        /* each name of a blend "a(2)+b" must exist */
+        const char *s = v;
+        while (rc == KOKORO_OK && *s) {
+            size_t n = strcspn(s, "(+");
+            char name[64];
+            if (n == 0 || n >= sizeof name) {
+                rc = kk_fail(err, errlen, KOKORO_E_ARG, "<voice name=\"%.64s\"> is malformed", v);
+                break;
+            }
+            memcpy(name, s, n);
+            name[n] = 0;
+            if (!kokoro_voices_get(voices, name))
+                rc = kk_fail(err, errlen, KOKORO_E_NOT_FOUND,
+                             "<voice name=\"%.64s\">: no voice \"%s\"", v, name);
+            s += n;
+            s += strcspn(s, "+");
+            if (*s == '+')
+                s++;
+        }
+    }
+    kk_doc_free(&doc);
+    return rc;
+}
+
+static int speak_doc(speak_ctx *c, kokoro_text *t, const kk_doc *doc, const char *lang)
+{
+    const kokoro_speak_params *params = c->params;
+    seg_plan *plan = calloc((size_t)doc->n_segs + 1, sizeof *plan);
+    voice_cache vc = {0};
+    int rc = plan ? KOKORO_OK : kk_fail(c->err, c->errlen, KOKORO_E_NOMEM, "out of memory");
+    double est = 0;
+    int said = 0;
+    for (int i = 0; rc == KOKORO_OK && i < doc->n_segs; i++) {
+        const kk_seg *g = &doc->segs[i];
+        seg_plan *sp = &plan[i];
+        sp->pack = c->pack;
+        sp->lang = seg_lang(lang, g->voice);
+        if (g->voice)
+            rc = doc_voice(&vc, params->voices, g->voice, &sp->pack, c->err, c->errlen);
+        const kk_lang *l = rc == KOKORO_OK ? kk_lang_find(sp->lang) : NULL;
+        if (rc == KOKORO_OK && !l)
+            rc = kk_fail(c->err, c->errlen, KOKORO_E_UNSUPPORTED,
+                         "unsupported language \"%s\": use en-us, en-gb, es, fr, hi, it or pt-br",
+                         sp->lang ? sp->lang : "(null)");
+        if (rc == KOKORO_OK && g->n_pieces)
+            rc = kk_seg_phonemize(t, g, l, &sp->p, c->err, c->errlen);
+        float speed = params->speed * g->speed;
+        if (speed < KOKORO_SPEED_MIN)
+            speed = KOKORO_SPEED_MIN;
+        if (speed > KOKORO_SPEED_MAX)
+            speed = KOKORO_SPEED_MAX;
+        kokoro_chunk_opts co = {speed, params->quick_start && !said, params->max_frames};
+        if (rc == KOKORO_OK && sp->p.ph.n &&
+            (rc = kk_plan_chunks(&sp->p, &co, &sp->spans, &sp->n_spans)) != KOKORO_OK)
+            kk_fail(c->err, c->errlen, rc, "out of memory");
+        said += sp->n_spans;
+        est += estimate_s(sp->spans, sp->n_spans, speed) + g->pause_after_ms / 1000.0;
+    }
+    if (rc == KOKORO_OK && said == 0)
+        rc = kk_fail(c->err, c->errlen, KOKORO_E_ARG, "the text has nothing to say");
+    if (rc == KOKORO_OK && params->max_audio_s > 0 && est > params->max_audio_s)
+        rc = kk_fail(c->err, c->errlen, KOKORO_E_TOO_LONG,
+                     "the text gives at least %.0f s of audio with its pauses; the limit is %g s "
+                     "of audio per request", est, params->max_audio_s);
+    /* the last segment that speaks: no pause after it */
+    int last = doc->n_segs - 1;
+    while (last > 0 && plan && plan[last].n_spans == 0)
+        last--;
+    for (int i = 0; rc == KOKORO_OK && i <= last; i++) {
+        const kk_seg *g = &doc->segs[i];
+        seg_plan *sp = &plan[i];
+        c->p = &sp->p;
+        c->pack = sp->pack;
+        c->volume = params->volume * g->volume;
+        if (c->volume > 10.0f)
+            c->volume = 10.0f;
+        float speed = params->speed * g->speed;
+        c->sp.speed = speed < KOKORO_SPEED_MIN ? KOKORO_SPEED_MIN
+                      : speed > KOKORO_SPEED_MAX ? KOKORO_SPEED_MAX
+                                                 : speed;
+        for (int k = 0; rc == KOKORO_OK && k < sp->n_spans; k++) {
+            if (params->cancel && params->cancel(params->cancel_user)) {
+                rc = kk_fail(c->err, c->errlen, KOKORO_E_CANCELLED, "cancelled");
+                break;
+            }
+            kk_span s = sp->spans[k];
+            int final = i == last && k + 1 == sp->n_spans;
+            if (k + 1 == sp->n_spans && !final) {
+                /* the segment goes on in the next: no silence of the model's at the join,
+                 * only the pause the markup asked for */
+                s.mid_sentence = 1;
+                s.pause_after_ms = 0;
+            }
+            rc = speak_span(c, &s, final, 0);
+        }
+        if (rc == KOKORO_OK && i < last)
+            rc = emit_pause(c, g->pause_after_ms);
+    }
+    for (int i = 0; plan && i < doc->n_segs; i++) {
+        kk_phon_free(&plan[i].p);
+        free(plan[i].spans);
+    }
+    free(plan);
+    voice_cache_free(&vc);
+    return rc;
 }
 
 int kokoro_speak(kokoro_state *st, kokoro_text *t, const char *text, const char *lang,
@@ -236,34 +487,36 @@ int kokoro_speak(kokoro_state *st, kokoro_text *t, const char *text, const char 
     if (!(params->volume >= 0.0f && params->volume <= 10.0f))
         return kk_fail(err, errlen, KOKORO_E_ARG, "volume %g is outside 0 .. 10",
                        (double)params->volume);
+    speak_ctx c = {.st = st, .params = params, .on_audio = on_audio, .user = user,
+                   .err = err, .errlen = errlen, .pack = pack};
+    init_ctx(&c, params);
+
+    kk_doc doc = {0};
+    int rc = parse_markup(text, &doc, err, errlen);
+    if (rc != 0) {
+        if (rc == 1)
+            rc = speak_doc(&c, t, &doc, lang);
+        kk_doc_free(&doc);
+        free(c.silence);
+        return rc;
+    }
+
     kk_phon p = {0};
     kk_span *spans = NULL;
     int n_spans = 0;
     kokoro_chunk_opts co = {params->speed, params->quick_start, params->max_frames};
-    int rc = kk_text_plan(t, text, lang, &co, &p, &spans, &n_spans, err, errlen);
+    rc = kk_text_plan(t, text, lang, &co, &p, &spans, &n_spans, err, errlen);
     if (rc == KOKORO_OK && n_spans == 0)
         rc = kk_fail(err, errlen, KOKORO_E_ARG, "the text has nothing to say");
     if (rc == KOKORO_OK && params->max_audio_s > 0) {
         /* refuse at once what is sure to exceed the budget, before any work */
-        double est = 0;
-        for (int i = 0; i < n_spans; i++)
-            est += (spans[i].n_ids * FRAMES_PER_ID_LOW * KOKORO_SAMPLES_PER_FRAME /
-                        KOKORO_SAMPLE_RATE + spans[i].pause_after_ms / 1000.0) / params->speed;
+        double est = estimate_s(spans, n_spans, params->speed);
         if (est > params->max_audio_s)
             rc = kk_fail(err, errlen, KOKORO_E_TOO_LONG,
                          "the text gives at least %.0f s of audio at speed %g; the limit is %g s "
                          "of audio per request", est, (double)params->speed, params->max_audio_s);
     }
-
-    speak_ctx c = {.st = st, .p = &p, .params = params, .on_audio = on_audio, .user = user,
-                   .err = err, .errlen = errlen, .pack = pack};
-    c.sp = kokoro_synth_defaults();
-    c.sp.speed = params->speed;
-    c.sp.noise_seed = params->noise_seed;
-    c.sp.zero_noise = params->zero_noise;
-    c.sp.cancel = params->cancel;
-    c.sp.cancel_user = params->cancel_user;
-    c.sp.max_frames = params->max_frames;
+    c.p = &p;
     for (int i = 0; rc == KOKORO_OK && i < n_spans; i++) {
         if (params->cancel && params->cancel(params->cancel_user)) {
             rc = kk_fail(err, errlen, KOKORO_E_CANCELLED, "cancelled");

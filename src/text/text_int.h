@@ -142,4 +142,62 @@ int kk_text_plan(kokoro_text *t, const char *text, const char *lang,
 /* Number of vocabulary ids in ph[a..b). */
 int kk_count_ids(const char *ph, int a, int b);
 
+/* ------------------------------------------------------------ markup: SSML, plain-text controls */
+
+/* What a document (SSML, or plain text with [pause:..] / [word](/ph/) controls) asks to say:
+ * segments spoken in turn, each with its speed, volume and voice, and the silence after it.
+ * A segment is a list of pieces phonemised into one utterance: text, phonemes given by the
+ * user, or letters to spell. */
+enum { KK_PIECE_TEXT, KK_PIECE_PHON, KK_PIECE_SPELL };
+
+typedef struct {
+    int kind;
+    char *s;       /* text, phonemes (vocabulary), or the letters to spell */
+    char *written; /* phonemes: the word as written (may be NULL) */
+    int space_before; /* the source has a space before this piece */
+} kk_piece;
+
+typedef struct {
+    kk_piece *pieces;
+    int n_pieces, cap_pieces;
+    float speed, volume; /* multipliers of the request's */
+    char *voice;         /* NULL: the request's voice */
+    int pause_after_ms;
+} kk_seg;
+
+typedef struct {
+    kk_seg *segs;
+    int n_segs, cap_segs;
+} kk_doc;
+
+#define KK_MAX_BREAK_MS 10000 /* one <break> or [pause:] */
+#define KK_SSML_MAX_DEPTH 32
+#define KK_SSML_MAX_ELEMENTS 4096
+
+void kk_doc_free(kk_doc *d);
+/* Opens a new segment with the given prosody (closing the current one when it has pieces).
+ * Returns the segment, or NULL when out of memory. */
+kk_seg *kk_doc_open(kk_doc *d, float speed, float volume, const char *voice);
+/* Adds pause_ms of silence after the current segment. */
+void kk_doc_pause(kk_doc *d, int pause_ms);
+/* Appends a piece to the last segment (text pieces merge with a text piece before them).
+ * Returns 0 or -1 when out of memory. */
+int kk_doc_piece(kk_doc *d, int kind, const char *s, size_t n, const char *written,
+                 size_t wn);
+/* Nonzero when text (after leading spaces) starts with "<speak". */
+int kk_is_ssml(const char *text);
+/* Parses SSML into segments. KOKORO_E_ARG with "SSML line L, column C: ..." when invalid. */
+int kk_ssml_parse(const char *xml, kk_doc *out, char *err, size_t errlen);
+/* Finds the plain-text controls [pause:1.5s] and [word](/phonemes/). Returns 1 and fills out
+ * when there are some, 0 when there are none (out untouched), or a negative status. */
+int kk_controls_parse(const char *text, kk_doc *out, char *err, size_t errlen);
+/* Standard IPA (or the model's own letters) -> the model's vocabulary: diphthongs to their
+ * letters (eɪ A, aɪ I, oʊ O, aʊ W, ɔɪ Y, əʊ Q), ɝ ɜɹ, ɚ əɹ, r ɹ, g ɡ, tie bars dropped,
+ * anything outside the vocabulary dropped. Appends to out; 0 or -1 when out of memory. */
+int kk_parse_duration_ms(const char *s, size_t n); /* "1.5s", "500ms" -> ms, or -1 */
+int kk_user_ipa(const char *ipa, size_t n, kk_buf *out);
+/* Phonemises the pieces of a segment into one utterance, words positioned. */
+int kk_seg_phonemize(kokoro_text *t, const kk_seg *s, const kk_lang *lang, kk_phon *out,
+                     char *err, size_t errlen);
+
 #endif
