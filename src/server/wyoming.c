@@ -342,8 +342,10 @@ static int send_pcm(wy_conn *c)
         c->audio_bytes += n;
         off += n;
     }
-    memmove(c->pcm.data, c->pcm.data + off, c->pcm.len - off);
-    c->pcm.len -= off;
+    if (off) {
+        memmove(c->pcm.data, c->pcm.data + off, c->pcm.len - off);
+        c->pcm.len -= off;
+    }
     return 0;
 }
 
@@ -818,6 +820,8 @@ static int handle(wy_conn *c, const char *type, json_t *data)
 
 static void consume(wy_conn *c, size_t n)
 {
+    if (n == 0)
+        return;
     memmove(c->in.data, c->in.data + n, c->in.len - n);
     c->in.len -= n;
 }

@@ -550,7 +550,7 @@ def test_metrics_count_wyoming_requests(wy):
 def test_shares_the_http_queue_overloaded_is_an_error_event():
     """One worker, no queue: while an HTTP stream holds the worker, a Wyoming synthesize
     gets Overloaded at once, and the same connection speaks once the worker is free."""
-    s = Wy("--workers", "1", "--queue", "0")
+    s = Wy("--workers", "1", "--queue", "0", "--idle-timeout", "300")  # ASan is slow
     try:
         long_text = " ".join(["The worker is busy with this long request."] * 6)
         r = requests.post(s.http.url + "/v1/audio/speech", json={
