@@ -162,6 +162,11 @@ typedef struct kokoro_text kokoro_text;
  * `make model` (NULL = "models/lexicon" or $KOKORO_LEXICON_DIR). Thread-safe afterwards. */
 int kokoro_text_new(const char *data_dir, kokoro_text **out, char *err, size_t errlen);
 void kokoro_text_free(kokoro_text *t);
+/* The user's lexicon: a JSON object {"word": "phonemes"} (the model's letters or standard
+ * IPA, mapped as for SSML <phoneme>), consulted before the built-in dictionaries for English
+ * words (exact case, then lower case). kokoro_text_new loads $KOKORO_USER_LEXICON when set.
+ * path NULL or "" removes it. Call before the front end is shared between threads. */
+int kokoro_text_user_lexicon(kokoro_text *t, const char *path, char *err, size_t errlen);
 
 /* Language codes accepted: "en-us" (also "en", "a"), "en-gb" ("b"), "es" ("e"), "fr" ("f"),
  * "hi" ("h"), "it" ("i"), "pt" / "pt-br" ("p"); others give KOKORO_E_UNSUPPORTED.

@@ -8,7 +8,7 @@
 MODEL_TARGETS += model-lexicon
 TEST_TARGETS += test-text
 
-.PHONY: model-lexicon test-text fuzz-text
+.PHONY: model-lexicon test-text fuzz-text fuzz-ssml
 
 model-lexicon:
 	tools/fetch-lexicon.sh
@@ -55,10 +55,19 @@ $(FUZZ_BUILD)/text_fuzz: fuzz/text_fuzz.c $(TEXT_SRCS) src/core/status.c $(wildc
 
 fuzz-text: $(FUZZ_BUILD)/text_fuzz
 
+# SSML and the plain-text controls (src/text/ssml.c, controls.c)
+$(FUZZ_BUILD)/ssml_fuzz: fuzz/ssml_fuzz.c $(TEXT_SRCS) src/core/status.c $(wildcard src/text/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/ssml_fuzz.c $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
+
+fuzz-ssml: $(FUZZ_BUILD)/ssml_fuzz
+FUZZ_SSML_SECONDS ?= 30
+
 # FUZZ_TEXT_SECONDS bounds the fuzzing run inside the tests (default 60).
 FUZZ_TEXT_SECONDS ?= 60
 
 test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_BUILD)/text_fuzz \
+           $(FUZZ_BUILD)/ssml_fuzz \
            $(BUILD)/tests/text/say_lines $(BUILD)/tests/text/normalize_lines \
            $(BUILD)/tests/text/lexicon_lookup $(TEXT_SAN_TESTS)
 	tests/text/test_lexicon.py
@@ -70,6 +79,7 @@ test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_B
 	tests/text/asr_wer.py
 	KOKORO=$(BUILD)/kokoro tests/text/test_long_say.sh
 	tests/text/run_fuzz.sh $(FUZZ_BUILD)/text_fuzz $(FUZZ_TEXT_SECONDS)
+	tests/text/run_ssml_fuzz.sh $(FUZZ_BUILD)/ssml_fuzz $(FUZZ_SSML_SECONDS)
 
 # Helper of the ASR tests: speaks lines to WAV files with one model load.
 $(BUILD)/tests/text/say_lines: tests/text/say_lines.c $(BUILD)/libkokoro.a

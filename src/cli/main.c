@@ -30,6 +30,7 @@ static double now_s(void)
 /* Common options of the synthesis commands. */
 typedef struct {
     const char *model, *voices, *voice, *lang, *out, *file, *text, *ids;
+    const char *user_lexicon; /* --user-lexicon (else $KOKORO_USER_LEXICON) */
     float speed;
     int threads, runs, print_ids, seed_set, direct_conv, no_fft;
     unsigned long long seed;
@@ -51,6 +52,10 @@ static void usage_say(FILE *f)
             "  --model PATH       ONNX model (default $KOKORO_MODEL or models/kokoro.onnx)\n"
             "  --voices PATH      voices folder or voices-v1.0.bin (default $KOKORO_VOICES or\n"
             "                     models/voices)\n"
+            "  --user-lexicon F   JSON {\"word\": \"phonemes\"} that wins over the dictionaries\n"
+            "                     (default $KOKORO_USER_LEXICON)\n"
+            "Text starting with <speak is SSML; plain text may hold [pause:1.5s] and\n"
+            "[word](/phonemes/) (docs/text.md).\n"
             "A progress bar is drawn on stderr when it is a terminal.\n");
 }
 
@@ -90,6 +95,8 @@ static int parse_opts(int argc, char **argv, opts *o, void (*usage)(FILE *))
             o->file = v;
         } else if (TAKE("--voice")) {
             o->voice = v;
+        } else if (TAKE("--user-lexicon")) {
+            o->user_lexicon = v;
         } else if (TAKE("--voices")) {
             o->voices = v;
         } else if (TAKE("--model")) {
@@ -310,6 +317,7 @@ static int cmd_say(int argc, char **argv)
     const char *lang = o.lang ? o.lang : kokoro_lang_of_voice(o.voice);
     if (!lang) lang = "en-us";
     int rc = kokoro_text_new(NULL, &tf, err, sizeof err);
+    if (!rc && o.user_lexicon) rc = kokoro_text_user_lexicon(tf, o.user_lexicon, err, sizeof err);
     if (!rc) rc = engine_open(&e, &o, 0, err, sizeof err);
     if (!rc && !(c.f = fopen(o.out, "wb+"))) {
         snprintf(err, sizeof err, "cannot write %s: %s", o.out, strerror(errno));

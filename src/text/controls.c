@@ -377,8 +377,24 @@ int kk_seg_phonemize(kokoro_text *t, const kk_seg *s, const kk_lang *lang, kk_ph
     for (int i = 0; rc == KOKORO_OK && i < s->n_pieces; i++) {
         const kk_piece *pc = &s->pieces[i];
         kk_phon tmp = {0};
+        int space = pc->space_before;
         if (pc->kind == KK_PIECE_TEXT) {
-            rc = kk_phonemize_words(t, pc->s, lang, &tmp, err, errlen);
+            /* punctuation that opens a piece closes the one before it ("[word](/ph/).");
+             * the front end would drop it at the start of a text */
+            const char *txt = pc->s;
+            size_t np = strspn(txt, ".,;:!?");
+            if (np && out->ph.n) {
+                kk_buf_rtrim(&out->ph);
+                for (int w = 0; w < out->n_words; w++)
+                    if (out->words[w].ph_end > (int)out->ph.n)
+                        out->words[w].ph_end = (int)out->ph.n;
+                if (kk_buf_put(&out->ph, txt, np) < 0)
+                    rc = kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
+                txt += np;
+                space = 1;
+            }
+            if (rc == KOKORO_OK)
+                rc = kk_phonemize_words(t, txt, lang, &tmp, err, errlen);
         } else if (pc->kind == KK_PIECE_PHON) {
             const char *w = pc->written && *pc->written ? pc->written : pc->s;
             if (kk_buf_puts(&tmp.ph, pc->s) < 0 ||
@@ -389,7 +405,7 @@ int kk_seg_phonemize(kokoro_text *t, const kk_seg *s, const kk_lang *lang, kk_ph
             if (rc != KOKORO_OK)
                 kk_fail(err, errlen, rc, "spelling failed: %s", kokoro_status_str(rc));
         }
-        if (rc == KOKORO_OK && append_phon(out, &tmp, pc->space_before) < 0)
+        if (rc == KOKORO_OK && append_phon(out, &tmp, space) < 0)
             rc = kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
         kk_phon_free(&tmp);
     }

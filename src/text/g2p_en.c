@@ -14,6 +14,7 @@
 
 typedef struct {
     const kk_lexicon *lx;
+    const kk_lexicon *user; /* wins over lx; its phonemes may be standard IPA */
     int british;
     const char *voice;
     char prev[32]; /* previous word in lower case, for heteronym context */
@@ -225,6 +226,16 @@ static int word_part(g2p_ctx *c, const char *w, size_t n, kk_buf *out)
 {
     if (n == 0)
         return KOKORO_OK;
+    if (c->user && n < MAX_WORD) {
+        const char *u = kk_lexicon_get(c->user, w, n, NULL);
+        char low[MAX_WORD];
+        for (size_t i = 0; !u && i < n; i++)
+            low[i] = (char)tolower((unsigned char)w[i]);
+        if (!u)
+            u = kk_lexicon_get(c->user, low, n, NULL);
+        if (u)
+            return kk_user_ipa(u, strlen(u), out) < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
+    }
     const char *tag = context_tag(c->prev);
     const char *ph = n < MAX_WORD ? lookup_cased(c, w, n, tag) : NULL;
     /* "US" is the country, not "us"; "NASA" is in the dictionary as written. */
@@ -348,7 +359,7 @@ static int resolve_pending(kk_phon *out, pending_word *pw, int next_ph, const ch
 int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out)
 {
     pending_word pw = {FW_NONE, 0, 0, 0};
-    g2p_ctx c = {british ? t->gb : t->us, british, british ? "en" : "en-us", ""};
+    g2p_ctx c = {british ? t->gb : t->us, t->user, british, british ? "en" : "en-us", ""};
     size_t n = strlen(norm);
     int space = 0;     /* whitespace seen since the last output */
     int open = 0;      /* last output was an opening mark: no space after it */

@@ -294,6 +294,23 @@ int kk_lexicon_load(const char *dir, const char *dialect, kk_lexicon **out, char
     return KOKORO_OK;
 }
 
+int kk_lexicon_load_user(const char *path, kk_lexicon **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    kk_lexicon *lx = calloc(1, sizeof *lx);
+    if (!lx)
+        return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
+    char why[300];
+    int rc = load_file(lx, 0, path, why, sizeof why);
+    if (rc != KOKORO_OK) {
+        kk_lexicon_free(lx);
+        return kk_fail(err, errlen, rc, "user lexicon %s: a JSON object of word -> phonemes is "
+                       "expected (%s)", path, why);
+    }
+    *out = lx;
+    return KOKORO_OK;
+}
+
 void kk_lexicon_free(kk_lexicon *lx)
 {
     if (!lx)

@@ -364,7 +364,8 @@ static void XMLCALL on_end(void *user, const XML_Char *name)
     frame *up = &c->st[c->depth - 1];
     int rc = 0;
     const char *txt = f->text.p ? f->text.p : "";
-    switch (f->el) {
+    /* after a failure expat may still report the end of the element that failed */
+    switch (c->msg[0] ? E_OTHER : f->el) {
     case E_P:
     case E_S:
         boundary(c, c->depth > 1 ? up : f, f->el == E_P ? PAUSE_P_MS : PAUSE_S_MS);
@@ -404,7 +405,7 @@ static void XMLCALL on_end(void *user, const XML_Char *name)
 static void XMLCALL on_text(void *user, const XML_Char *s, int len)
 {
     ssml_ctx *c = user;
-    if (c->depth <= 0)
+    if (c->depth <= 0 || c->msg[0])
         return;
     int rc;
     if (c->collecting)

@@ -70,12 +70,16 @@ int kokoro_text_new(const char *data_dir, kokoro_text **out, char *err, size_t e
     int rc = kk_lexicon_load(data_dir, "us", &t->us, err, errlen);
     if (rc == KOKORO_OK)
         rc = kk_lexicon_load(data_dir, "gb", &t->gb, err, errlen);
+    const char *user = getenv("KOKORO_USER_LEXICON");
+    if (rc == KOKORO_OK && user && *user)
+        rc = kk_lexicon_load_user(user, &t->user, err, errlen);
     t->load_ms = now_ms() - t0;
     if (rc == KOKORO_OK)
         rc = kk_espeak_open(err, errlen);
     if (rc != KOKORO_OK) {
         kk_lexicon_free(t->us);
         kk_lexicon_free(t->gb);
+        kk_lexicon_free(t->user);
         free(t);
         return rc;
     }
@@ -89,8 +93,24 @@ void kokoro_text_free(kokoro_text *t)
         return;
     kk_lexicon_free(t->us);
     kk_lexicon_free(t->gb);
+    kk_lexicon_free(t->user);
     kk_espeak_close();
     free(t);
+}
+
+int kokoro_text_user_lexicon(kokoro_text *t, const char *path, char *err, size_t errlen)
+{
+    if (!t)
+        return kk_fail(err, errlen, KOKORO_E_ARG, "kokoro_text_user_lexicon: NULL front end");
+    kk_lexicon *lx = NULL;
+    if (path && *path) {
+        int rc = kk_lexicon_load_user(path, &lx, err, errlen);
+        if (rc != KOKORO_OK)
+            return rc;
+    }
+    kk_lexicon_free(t->user);
+    t->user = lx;
+    return KOKORO_OK;
 }
 
 void kk_phon_free(kk_phon *p)

@@ -51,6 +51,8 @@ typedef struct kk_lexicon kk_lexicon;
 /* Loads <dir>/<dialect>_gold.json then <dialect>_silver.json (gold wins) into one table. */
 int kk_lexicon_load(const char *dir, const char *dialect, kk_lexicon **out, char *err,
                     size_t errlen);
+/* Loads one JSON file {"word": "phonemes", ...} (the user's lexicon). */
+int kk_lexicon_load_user(const char *path, kk_lexicon **out, char *err, size_t errlen);
 void kk_lexicon_free(kk_lexicon *lx);
 int kk_lexicon_size(const kk_lexicon *lx);
 /* Pronunciation of word (n bytes) for a part-of-speech tag ("VERB", "NOUN", ...; NULL or
@@ -101,6 +103,7 @@ const kk_lang *kk_lang_find(const char *code);
 
 struct kokoro_text {
     kk_lexicon *us, *gb;
+    kk_lexicon *user; /* the user's lexicon (word -> phonemes), or NULL; wins over us/gb */
     double load_ms; /* time spent loading the dictionaries */
 };
 

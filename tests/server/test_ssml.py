@@ -150,3 +150,25 @@ def test_cli_say_speaks_ssml_and_reports_position(tmp_path):
     bad = subprocess.run([BIN, "say", "-o", str(out), "<speak>\n  <break time='x'/></speak>"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "SSML line 2, column" in bad.stderr, bad.stderr
+
+
+def test_user_lexicon_wins_in_server_and_cli(tmp_path):
+    from conftest import Server
+    lex = tmp_path / "lex.json"
+    lex.write_text('{"kokoro": "kˈOkəɹO", "gif": "dʒɪf"}', encoding="utf-8")
+    s = Server(env={"KOKORO_USER_LEXICON": str(lex)})
+    try:
+        r = post(s.url + "/dev/phonemize", {"text": "Kokoro likes a gif.", "language": "en-us"})
+        assert r.status_code == 200, r.text
+        assert "kˈOkəɹO" in r.json()["phonemes"] and "ʤɪf" in r.json()["phonemes"], r.json()
+    finally:
+        assert s.stop() == 0
+    out = tmp_path / "u.wav"
+    ok = subprocess.run([BIN, "say", "--user-lexicon", str(lex), "-o", str(out), "A gif."],
+                        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0 and probe(out.read_bytes())["duration"] > 0.5, ok.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    no = subprocess.run([BIN, "say", "--user-lexicon", str(bad), "-o", str(out), "A gif."],
+                        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert no.returncode != 0 and "user lexicon" in no.stderr, no.stderr
