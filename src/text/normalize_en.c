@@ -1084,7 +1084,8 @@ static int match_abbrev(norm *nm)
         nm->i = p + 4;
         return 1;
     }
-    /* U.S.A. / U.K. -> USA / UK, read as letters */
+    /* U.S.A. / U.K. -> "U-S-A" / "U-K": letters apart, each read by its name ("US" joined
+     * is the dictionary's "us", /ʌs/; "U S A" would read the A as the article) */
     if (wl == 1 && dot && e + 2 < nm->n && isalph((unsigned char)nm->s[e + 1]) &&
         nm->s[e + 2] == '.') {
         size_t q = p;
@@ -1092,10 +1093,12 @@ static int match_abbrev(norm *nm)
         while (q + 1 < nm->n && isalph((unsigned char)nm->s[q]) && nm->s[q + 1] == '.' &&
                (q + 2 >= nm->n || !isalph((unsigned char)nm->s[q + 2]) ||
                 (q + 3 < nm->n && nm->s[q + 3] == '.'))) {
+            if (letters.n)
+                nm->oom |= kk_buf_putc(&letters, '-');
             nm->oom |= kk_buf_putc(&letters, (char)toupper((unsigned char)nm->s[q]));
             q += 2;
         }
-        if (letters.n >= 2) {
+        if (letters.n >= 3) {
             space(nm);
             putn(nm, letters.p, letters.n);
             kk_buf_free(&letters);
