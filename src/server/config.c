@@ -35,6 +35,8 @@ static const option options[] = {
      "voices folder or archive (default models/voices)"},
     {"--lexicon", "KOKORO_LEXICON_DIR", T_STR, OFF(lexicon), 0, 0,
      "text front-end data (default models/lexicon)"},
+    {"--user-lexicon", "KOKORO_USER_LEXICON", T_STR, OFF(user_lexicon), 0, 0,
+     "JSON object of word -> phonemes, before the built-in dictionaries (default: none)"},
     {"--default-voice", "KOKORO_DEFAULT_VOICE", T_STR, OFF(default_voice), 0, 0,
      "voice when a request names none (default af_heart)"},
     {"--workers", "KOKORO_WORKERS", T_INT, OFF(workers), 0, 256,

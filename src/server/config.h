@@ -13,6 +13,7 @@ typedef struct {
     const char *voices;        /* folder (or archive) of voices */
     const char *lexicon;       /* text front-end data folder, NULL = library default */
     const char *default_voice;
+    const char *user_lexicon;  /* JSON word -> phonemes, NULL = none */
     const char *web_dir;       /* static files served under /web */
     const char *api_key;       /* NULL = no authentication */
     const char *cors_origins;  /* NULL = no CORS headers; "*" or a comma-separated list */

@@ -866,6 +866,10 @@ static void *load_main(void *arg)
         kokoro_voices_load(s->cfg.voices, &s->eng.voices, err, sizeof err) != KOKORO_OK ||
         kokoro_text_new(s->cfg.lexicon, &s->eng.text, err, sizeof err) != KOKORO_OK)
         goto fail;
+    /* the flag (or the same variable, read again) replaces what kokoro_text_new loaded */
+    if (s->cfg.user_lexicon &&
+        kokoro_text_user_lexicon(s->eng.text, s->cfg.user_lexicon, err, sizeof err) != KOKORO_OK)
+        goto fail;
     if (!kokoro_voices_get(s->eng.voices, s->cfg.default_voice)) {
         snprintf(err, sizeof err, "the default voice %s is not among the %d voices in %s",
                  s->cfg.default_voice, kokoro_voices_count(s->eng.voices), s->cfg.voices);

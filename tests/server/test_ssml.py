@@ -172,3 +172,10 @@ def test_user_lexicon_wins_in_server_and_cli(tmp_path):
     no = subprocess.run([BIN, "say", "--user-lexicon", str(bad), "-o", str(out), "A gif."],
                         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert no.returncode != 0 and "user lexicon" in no.stderr, no.stderr
+    # the server's flag, as the variable
+    s = Server("--user-lexicon", str(lex))
+    try:
+        r = post(s.url + "/dev/phonemize", {"text": "A gif.", "language": "en-us"})
+        assert r.status_code == 200 and "ʤɪf" in r.json()["phonemes"], r.text
+    finally:
+        assert s.stop() == 0
