@@ -24,7 +24,11 @@
  * payload at most --max-body bytes; a connection silent for --idle-timeout with nothing
  * running is closed; a text (a stream's chunks together) has at most --max-text characters.
  * A client that resets its connection cancels its job at once, one that closes it at the
- * next audio written. */
+ * next audio written.
+ *
+ * text_format "ssml" is SSML (text starting with <speak>, as on the HTTP API, where such text
+ * is SSML whatever the format says); it is checked before the job, and a stream of it is
+ * spoken whole at synthesize-stop, since markup cannot be cut at sentences. */
 #include "server/wyoming.h"
 #include "server/metrics.h"
 
@@ -91,6 +95,8 @@ typedef struct wy_conn {
 
     /* The streaming form: text gathered between synthesize-start and synthesize-stop. */
     int stream, stream_stop, stream_failed;
+    int stream_ssml;     /* text_format ssml: gathered whole, spoken at the stop */
+    int stream_spoken;   /* a part of the stream has been submitted */
     const char *outcome; /* the error code of a failed stream */
     sv_buf text;       /* not yet submitted */
     size_t stream_chars;
@@ -425,9 +431,11 @@ static int get_string(json_t *o, const char *name, const char *field, const char
 
 /* The voice and language of a synthesize or synthesize-start: voice.name (a Kokoro voice,
  * a blend or an OpenAI name; it wins over the language), else voice.language (the default
- * voice when it speaks it, else one that does), else the default voice. Also refuses a
- * text_format this service cannot read. Fills *voice (malloc'd) and lang. */
-static int parse_voice(wy_conn *c, json_t *data, char **voice, char lang[8], sv_err *e)
+ * voice when it speaks it, else one that does), else the default voice. Also reads
+ * text_format: *ssml is set for "ssml", "text" (or none) is plain, others are refused.
+ * Fills *voice (malloc'd) and lang. */
+static int parse_voice(wy_conn *c, json_t *data, char **voice, char lang[8], int *ssml,
+                       sv_err *e)
 {
     sv_server *s = c->s;
     const char *name = NULL, *language = NULL, *format = NULL, *speaker = NULL;
@@ -440,12 +448,10 @@ static int parse_voice(wy_conn *c, json_t *data, char **voice, char lang[8], sv_
                get_string(v, "language", "voice.language", &language, e) ||
                get_string(v, "speaker", "voice.speaker", &speaker, e))))
         return -1;
-    if (format && strcmp(format, "ssml") == 0)
+    *ssml = format && strcmp(format, "ssml") == 0;
+    if (format && !*ssml && strcmp(format, "text") != 0)
         return sv_fail(e, 400, "UnsupportedFormat", "text_format",
-                       "SSML (text_format ssml) is not read yet; send plain text");
-    if (format && strcmp(format, "text") != 0)
-        return sv_fail(e, 400, "UnsupportedFormat", "text_format",
-                       "text_format must be \"text\", not \"%.32s\"", format);
+                       "text_format must be \"text\" or \"ssml\", not \"%.32s\"", format);
     const char *pick = s->cfg.default_voice;
     if (name)
         pick = name;
@@ -468,6 +474,23 @@ static int parse_voice(wy_conn *c, json_t *data, char **voice, char lang[8], sv_
         *voice = NULL;
         return -1;
     }
+    return 0;
+}
+
+/* Checks a text's markup before its job, as the HTTP API does: SSML well-formed and within
+ * bounds, its <voice> names known, [pause:] within bounds; ssml: the client said it is SSML,
+ * so it must be. Returns 0, or -1 with e filled. */
+static int check_markup(wy_conn *c, const char *text, int ssml, sv_err *e)
+{
+    char err[256];
+    if (ssml && !kokoro_is_ssml(text))
+        return sv_fail(e, 400, "ValidationError", "text",
+                       "text_format is ssml but the text does not start with <speak>");
+    int rc = kokoro_markup_check(text, c->s->eng.voices, err, sizeof err);
+    if (rc == KOKORO_E_NOT_FOUND)
+        return sv_fail(e, 400, "UnsupportedVoice", "text", "%s", err);
+    if (rc != KOKORO_OK)
+        return sv_fail(e, 400, "ValidationError", "text", "%s", err);
     return 0;
 }
 
@@ -529,6 +552,7 @@ static int on_synthesize(wy_conn *c, json_t *data)
     sv_err e = {0};
     const char *text = NULL;
     char *voice = NULL, lang[8];
+    int ssml = 0;
     busy_begin(c, "synthesize");
     if (not_ready(c, &e) || get_string(data, "text", "text", &text, &e))
         goto fail;
@@ -541,7 +565,8 @@ static int on_synthesize(wy_conn *c, json_t *data)
         text_too_long(c, chars, &e);
         goto fail;
     }
-    if (parse_voice(c, data, &voice, lang, &e) || submit(c, text, voice, lang, 0, &e))
+    if (parse_voice(c, data, &voice, lang, &ssml, &e) || check_markup(c, text, ssml, &e) ||
+        submit(c, text, voice, lang, 0, &e))
         goto fail;
     free(voice);
     return 0;
@@ -555,12 +580,12 @@ static int on_stream_start(wy_conn *c, json_t *data)
 {
     sv_err e = {0};
     busy_begin(c, "stream");
-    if (not_ready(c, &e) || parse_voice(c, data, &c->voice, c->lang, &e)) {
+    if (not_ready(c, &e) || parse_voice(c, data, &c->voice, c->lang, &c->stream_ssml, &e)) {
         busy_end(c, e.type);
         return send_err(c, &e);
     }
     c->stream = 1;
-    c->stream_stop = c->stream_failed = 0;
+    c->stream_stop = c->stream_failed = c->stream_spoken = 0;
     c->outcome = NULL;
     c->stream_chars = 0;
     c->text.len = 0;
@@ -666,7 +691,12 @@ static size_t sentences_end(const char *t, size_t n)
 static int stream_advance(wy_conn *c)
 {
     while (!c->stream_failed && c->text.len) {
-        size_t cut = c->stream_stop ? c->text.len : sentences_end(c->text.data, c->text.len);
+        /* Markup is spoken whole: SSML, or text that begins as SSML does */
+        size_t lead = strspn(c->text.data, " \t\r\n");
+        int whole = c->stream_ssml || (!c->stream_spoken && c->text.data[lead] == '<');
+        size_t cut = c->stream_stop ? c->text.len
+                     : whole        ? 0
+                                    : sentences_end(c->text.data, c->text.len);
         if (cut == 0)
             return 0;
         char *part = strndup(c->text.data, cut);
@@ -676,7 +706,10 @@ static int stream_advance(wy_conn *c)
         if (!part)
             sv_fail(&e, 500, "InternalError", NULL, "out of memory");
         int skip = part && blank(part);
-        int rc = part && !skip ? submit(c, part, c->voice, c->lang, 1, &e) : 0;
+        int rc = part && !skip ? check_markup(c, part, c->stream_ssml, &e) ||
+                                     submit(c, part, c->voice, c->lang, 1, &e)
+                               : 0;
+        c->stream_spoken |= !skip;
         free(part);
         if (!part || rc)
             return stream_fail(c, &e);

@@ -263,7 +263,8 @@ def test_errors_are_events_and_the_connection_stays_usable(wy):
                          {"text": "hi", "voice": {"language": "xx-YY"}},
                          {"text": "hi", "voice": {"language": "ja"}},
                          {"text": "hi", "voice": "af_heart"},
-                         {"text": "<speak>hi</speak>", "text_format": "ssml"},
+                         {"text": "<speak>hi <break></speak>", "text_format": "ssml"},
+                         {"text": "hi", "text_format": "ssml"},
                          {"text": "hi", "text_format": "markdown"},
                          {"text": "a\u0000b"}):
                 await c.write_event(Event("synthesize", data))
@@ -279,10 +280,44 @@ def test_errors_are_events_and_the_connection_stays_usable(wy):
     codes, pcm = run(go())
     assert codes == ["ValidationError", "ValidationError", "ValidationError", "PayloadTooLarge",
                      "UnsupportedVoice", "UnsupportedVoice", "UnsupportedLanguage",
-                     "UnsupportedLanguage", "ValidationError", "UnsupportedFormat",
-                     "UnsupportedFormat", "ValidationError", "ValidationError",
-                     "ValidationError"]
+                     "UnsupportedLanguage", "ValidationError", "ValidationError",
+                     "ValidationError", "UnsupportedFormat", "ValidationError",
+                     "ValidationError", "ValidationError"]
     assert rms(pcm) > 0.01
+
+
+def test_ssml_text_format(wy):
+    """text_format ssml is read as SSML (issue "Control over what is spoken"): a break adds its
+    time, in a plain synthesize and in a stream whose chunks cut the markup anywhere."""
+    plain = "<speak>Hello there. This is a test.</speak>"
+    pause = '<speak>Hello there. <break time="2s"/> This is a test.</speak>'
+
+    async def go():
+        async with wy.client() as c:
+            await c.write_event(Synthesize(text=plain, text_format="ssml").event())
+            base = audio_of(await collect(c))
+            await c.write_event(Synthesize(text=pause, text_format="ssml").event())
+            longer = audio_of(await collect(c))
+            await c.write_event(SynthesizeStart(text_format="ssml").event())
+            for i in range(0, len(pause), 5):  # cuts through tags and sentences
+                await c.write_event(SynthesizeChunk(text=pause[i:i + 5]).event())
+            await c.write_event(SynthesizeStop().event())
+            streamed = await collect(c, until=("synthesize-stopped",))
+            await c.write_event(SynthesizeStart(text_format="ssml").event())
+            await c.write_event(SynthesizeChunk(text="<speak>Broken <break").event())
+            await c.write_event(SynthesizeStop().event())
+            broken = await collect(c, until=("synthesize-stopped",))
+            if broken[-1].type == "error":
+                broken += await collect(c, until=("synthesize-stopped",))
+            return base, longer, streamed, broken
+    base, longer, streamed, broken = run(go())
+    # 2 s of break, less the model's edge silence a stream trims where its pieces join
+    extra = (len(longer) - len(base)) / (RATE * WIDTH)
+    assert 1.2 < extra < 2.6, extra
+    assert streamed[-1].type == "synthesize-stopped"
+    assert abs(len(audio_of(streamed[:-1])) - len(longer)) / (RATE * WIDTH) < 0.5
+    assert [e.type for e in broken] == ["error", "synthesize-stopped"]
+    assert error_code(broken[0]) == "ValidationError" and "line" in broken[0].data["text"]
 
 
 def test_unknown_events_are_dropped(wy):
