@@ -105,11 +105,6 @@ typedef struct {
     void *cancel_user;
     int max_frames;          /* refuse (KOKORO_E_TOO_LONG) a pass of more frames than this;
                               * 0 = KOKORO_MAX_FRAMES, negative = no limit (tools, tests) */
-    int max_lead_frames;     /* > 0: at most this much silence before the speech (the leading
-                              * boundary token's duration; the model gives 0.3-0.4 s) */
-    int max_trail_frames;    /* > 0: the same for the silence after it. kokoro_speak shortens
-                              * both where a sentence is cut into pieces, so that no gap opens
-                              * inside it, and before the first piece of a stream */
 } kokoro_synth_params;
 
 kokoro_synth_params kokoro_synth_defaults(void);

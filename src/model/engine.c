@@ -698,11 +698,6 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
         for (int j = 0; j < 50; j++) sum += 1.0f / (1.0f + expf(-logits[t * 50 + j]));
         float v = rintf(sum / p->speed); /* round half to even, like torch.round */
         dur[t] = v < 1.0f ? 1 : (int32_t)v;
-        /* the boundary tokens are the silence before and after the utterance */
-        if (t == 0 && p->max_lead_frames > 0 && dur[t] > p->max_lead_frames)
-            dur[t] = p->max_lead_frames;
-        if (t == T - 1 && p->max_trail_frames > 0 && dur[t] > p->max_trail_frames)
-            dur[t] = p->max_trail_frames;
         F += dur[t];
     }
     {

@@ -93,8 +93,7 @@ static void report_words(kokoro_state *st, const kk_phon *p, const kk_span *sp, 
 /* Silence at the joins. The model frames each utterance with 0.3-0.4 s of silence on either
  * side: right between sentences, but a pause in mid-sentence where a long sentence or a
  * stream's first phrase is cut. There both sides keep 75 ms (then the clause pause, if any);
- * a stream's first piece keeps 100 ms before its speech, which is also less to compute
- * before the first byte. */
+ * a stream's first piece keeps 100 ms before its speech, so that it is heard sooner. */
 #define JOIN_FRAMES 3
 #define QUICK_LEAD_FRAMES 4
 
@@ -174,14 +173,7 @@ static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
     const kokoro_speak_params *params = c->params;
     float *audio = NULL;
     size_t n_samples = 0;
-    kokoro_synth_params sp = c->sp;
-    if (c->prev_open)
-        sp.max_lead_frames = JOIN_FRAMES;
-    else if (c->n_done == 0 && params->quick_start)
-        sp.max_lead_frames = QUICK_LEAD_FRAMES;
-    if (s->mid_sentence && !is_last)
-        sp.max_trail_frames = JOIN_FRAMES;
-    int rc = kokoro_synthesize(c->st, ids, n, kokoro_voice_row(c->pack, n), &sp, &audio,
+    int rc = kokoro_synthesize(c->st, ids, n, kokoro_voice_row(c->pack, n), &c->sp, &audio,
                                &n_samples, c->err, c->errlen);
     if (rc == KOKORO_E_TOO_LONG && depth < MAX_SPLITS) {
         kk_span a, b;
@@ -194,8 +186,28 @@ static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
         free(audio);
         return rc;
     }
+    /* The edge silence is cut from the audio, not from the durations: a shorter leading
+     * boundary token makes the model swallow the first phoneme (Whisper lost the first word
+     * of three streams in four when the durations were clamped). */
+    size_t cut_front = 0, cut_back = 0;
+    int nd = 0;
+    const int32_t *dur = kokoro_state_durations(c->st, &nd);
+    if (dur && nd >= 2) {
+        int keep_front = c->prev_open ? JOIN_FRAMES
+                         : c->n_done == 0 && params->quick_start ? QUICK_LEAD_FRAMES
+                                                                  : -1;
+        int keep_back = s->mid_sentence && !is_last ? JOIN_FRAMES : -1;
+        if (keep_front >= 0 && dur[0] > keep_front)
+            cut_front = (size_t)(dur[0] - keep_front) * KOKORO_SAMPLES_PER_FRAME;
+        if (keep_back >= 0 && dur[nd - 1] > keep_back)
+            cut_back = (size_t)(dur[nd - 1] - keep_back) * KOKORO_SAMPLES_PER_FRAME;
+        if (cut_front + cut_back >= n_samples)
+            cut_front = cut_back = 0;
+    }
     c->n_done++;
     c->prev_open = s->mid_sentence && !is_last;
+    float *kept = audio + cut_front;
+    n_samples -= cut_front + cut_back;
     double chunk_s = (double)n_samples / KOKORO_SAMPLE_RATE;
     if (params->max_audio_s > 0 && c->offset_s + chunk_s > params->max_audio_s + 1e-9) {
         free(audio);
@@ -203,10 +215,11 @@ static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
                        "the text gives more than the limit of %g s of audio per request",
                        params->max_audio_s);
     }
-    shape(audio, n_samples, c->volume);
+    shape(kept, n_samples, c->volume);
     if (params->on_words)
-        report_words(c->st, c->p, s, c->offset_s, params, c->user);
-    int stop = n_samples ? c->on_audio(audio, n_samples, c->user) : 0;
+        report_words(c->st, c->p, s, c->offset_s - (double)cut_front / KOKORO_SAMPLE_RATE,
+                     params, c->user);
+    int stop = n_samples ? c->on_audio(kept, n_samples, c->user) : 0;
     free(audio);
     c->offset_s += chunk_s;
     size_t pause = (size_t)((double)s->pause_after_ms / c->sp.speed * KOKORO_SAMPLE_RATE /
