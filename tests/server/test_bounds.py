@@ -12,7 +12,7 @@ import pytest
 import requests
 import yaml
 
-from conftest import ROOT, Server, error_of, post, probe
+from conftest import ASAN, ROOT, Server, error_of, post, probe
 
 # The working memory of one forward pass (include/kokoro.h): bytes per frame and fixed part.
 FRAME_BYTES = 400 * 1024
@@ -31,10 +31,17 @@ def tight():
     assert s.stop() == 0, f"log in {s.log_path}"
 
 
+# The deadline: long enough for a stream's first piece, short against the text below (the
+# sanitizer build computes several times slower, so both grow with it).
+DEADLINE = 15 if ASAN else 3
+SLOW_TEXT = " ".join(["A sentence of some length, spoken slowly to take a while."] *
+                     (24 if ASAN else 6))
+
+
 @pytest.fixture(scope="module")
 def hasty():
-    """A server whose requests may compute for 3 s."""
-    s = Server("--job-timeout", "3")
+    """A server whose requests may compute for DEADLINE seconds."""
+    s = Server("--job-timeout", str(DEADLINE))
     yield s
     assert s.stop() == 0, f"log in {s.log_path}"
 
@@ -62,17 +69,17 @@ def test_audio_budget_reached_while_speaking(tight):
 
 
 def test_deadline_buffered_gives_504(hasty):
-    text = " ".join(["A sentence of some length, spoken slowly to take a while."] * 6)
+    text = SLOW_TEXT
     t0 = time.time()
     r = post(hasty.url + "/synthesize", {"text": text, "output_format": "wav"})
     took = time.time() - t0
     assert r.status_code == 504, (r.status_code, r.text[:200])
-    assert error_of(r) == "Timeout" and "3 s" in r.json()["message"], r.json()
-    assert took < 3 + 5, f"stopped within a layer of the deadline, took {took:.1f} s"
+    assert error_of(r) == "Timeout" and f"{DEADLINE} s" in r.json()["message"], r.json()
+    assert took < DEADLINE * 2 + 5, f"stopped within a layer of the deadline, took {took:.1f} s"
 
 
 def test_deadline_ends_an_event_stream_with_an_error_event(hasty):
-    text = " ".join(["A sentence of some length, spoken slowly to take a while."] * 6)
+    text = SLOW_TEXT
     r = post(hasty.url + "/v1/audio/speech", {"input": text, "voice": "af_heart",
                                                "response_format": "pcm", "stream_format": "sse"},
              stream=True)
@@ -87,7 +94,7 @@ def test_deadline_ends_an_event_stream_with_an_error_event(hasty):
 def test_deadline_cuts_a_raw_stream(hasty):
     """Raw audio has no room for an error event: the chunked body ends without its last
     chunk, which every HTTP client reports as an error rather than a complete file."""
-    text = " ".join(["A sentence of some length, spoken slowly to take a while."] * 6)
+    text = SLOW_TEXT
     r = post(hasty.url + "/v1/audio/speech", {"input": text, "voice": "af_heart",
                                                "response_format": "pcm"}, stream=True)
     assert r.status_code == 200
