@@ -96,6 +96,11 @@ int kk_doc_piece(kk_doc *d, int kind, const char *s, size_t n, const char *writt
         prev->s = m;
         return 0;
     }
+    /* whether the text before ends in a space: read now, since growing the array below may
+     * move the piece prev points to */
+    size_t pl = prev ? strlen(prev->s) : 0;
+    int prev_space = prev && pl && isspace((unsigned char)prev->s[pl - 1]);
+    int first = !prev;
     if (g->n_pieces == g->cap_pieces) {
         int cap = g->cap_pieces ? g->cap_pieces * 2 : 4;
         kk_piece *p = realloc(g->pieces, (size_t)cap * sizeof *p);
@@ -104,6 +109,7 @@ int kk_doc_piece(kk_doc *d, int kind, const char *s, size_t n, const char *writt
         g->pieces = p;
         g->cap_pieces = cap;
     }
+    prev = NULL; /* may dangle after the realloc */
     kk_piece *p = &g->pieces[g->n_pieces];
     memset(p, 0, sizeof *p);
     p->kind = kind;
@@ -114,9 +120,7 @@ int kk_doc_piece(kk_doc *d, int kind, const char *s, size_t n, const char *writt
         free(p->written);
         return -1;
     }
-    size_t pl = prev ? strlen(prev->s) : 0;
-    p->space_before = (prev && pl && isspace((unsigned char)prev->s[pl - 1])) ||
-                      (n && isspace((unsigned char)s[0])) || !prev;
+    p->space_before = prev_space || (n && isspace((unsigned char)s[0])) || first;
     g->n_pieces++;
     return 0;
 }

@@ -156,11 +156,30 @@ static void test_phonemize_segments(kokoro_text *t)
     kk_doc_free(&d);
 }
 
+/* Many pieces in one segment: text and pronunciations alternating, so that the piece array
+ * grows while the piece before is still in use (a use-after-free the server's ASan run found
+ * in the first SSML test that said "<sub>" then "<phoneme>" then text). */
+static void test_many_pieces(void)
+{
+    char err[256];
+    kk_doc d;
+    char buf[4096] = "<speak>";
+    for (int i = 0; i < 40; i++)
+        strcat(buf, "word <phoneme alphabet=\"ipa\" ph=\"t\u0259m\u02c8eIto\u028a\">tomato</phoneme>"
+                    "<sub alias=\"Doctor\">Dr.</sub>");
+    strcat(buf, "</speak>");
+    int rc = ssml(buf, &d, err, sizeof err);
+    CHECK(rc == KOKORO_OK, "many pieces: %s", err);
+    if (rc == KOKORO_OK)
+        kk_doc_free(&d);
+}
+
 int main(void)
 {
     test_ipa();
     test_controls();
     test_ssml();
+    test_many_pieces();
     char err[256];
     kokoro_text *t = NULL;
     if (kokoro_text_new(NULL, &t, err, sizeof err) != KOKORO_OK) {
