@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct sv_pool {
     pthread_mutex_t mu;
@@ -31,9 +32,7 @@ struct sv_pool {
  * count at its next layer. Called under p->mu. */
 static void share_cores(sv_pool *p)
 {
-    int running = 0;
-    for (int i = 0; i < p->n_alloc; i++)
-        running += p->busy[i];
+    int running = p->running;
     if (running == 0)
         return;
     int each = p->n_cpus / running, extra = p->n_cpus % running, k = 0;
@@ -89,6 +88,16 @@ void sv_job_unref(sv_job *job)
     pthread_mutex_destroy(&job->mu);
     pthread_cond_destroy(&job->cv);
     free(job);
+}
+
+void sv_job_wait(sv_job *job, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&job->cv, &job->mu, &ts);
 }
 
 /* Marks a job finished and wakes its connection. */

@@ -76,6 +76,10 @@ typedef struct sv_job {
 sv_job *sv_job_new(int n_items);
 void sv_job_ref(sv_job *job);
 void sv_job_unref(sv_job *job);
+/* Waits on job->cv for at most ms milliseconds; the caller holds job->mu. Every side that
+ * waits for the other (connection for output, worker for the connection to catch up) wakes
+ * this way too, so that it can look at deadlines and sockets between signals. */
+void sv_job_wait(sv_job *job, int ms);
 
 typedef struct sv_pool sv_pool;
 

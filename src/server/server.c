@@ -278,21 +278,11 @@ static void touch(struct MHD_Connection *conn)
                               (unsigned)server.cfg.idle_timeout);
 }
 
-static void timed_wait(sv_job *job, int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)ms * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
-    pthread_cond_timedwait(&job->cv, &job->mu, &ts);
-}
-
 void sv_wait_job(sv_req *r, sv_job *job, int want_first)
 {
     pthread_mutex_lock(&job->mu);
     while (job->state != SV_JOB_DONE && !(want_first && job->out.len > job->out_pos)) {
-        timed_wait(job, 50);
+        sv_job_wait(job, 50);
         if (!atomic_load(&job->cancel) &&
             (client_gone(r->fd) || atomic_load(&r->srv->abort_all))) {
             pthread_mutex_unlock(&job->mu);
@@ -354,7 +344,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             pthread_mutex_unlock(&job->mu);
             return ok ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
         }
-        timed_wait(job, 50);
+        sv_job_wait(job, 50);
         if (!atomic_load(&job->cancel) &&
             (client_gone(st->fd) || atomic_load(&server.abort_all))) {
             pthread_mutex_unlock(&job->mu);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BATCH_GAP_MS 300 /* silence between items of a concatenated batch */
 
@@ -67,16 +66,8 @@ static int stop_now(sv_job *job)
 static void wait_sent(sv_job *job)
 {
     pthread_mutex_lock(&job->mu);
-    while (job->out.len > job->out_pos && !stop_now(job)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&job->cv, &job->mu, &ts);
-    }
+    while (job->out.len > job->out_pos && !stop_now(job))
+        sv_job_wait(job, 50);
     pthread_mutex_unlock(&job->mu);
 }
 
@@ -231,6 +222,15 @@ static void fail(sv_job *job, int status, const char *err)
     pthread_mutex_unlock(&job->mu);
 }
 
+/* Fails a job that its cancel flag stopped, with the deadline's message when that was why. */
+static void fail_stopped(sv_job *job)
+{
+    char msg[256] = "cancelled";
+    if (atomic_load(&job->timed_out))
+        timeout_message(job, msg, sizeof msg);
+    fail(job, KOKORO_E_CANCELLED, msg);
+}
+
 /* Batch without concatenation: each item gets its own encoder and result entry. */
 static void run_batch_json(run_ctx *rc, kokoro_state *st, const sv_engine *eng, float *pack)
 {
@@ -240,9 +240,7 @@ static void run_batch_json(run_ctx *rc, kokoro_state *st, const sv_engine *eng, 
     for (int i = 0; i < job->n_items && results; i++) {
         const sv_item *it = &job->items[i];
         if (stop_now(job)) {
-            if (atomic_load(&job->timed_out))
-                timeout_message(job, err, sizeof err);
-            fail(job, KOKORO_E_CANCELLED, atomic_load(&job->timed_out) ? err : "cancelled");
+            fail_stopped(job);
             break;
         }
         if (it->error) {
@@ -262,9 +260,7 @@ static void run_batch_json(run_ctx *rc, kokoro_state *st, const sv_engine *eng, 
         rc->enc = NULL;
         status = effective(rc, status);
         if (status == KOKORO_E_CANCELLED) {
-            if (atomic_load(&job->timed_out))
-                timeout_message(job, err, sizeof err);
-            fail(job, status, atomic_load(&job->timed_out) ? err : "cancelled");
+            fail_stopped(job);
             break;
         }
         if (status == KOKORO_E_TOO_LONG) { /* the batch's budget: the whole batch is refused */

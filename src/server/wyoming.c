@@ -1066,14 +1066,8 @@ static void wait_io(wy_conn *c)
     if (c->job) {
         sv_job *job = c->job;
         pthread_mutex_lock(&job->mu);
-        if (job->out.len <= job->out_pos && job->state != SV_JOB_DONE) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += WY_JOB_TICK_MS * 1000000L;
-            ts.tv_sec += ts.tv_nsec / 1000000000L;
-            ts.tv_nsec %= 1000000000L;
-            pthread_cond_timedwait(&job->cv, &job->mu, &ts);
-        }
+        if (job->out.len <= job->out_pos && job->state != SV_JOB_DONE)
+            sv_job_wait(job, WY_JOB_TICK_MS);
         pthread_mutex_unlock(&job->mu);
         timeout = 0;
     }
