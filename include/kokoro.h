@@ -233,6 +233,8 @@ typedef struct {
     double max_audio_s; /* budget of audio seconds, 0 = none: text sure to exceed it is refused
                          * before any synthesis, and speech stops when the audio would pass it
                          * (both KOKORO_E_TOO_LONG) */
+    double budget_used_s; /* audio earlier calls already spent of the same max_audio_s (the
+                           * items of one request sharing one budget); 0 for a lone call */
     const kokoro_voices *voices; /* optional: resolves SSML <voice name="..."> (a name or a
                                   * blend); NULL refuses <voice> with KOKORO_E_UNSUPPORTED */
 } kokoro_speak_params;

@@ -173,23 +173,12 @@ static int speak_item(run_ctx *rc, const sv_item *it, kokoro_state *st, const sv
     sp.quick_start = rc->job->streaming; /* a stream starts with a phrase, for early audio */
     sp.max_frames = rc->job->max_frames;
     sp.voices = eng->voices; /* SSML <voice name> */
-    if (rc->job->max_audio_s > 0) {
-        /* what is left of the job's budget (a batch shares one) */
-        sp.max_audio_s = rc->job->max_audio_s - rc->total_s;
-        if (sp.max_audio_s <= 0)
-            return snprintf(err, errlen, "the request gives more than the limit of %g s of audio",
-                            rc->job->max_audio_s),
-                   KOKORO_E_TOO_LONG;
-    }
+    sp.max_audio_s = rc->job->max_audio_s;
+    sp.budget_used_s = rc->total_s; /* a batch's items share one budget */
     if (rc->words)
         sp.on_words = on_words;
     rc->offset_s = (double)rc->samples / KOKORO_SAMPLE_RATE;
     rc_ = kokoro_speak(st, eng->text, it->text, it->lang, pack, &sp, on_audio, rc, err, errlen);
-    if (rc_ == KOKORO_E_TOO_LONG && sp.max_audio_s > 0 && strstr(err, "of audio per request"))
-        /* the library knows this item's share; the client needs the request's limit */
-        snprintf(err, errlen, "the request gives more than the limit of %g s of audio "
-                 "(KOKORO_MAX_AUDIO_SECONDS); split the text into several requests",
-                 rc->job->max_audio_s);
     if (rc_ == KOKORO_OK && rc->oom) {
         snprintf(err, errlen, "out of memory holding the encoded audio");
         rc_ = KOKORO_E_NOMEM;

@@ -114,6 +114,21 @@ typedef struct {
     size_t errlen;
 } speak_ctx;
 
+/* Nonzero when s more seconds of audio would pass the budget, counting what earlier calls
+ * spent of it. */
+static int over_budget(const speak_ctx *c, double s)
+{
+    const kokoro_speak_params *p = c->params;
+    return p->max_audio_s > 0 && p->budget_used_s + c->offset_s + s > p->max_audio_s + 1e-9;
+}
+
+static int budget_fail(const speak_ctx *c)
+{
+    return kk_fail(c->err, c->errlen, KOKORO_E_TOO_LONG,
+                   "the text gives more than the limit of %g s of audio per request",
+                   c->params->max_audio_s);
+}
+
 /* Halves a span at the word boundary nearest its middle (by ids), or inside its one word. */
 static int split_span(const kk_phon *p, const kk_span *s, kk_span *a, kk_span *b)
 {
@@ -209,11 +224,9 @@ static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
     float *kept = audio + cut_front;
     n_samples -= cut_front + cut_back;
     double chunk_s = (double)n_samples / KOKORO_SAMPLE_RATE;
-    if (params->max_audio_s > 0 && c->offset_s + chunk_s > params->max_audio_s + 1e-9) {
+    if (over_budget(c, chunk_s)) {
         free(audio);
-        return kk_fail(c->err, c->errlen, KOKORO_E_TOO_LONG,
-                       "the text gives more than the limit of %g s of audio per request",
-                       params->max_audio_s);
+        return budget_fail(c);
     }
     shape(kept, n_samples, c->volume);
     if (params->on_words)
@@ -242,11 +255,8 @@ static int emit_pause(speak_ctx *c, int ms)
     const size_t block = (size_t)KOKORO_SAMPLE_RATE;
     if (!left)
         return KOKORO_OK;
-    if (c->params->max_audio_s > 0 &&
-        c->offset_s + (double)left / KOKORO_SAMPLE_RATE > c->params->max_audio_s + 1e-9)
-        return kk_fail(c->err, c->errlen, KOKORO_E_TOO_LONG,
-                       "the text gives more than the limit of %g s of audio per request",
-                       c->params->max_audio_s);
+    if (over_budget(c, (double)left / KOKORO_SAMPLE_RATE))
+        return budget_fail(c);
     if (!c->silence && !(c->silence = calloc((size_t)KOKORO_SAMPLE_RATE * 4, sizeof *c->silence)))
         return kk_fail(c->err, c->errlen, KOKORO_E_NOMEM, "out of memory");
     while (left) {
@@ -438,6 +448,7 @@ static int speak_doc(speak_ctx *c, kokoro_text *t, const kk_doc *doc, const char
     }
     if (rc == KOKORO_OK && said == 0)
         rc = kk_fail(c->err, c->errlen, KOKORO_E_ARG, "the text has nothing to say");
+    est += params->budget_used_s;
     if (rc == KOKORO_OK && params->max_audio_s > 0 && est > params->max_audio_s)
         rc = kk_fail(c->err, c->errlen, KOKORO_E_TOO_LONG,
                      "the text gives at least %.0f s of audio with its pauses; the limit is %g s "
@@ -523,7 +534,7 @@ int kokoro_speak(kokoro_state *st, kokoro_text *t, const char *text, const char 
         rc = kk_fail(err, errlen, KOKORO_E_ARG, "the text has nothing to say");
     if (rc == KOKORO_OK && params->max_audio_s > 0) {
         /* refuse at once what is sure to exceed the budget, before any work */
-        double est = estimate_s(spans, n_spans, params->speed);
+        double est = params->budget_used_s + estimate_s(spans, n_spans, params->speed);
         if (est > params->max_audio_s)
             rc = kk_fail(err, errlen, KOKORO_E_TOO_LONG,
                          "the text gives at least %.0f s of audio at speed %g; the limit is %g s "
