@@ -129,6 +129,26 @@ static int budget_fail(const speak_ctx *c)
                    c->params->max_audio_s);
 }
 
+/* n samples of silence to the caller, a second at a time, within the audio budget. */
+static int emit_silence(speak_ctx *c, size_t n)
+{
+    const size_t block = (size_t)KOKORO_SAMPLE_RATE;
+    if (!n)
+        return KOKORO_OK;
+    if (over_budget(c, (double)n / KOKORO_SAMPLE_RATE))
+        return budget_fail(c);
+    if (!c->silence && !(c->silence = calloc(block, sizeof *c->silence)))
+        return kk_fail(c->err, c->errlen, KOKORO_E_NOMEM, "out of memory");
+    while (n) {
+        size_t k = n < block ? n : block;
+        if (c->on_audio(c->silence, k, c->user))
+            return kk_fail(c->err, c->errlen, KOKORO_E_CANCELLED, "stopped by the audio callback");
+        c->offset_s += (double)k / KOKORO_SAMPLE_RATE;
+        n -= k;
+    }
+    return KOKORO_OK;
+}
+
 /* Halves a span at the word boundary nearest its middle (by ids), or inside its one word. */
 static int split_span(const kk_phon *p, const kk_span *s, kk_span *a, kk_span *b)
 {
@@ -235,38 +255,17 @@ static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
     int stop = n_samples ? c->on_audio(kept, n_samples, c->user) : 0;
     free(audio);
     c->offset_s += chunk_s;
-    size_t pause = (size_t)((double)s->pause_after_ms / c->sp.speed * KOKORO_SAMPLE_RATE /
-                            1000.0);
-    if (!stop && pause && !is_last) {
-        if (!c->silence && !(c->silence = calloc((size_t)KOKORO_SAMPLE_RATE * 4, sizeof *c->silence)))
-            return kk_fail(c->err, c->errlen, KOKORO_E_NOMEM, "out of memory");
-        stop = c->on_audio(c->silence, pause, c->user);
-        c->offset_s += (double)pause / KOKORO_SAMPLE_RATE;
-    }
     if (stop)
         return kk_fail(c->err, c->errlen, KOKORO_E_CANCELLED, "stopped by the audio callback");
-    return KOKORO_OK;
+    size_t pause = (size_t)((double)s->pause_after_ms / c->sp.speed * KOKORO_SAMPLE_RATE /
+                            1000.0);
+    return is_last ? KOKORO_OK : emit_silence(c, pause);
 }
 
-/* Silence of ms milliseconds (an SSML break, a [pause:]), within the audio budget. */
+/* A pause after a piece, an SSML break, a [pause:]: within the audio budget. */
 static int emit_pause(speak_ctx *c, int ms)
 {
-    size_t left = (size_t)((double)ms * KOKORO_SAMPLE_RATE / 1000.0);
-    const size_t block = (size_t)KOKORO_SAMPLE_RATE;
-    if (!left)
-        return KOKORO_OK;
-    if (over_budget(c, (double)left / KOKORO_SAMPLE_RATE))
-        return budget_fail(c);
-    if (!c->silence && !(c->silence = calloc((size_t)KOKORO_SAMPLE_RATE * 4, sizeof *c->silence)))
-        return kk_fail(c->err, c->errlen, KOKORO_E_NOMEM, "out of memory");
-    while (left) {
-        size_t n = left < block ? left : block;
-        if (c->on_audio(c->silence, n, c->user))
-            return kk_fail(c->err, c->errlen, KOKORO_E_CANCELLED, "stopped by the audio callback");
-        c->offset_s += (double)n / KOKORO_SAMPLE_RATE;
-        left -= n;
-    }
-    return KOKORO_OK;
+    return emit_silence(c, (size_t)((double)ms * KOKORO_SAMPLE_RATE / 1000.0));
 }
 
 /* Audio seconds that spans surely give at least (the up-front budget check). */
@@ -348,6 +347,16 @@ static int doc_voice(voice_cache *vc, const kokoro_voices *voices, const char *n
     vc->pack[vc->n++] = pk;
     *pack = pk;
     return KOKORO_OK;
+}
+
+/* The speed a segment is read at: the request's times its <prosody rate>, within the
+ * engine's range. */
+static float seg_speed(const kokoro_speak_params *params, const kk_seg *g)
+{
+    float speed = params->speed * g->speed;
+    return speed < KOKORO_SPEED_MIN ? KOKORO_SPEED_MIN
+           : speed > KOKORO_SPEED_MAX ? KOKORO_SPEED_MAX
+                                      : speed;
 }
 
 /* The language a segment is read in: the request's, unless its voice speaks another one
@@ -434,11 +443,7 @@ static int speak_doc(speak_ctx *c, kokoro_text *t, const kk_doc *doc, const char
                          sp->lang ? sp->lang : "(null)");
         if (rc == KOKORO_OK && g->n_pieces)
             rc = kk_seg_phonemize(t, g, l, &sp->p, c->err, c->errlen);
-        float speed = params->speed * g->speed;
-        if (speed < KOKORO_SPEED_MIN)
-            speed = KOKORO_SPEED_MIN;
-        if (speed > KOKORO_SPEED_MAX)
-            speed = KOKORO_SPEED_MAX;
+        float speed = seg_speed(params, g);
         kokoro_chunk_opts co = {speed, params->quick_start && !said, params->max_frames};
         if (rc == KOKORO_OK && sp->p.ph.n &&
             (rc = kk_plan_chunks(&sp->p, &co, &sp->spans, &sp->n_spans)) != KOKORO_OK)
@@ -465,10 +470,7 @@ static int speak_doc(speak_ctx *c, kokoro_text *t, const kk_doc *doc, const char
         c->volume = params->volume * g->volume;
         if (c->volume > 10.0f)
             c->volume = 10.0f;
-        float speed = params->speed * g->speed;
-        c->sp.speed = speed < KOKORO_SPEED_MIN ? KOKORO_SPEED_MIN
-                      : speed > KOKORO_SPEED_MAX ? KOKORO_SPEED_MAX
-                                                 : speed;
+        c->sp.speed = seg_speed(params, g);
         for (int k = 0; rc == KOKORO_OK && k < sp->n_spans; k++) {
             if (params->cancel && params->cancel(params->cancel_user)) {
                 rc = kk_fail(c->err, c->errlen, KOKORO_E_CANCELLED, "cancelled");
