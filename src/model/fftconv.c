@@ -101,6 +101,9 @@ static size_t scratch_floats(const fft_plan *P, int in, int out, int G)
 /* Samples in phase p of a length-T row dilated by d. */
 static int phase_len(int T, int d, int p) { return p < T ? (T - p + d - 1) / d : 0; }
 
+/* Windows of L outputs that cover phase p. */
+static int phase_windows(int T, int d, int p, int L) { return (phase_len(T, d, p) + L - 1) / L; }
+
 static void run_item(fft_job *j, int item, float *S)
 {
     const fft_plan *P = &j->P;
@@ -283,12 +286,12 @@ int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, i
     j.y = y;
     /* windows per item: enough columns for sgemm, enough items for the threads */
     int phases = dil < T ? dil : T, windows = 0;
-    for (int ph = 0; ph < phases; ph++) windows += (phase_len(T, dil, ph) + j.P.L - 1) / j.P.L;
+    for (int ph = 0; ph < phases; ph++) windows += phase_windows(T, dil, ph, j.P.L);
     int threads = kk_pool_size(p);
     j.G = in <= 128 ? 128 : 64;
     while (j.G > 16 && windows < 2 * threads * j.G) j.G /= 2;
     for (int ph = 0; ph < phases; ph++)
-        j.n_items += ((phase_len(T, dil, ph) + j.P.L - 1) / j.P.L + j.G - 1) / j.G;
+        j.n_items += (phase_windows(T, dil, ph, j.P.L) + j.G - 1) / j.G;
     size_t wfl = (size_t)j.P.bins * out * in;
     float *W = malloc(3 * wfl * sizeof *W);
     j.item_phase = malloc((size_t)j.n_items * 3 * sizeof(int));
@@ -305,7 +308,7 @@ int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, i
     j.item_count = j.item_first + j.n_items;
     int it = 0;
     for (int ph = 0; ph < phases; ph++) {
-        int nwin = (phase_len(T, dil, ph) + j.P.L - 1) / j.P.L;
+        int nwin = phase_windows(T, dil, ph, j.P.L);
         for (int w0 = 0; w0 < nwin; w0 += j.G) {
             j.item_phase[it] = ph;
             j.item_first[it] = w0;

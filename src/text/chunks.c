@@ -92,7 +92,7 @@ static int opens_phrase(const char *w)
         "without", "for", "to", "of", "in", "on", "at", "from", "into", "over", "under", "about",
         "as", "like", "through", "between", "against", "during", "y", "e", "o", "pero", "que",
         "porque", "con", "para", "et", "mais", "ou", "qui", "avec", "pour", "dans", "ma", "che",
-        "perché", "mas", "com", "ou", "और", "लेकिन", NULL};
+        "perché", "mas", "com", "और", "लेकिन", NULL};
     if (!w)
         return 0;
     char low[16];
@@ -116,6 +116,13 @@ typedef struct {
     int phrase; /* the word right of the cut opens a phrase */
 } cut_point;
 
+/* Keeps c in *best when its distance d to the target is the smallest yet. */
+static void nearer(int *best, int *best_d, int c, int d)
+{
+    if (*best < 0 || d < *best_d)
+        *best = c, *best_d = d;
+}
+
 /* The cut that ends the piece starting at cuts[ci..nc) (those within the window), or -1. */
 static int pick_cut(const cut_point *cuts, int ci, int nc, int first, int quick, int soft,
                     int window)
@@ -131,20 +138,20 @@ static int pick_cut(const cut_point *cuts, int ci, int nc, int first, int quick,
             first_sentence = c;
         if (first && early < 0 && k == CUT_SENTENCE && ids >= FIRST_MIN && ids <= soft)
             early = c;
-        if (k == CUT_CLAUSE && (near_clause < 0 || d < dc))
-            near_clause = c, dc = d;
-        if (k == CUT_SPACE && (near_space < 0 || d < ds))
-            near_space = c, ds = d;
-        if (k == CUT_SPACE && cuts[c].phrase && (near_phrase < 0 || d < dp))
-            near_phrase = c, dp = d;
+        if (k == CUT_CLAUSE)
+            nearer(&near_clause, &dc, c, d);
+        if (k == CUT_SPACE)
+            nearer(&near_space, &ds, c, d);
+        if (k == CUT_SPACE && cuts[c].phrase)
+            nearer(&near_phrase, &dp, c, d);
         if (quick && ids >= QUICK_MIN && ids <= QUICK_MAX) {
             int dq = abs(ids - QUICK_SOFT);
             if (k >= CUT_CLAUSE && qc < 0)
                 qc = c; /* the first sentence or clause end of a quick length */
-            if (k == CUT_SPACE && cuts[c].phrase && (qp < 0 || dq < dqp))
-                qp = c, dqp = dq;
-            if (k == CUT_SPACE && (qs < 0 || dq < dqs))
-                qs = c, dqs = dq;
+            if (k == CUT_SPACE && cuts[c].phrase)
+                nearer(&qp, &dqp, c, dq);
+            if (k == CUT_SPACE)
+                nearer(&qs, &dqs, c, dq);
         }
     }
     if (quick) {
