@@ -1100,6 +1100,24 @@ static void linger(wy_conn *c)
     }
 }
 
+/* Takes a connection out of the list, closes its socket and frees it. */
+static void conn_forget(wy_conn *c)
+{
+    pthread_mutex_lock(&wy.mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        wy.conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    wy.n_conns--;
+    pthread_cond_broadcast(&wy.cv);
+    pthread_mutex_unlock(&wy.mu);
+    close(c->fd); /* after leaving the list: sv_wyoming_stop never touches a closed number */
+    sv_metrics_wyoming_conn(SV_WY_CLOSED);
+    free(c);
+}
+
 static void *conn_main(void *arg)
 {
     wy_conn *c = arg;
@@ -1151,19 +1169,7 @@ static void *conn_main(void *arg)
     sv_buf_free(&c->pcm);
     sv_buf_free(&c->text);
     free(c->voice);
-    pthread_mutex_lock(&wy.mu);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        wy.conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    wy.n_conns--;
-    pthread_cond_broadcast(&wy.cv);
-    pthread_mutex_unlock(&wy.mu);
-    close(c->fd); /* after leaving the list: sv_wyoming_stop never touches a closed number */
-    sv_metrics_wyoming_conn(SV_WY_CLOSED);
-    free(c);
+    conn_forget(c);
     return NULL;
 }
 
@@ -1255,19 +1261,7 @@ static void admit(int fd, const struct sockaddr_storage *peer)
     if (rc) {
         sv_log(SV_LOG_WARN, "wyoming: cannot start a connection thread: %s", strerror(rc));
         c->gone = 1;
-        pthread_mutex_lock(&wy.mu);
-        if (c->prev)
-            c->prev->next = c->next;
-        else
-            wy.conns = c->next;
-        if (c->next)
-            c->next->prev = c->prev;
-        wy.n_conns--;
-        pthread_cond_broadcast(&wy.cv);
-        pthread_mutex_unlock(&wy.mu);
-        close(fd);
-        sv_metrics_wyoming_conn(SV_WY_CLOSED);
-        free(c);
+        conn_forget(c);
     }
 }
 
