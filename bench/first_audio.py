@@ -30,7 +30,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import wave
 
@@ -40,7 +39,7 @@ import requests
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "server"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "asr"))
-from conftest import Server  # noqa: E402
+from conftest import PeakRSS, Server, rss_mb  # noqa: E402
 
 SHORT = "Hello from Kokoro."
 THREE = ("The quick brown fox jumps over the lazy dog. A second sentence follows the first one "
@@ -58,36 +57,6 @@ WER_TEXTS = [
     "Please remember to bring your passport and two printed copies of the booking. The office "
     "opens at nine and closes early on Fridays.",
 ]
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class Peak:
-    """Samples a process's RSS every 50 ms while active."""
-
-    def __init__(self, pid):
-        self.pid, self.peak, self.stop = pid, 0.0, threading.Event()
-        self.th = threading.Thread(target=self.run, daemon=True)
-        self.th.start()
-
-    def run(self):
-        while not self.stop.is_set():
-            try:
-                self.peak = max(self.peak, rss_mb(self.pid))
-            except OSError:
-                return
-            time.sleep(0.05)
-
-    def end(self):
-        self.stop.set()
-        self.th.join()
-        return self.peak
 
 
 def ids_of(kokoro, text):
@@ -141,7 +110,7 @@ def measure_server(binary, label, hostile_too=True):
             walls = sorted(ex.map(lambda _: synth(s.url, CONCURRENT)[1], range(10)))
         out["conc_p50_s"] = statistics.median(walls)
         out["conc_p90_s"] = walls[8]
-        pk = Peak(s.proc.pid)
+        pk = PeakRSS(s.proc.pid)
         hostile = []
         for name, path, body in () if not hostile_too else (
                 ("116 words, no punctuation, speed 0.25", "/v1/audio/speech",

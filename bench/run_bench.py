@@ -150,6 +150,7 @@ def run_row(chunks, t, runs):
             if k.startswith("stage_"):
                 stages[k] = stages.get(k, 0.0) + v
     e_sum.update(stages)
+    e_sum["kernels"] = e.get("kernels", "?")
     e_sum["load"] = max(load, os.getloadavg()[0])
     return e_sum, o_sum
 
@@ -201,7 +202,7 @@ def main():
             cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    kernels = engine(medium[0], 1, 1).get("kernels", "?")
+    kernels = rows[0][4]["kernels"]
     import onnxruntime
     L = []
     L.append("# Benchmark: the C engine next to ONNX Runtime\n")

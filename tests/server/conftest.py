@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -24,6 +25,38 @@ LOAD_TIMEOUT = 600 if ASAN else 300
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "load: concurrency tests bounded by wall time")
+
+
+def rss_mb(pid):
+    """Resident memory of a process, in MB (0 once it is gone)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakRSS:
+    """Samples a process's RSS every `interval` seconds until end(), which returns the peak."""
+
+    def __init__(self, pid, interval=0.05):
+        self.pid, self.interval, self.peak = pid, interval, 0.0
+        self.stop = threading.Event()
+        self.th = threading.Thread(target=self.run, daemon=True)
+        self.th.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.peak = max(self.peak, rss_mb(self.pid))
+            except OSError:
+                return
+            time.sleep(self.interval)
+
+    def end(self):
+        self.stop.set()
+        self.th.join()
+        return self.peak
 
 
 def free_port():

@@ -9,26 +9,17 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from conftest import Server, probe  # noqa: E402
+from conftest import PeakRSS, Server, probe, rss_mb  # noqa: E402
 
 THREE = ("The quick brown fox jumps over the lazy dog. A second sentence follows the first one "
          "closely. Finally, the third sentence ends this short paragraph.")
 WORDS200 = " ".join(["Speech synthesis turns written text into spoken audio, one sentence at a "
                      "time, and this paragraph exists only to be read aloud by the server."] * 8)
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def first_byte(url, fmt):
@@ -56,7 +47,7 @@ def main():
     pid = s.proc.pid
     try:
         time.sleep(2)
-        out = {"rss_idle_mb": rss_kb(pid) / 1024}
+        out = {"rss_idle_mb": rss_mb(pid)}
         synth(s.url, "Warm up.")
         for fmt in ("pcm", "mp3"):
             runs = [first_byte(s.url, fmt) for _ in range(3)]
@@ -65,16 +56,7 @@ def main():
         wall, dur = synth(s.url, WORDS200)
         out["rtf_200_words"] = wall / dur
         out["audio_200_words_s"] = dur
-        peak = [0]
-        stop = threading.Event()
-
-        def sample():
-            while not stop.is_set():
-                peak[0] = max(peak[0], rss_kb(pid))
-                time.sleep(0.1)
-
-        th = threading.Thread(target=sample)
-        th.start()
+        pk = PeakRSS(pid, 0.1)
         text = "This is one request of the throughput run. It has two sentences."
         for clients in (1, 2, 4):
             n = 2 * clients
@@ -82,9 +64,7 @@ def main():
             with cf.ThreadPoolExecutor(clients) as ex:
                 audio = sum(d for _, d in ex.map(lambda _: synth(s.url, text), range(n)))
             out[f"throughput_{clients}_clients"] = audio / (time.perf_counter() - t0)
-        stop.set()
-        th.join()
-        out["rss_load_peak_mb"] = peak[0] / 1024
+        out["rss_load_peak_mb"] = pk.end()
         out["ready"] = requests.get(s.url + "/ready", timeout=10).json()
         print(json.dumps(out, indent=2))
     finally:

@@ -12,7 +12,7 @@ import pytest
 import requests
 import yaml
 
-from conftest import ASAN, ROOT, Server, error_of, post, probe
+from conftest import ASAN, ROOT, PeakRSS, Server, error_of, post, probe, rss_mb
 
 # The working memory of one forward pass (include/kokoro.h): bytes per frame and fixed part.
 FRAME_BYTES = 400 * 1024
@@ -125,14 +125,6 @@ def test_server_still_serves_after_the_limits(tight):
     assert requests.get(tight.url + "/ready", timeout=5).status_code == 200
 
 
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 @pytest.mark.load
 def test_slow_unpunctuated_speech_stays_within_the_frame_bound():
     """Two workers, each speaking unpunctuated text at speed 0.25 (which used to make one
@@ -143,16 +135,7 @@ def test_slow_unpunctuated_speech_stays_within_the_frame_bound():
         post(s.url + "/synthesize", {"text": "Warm up.", "output_format": "wav"})
         time.sleep(0.5)
         idle = rss_mb(s.proc.pid)
-        peak = [idle]
-        done = threading.Event()
-
-        def sample():
-            while not done.is_set():
-                peak[0] = max(peak[0], rss_mb(s.proc.pid))
-                time.sleep(0.02)
-
-        th = threading.Thread(target=sample)
-        th.start()
+        pk = PeakRSS(s.proc.pid, 0.02)
         words = " ".join(("the river ran past the old mill and the stone bridge").split() * 2)
         results = []
 
@@ -166,13 +149,12 @@ def test_slow_unpunctuated_speech_stays_within_the_frame_bound():
             t.start()
         for t in ts:
             t.join()
-        done.set()
-        th.join()
+        peak = max(idle, pk.end())
         for r in results:
             assert r.status_code == 200, r.text[:200]
             assert probe(r.content)["duration"] > 20, "slow speech of 20 words"
         per_worker = (FRAME_BYTES * 400 + FIXED_BYTES) / 2**20 + 2 * THREAD_MB + 64  # + encoder
-        grew = peak[0] - idle
+        grew = peak - idle
         assert grew <= 2 * per_worker, f"grew {grew:.0f} MB over idle {idle:.0f} MB"
     finally:
         assert s.stop() == 0
