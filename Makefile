@@ -26,7 +26,7 @@ ifdef CI
 CFLAGS   += -Werror
 endif
 
-LIB_DIRS := src/core src/model src/model/cpu src/text src/audio src/speak
+LIB_DIRS := src/core src/model src/model/cpu src/text src/text/ja src/text/zh src/audio src/speak
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 BIN_SRCS := $(wildcard src/cli/*.c) $(wildcard src/server/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
