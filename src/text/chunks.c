@@ -59,6 +59,19 @@ int kk_plan_window(const kokoro_chunk_opts *o)
     return ids < 1 ? 1 : (int)ids;
 }
 
+/* Marks besides ASCII . ! ? , ; : ) that end a sentence or a clause: the ellipsis and dash, and
+ * the CJK full-width marks (。！？ and ，、；：) for front ends that keep them. */
+static const char *const SENTENCE_MARKS[] = {"…", "。", "！", "？", NULL};
+static const char *const CLAUSE_MARKS[] = {"—", "，", "、", "；", "：", NULL};
+
+static int mark_at(const char *s, const char *const *marks)
+{
+    for (const char *const *m = marks; *m; m++)
+        if (strncmp(s, *m, strlen(*m)) == 0)
+            return 1;
+    return 0;
+}
+
 /* The kind of boundary formed by the gap ph[a..b) between two words, and where to cut it: the
  * marks before its first space close the left chunk, the rest opens the right one. */
 static int gap_kind(const char *ph, int a, int b, int *cut)
@@ -73,10 +86,10 @@ static int gap_kind(const char *ph, int a, int b, int *cut)
         }
         if (*cut != b)
             continue; /* opening marks of the next chunk */
-        if (ph[i] == '.' || ph[i] == '!' || ph[i] == '?' || strncmp(ph + i, "…", strlen("…")) == 0)
+        if (ph[i] == '.' || ph[i] == '!' || ph[i] == '?' || mark_at(ph + i, SENTENCE_MARKS))
             kind = CUT_SENTENCE;
         else if (kind < CUT_SENTENCE && (ph[i] == ',' || ph[i] == ';' || ph[i] == ':' ||
-                                         strncmp(ph + i, "—", strlen("—")) == 0 || ph[i] == ')'))
+                                         ph[i] == ')' || mark_at(ph + i, CLAUSE_MARKS)))
             kind = CUT_CLAUSE;
     }
     return kind;
