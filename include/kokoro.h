@@ -287,7 +287,8 @@ typedef struct kokoro_encoder kokoro_encoder;
 
 /* Creates an encoder for mono float input at sample_rate (8000 .. 192000; AAC needs a
  * standard rate). streaming != 0: bytes are emitted as soon as they are encoded, from inside
- * write (a WAV then carries an "unknown length" header); otherwise the whole file, with exact
+ * write (a WAV then carries an "unknown length" header), except FLAC, which is always whole:
+ * its length and MD5 can only be in its first block; otherwise the whole file, with exact
  * sizes, goes to the callback in one call from finish (so its length is known up front).
  * The callback is never called from new or free. See docs/audio.md for bitrates. */
 int kokoro_encoder_new(kokoro_format f, int sample_rate, int streaming, kokoro_write_fn write,

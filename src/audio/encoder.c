@@ -12,13 +12,17 @@ static const struct {
     const char *name;
     const char *mime;
     const kk_codec *codec;
+    int whole; /* always built whole, even when streaming is asked for (see FLAC) */
 } formats[] = {
     [KOKORO_FMT_WAV] = {"wav", "audio/wav", &kk_codec_wav},
     [KOKORO_FMT_MP3] = {"mp3", "audio/mpeg", &kk_codec_mp3},
     [KOKORO_FMT_OGG] = {"ogg", "audio/ogg", &kk_codec_vorbis},
     /* RFC 7845 names Ogg Opus audio/ogg; the codecs parameter tells it from Vorbis. */
     [KOKORO_FMT_OPUS] = {"opus", "audio/ogg; codecs=opus", &kk_codec_opus},
-    [KOKORO_FMT_FLAC] = {"flac", "audio/flac", &kk_codec_flac},
+    /* FLAC says its length (and MD5) only in STREAMINFO, its first block: streamed, it
+     * would say "unknown" and players and ffprobe would show no duration. Streaming it
+     * gained little: browsers (the web page) play FLAC only once complete (docs/audio.md). */
+    [KOKORO_FMT_FLAC] = {"flac", "audio/flac", &kk_codec_flac, 1},
     [KOKORO_FMT_AAC] = {"aac", "audio/aac", &kk_codec_aac},
     /* No registered type for little-endian headerless PCM (audio/L16 is big-endian). */
     [KOKORO_FMT_PCM] = {"pcm", "audio/pcm", &kk_codec_pcm},
@@ -116,7 +120,7 @@ int kokoro_encoder_new(kokoro_format f, int sample_rate, int streaming, kokoro_w
         return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
     e->format = f;
     e->rate = sample_rate;
-    e->streaming = streaming != 0;
+    e->streaming = streaming != 0 && !formats[f].whole;
     e->write = write;
     e->user = user;
     e->codec = formats[f].codec;

@@ -1,5 +1,6 @@
 /* flac.c - FLAC through libFLAC's stream encoder, written through a callback (no seeking).
- * A whole file gets its final STREAMINFO (length, MD5) patched in; a stream says "unknown". */
+ * The file is always built whole (encoder.c), so that its final STREAMINFO (length, MD5) can
+ * be patched in. */
 #include "audio/encoder.h"
 
 #include <FLAC/stream_encoder.h>
