@@ -17,7 +17,9 @@
 typedef struct {
     sv_config cfg;
     sv_engine eng;
-    sv_pool *pool;
+    /* Written once by the loader and read by connection threads before and after that, so
+     * every access is atomic; NULL until the workers are up. */
+    sv_pool *_Atomic pool;
     struct MHD_Daemon *daemon;
     atomic_int ready;     /* model, voices and workers are up */
     atomic_int draining;  /* SIGTERM received: refuse new work */

@@ -55,6 +55,7 @@ typedef struct sv_job {
     /* Output: under mu. The connection consumes out from out_pos on. */
     sv_buf out;
     size_t out_pos;
+    size_t sent;   /* bytes the connection has taken from out (a stream's body size) */
     int state;
     int status;    /* KOKORO_OK or the kokoro_status that stopped the job */
     char err[256];

@@ -65,6 +65,7 @@ static const route probe_routes[] = {
     {"GET", "/metrics", sv_h_metrics, 0, 0, SV_FAM_SEED},
 };
 #define N_PROBE_ROUTES (sizeof probe_routes / sizeof probe_routes[0])
+#define DISCARD_MAX ((size_t)16 << 20) /* bytes of a too-large body read on to its end */
 #define PROBE_CONNECTIONS 16 /* the probe port's slots: a kubelet and a scraper need few */
 
 /* One listening port and the routes it serves (the cls of its libmicrohttpd callbacks). */
@@ -127,13 +128,15 @@ static void common_headers(sv_req *r, struct MHD_Response *resp)
     MHD_add_response_header(resp, "X-Request-Id", r->id);
     const char *cors = r->srv->cfg.cors_origins;
     const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+    /* With a list of origins every answer depends on Origin (allowed, refused or absent), so
+     * a cache must not hand one origin's answer to another. */
+    if (cors && strcmp(cors, "*") != 0)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
     if (cors && origin) {
         if (strcmp(cors, "*") == 0)
             MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
-        else if (origin_allowed(cors, origin)) {
+        else if (origin_allowed(cors, origin))
             MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
-            MHD_add_response_header(resp, "Vary", "Origin");
-        }
         MHD_add_response_header(resp, "Access-Control-Expose-Headers",
                                 "Retry-After, X-Request-Id, Content-Length");
     }
@@ -330,6 +333,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
                 n = max;
             memcpy(buf, job->out.data + job->out_pos, n);
             job->out_pos += n;
+            job->sent += n;
             if (job->out_pos == job->out.len)
                 job->out_pos = job->out.len = 0; /* reuse the buffer */
             pthread_cond_broadcast(&job->cv); /* the worker may wait for this (wait_sent) */
@@ -751,10 +755,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (r->status || r->too_large || r->body.len + n > s->cfg.max_body) {
-            /* A chunked body past the limit: read on a little, then drop the connection. */
+            /* A body past the limit (chunked, so its size was not declared): libmicrohttpd
+             * takes no answer before the body's end, so the rest is read and thrown away and
+             * the 413 goes out then, where the client reads it. The request deadline bounds
+             * the time; DISCARD_MAX the bytes, past which the connection is dropped. */
             r->too_large = 1;
+            sv_buf_free(&r->body);
             r->discarded += n;
-            return r->discarded > s->cfg.max_body ? MHD_NO : MHD_YES;
+            return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
         }
         return sv_buf_append(&r->body, upload_data, n) ? MHD_NO : MHD_YES;
     }
@@ -782,6 +790,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         if (r->job->t_first > 0)
             ttfa = r->job->t_first - r->t0;
         audio_s = r->job->audio_s;
+        if (r->job->sent) /* a streamed body: what went out, not the 0 of an unknown size */
+            bytes = r->job->sent;
         pthread_mutex_unlock(&r->job->mu);
     }
     sv_metrics_request(r->route, r->status, dur);
@@ -797,13 +807,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
                           sizeof addr);
         }
+        /* The log is JSON, which holds only UTF-8: a path of other bytes is logged with
+         * them replaced, rather than not at all. */
+        char method[32];
+        snprintf(method, sizeof method, "%s", r->method);
+        sv_utf8_sanitize(method);
+        sv_utf8_sanitize(r->path);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        json_t *o = json_pack("{s:f, s:s, s:s, s:s, s:s%, s:s, s:i, s:I, s:f, s:s, s:s}", "ts",
+        json_t *o = json_pack("{s:f, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s, s:s}", "ts",
                               ts.tv_sec + ts.tv_nsec * 1e-9, "level", "info", "msg", "request",
-                              "method", r->method, "path", r->path, strlen(r->path), "route",
-                              r->route, "status", r->status, "bytes", (json_int_t)bytes,
-                              "duration_ms", dur * 1000.0, "remote", addr, "request_id", r->id);
+                              "method", method, "path", r->path, "route", r->route, "status",
+                              r->status, "bytes", (json_int_t)bytes, "duration_ms",
+                              dur * 1000.0, "remote", addr, "request_id", r->id);
         if (o) {
             if (ttfa >= 0)
                 json_object_set_new(o, "first_audio_ms", json_real(ttfa * 1000.0));
@@ -867,9 +883,11 @@ static void *load_main(void *arg)
     }
     probe_languages(s);
     int workers = s->cfg.workers ? s->cfg.workers : sv_usable_cpus();
-    if (sv_pool_start(&s->pool, &s->eng, workers, s->cfg.threads_per_worker, s->cfg.queue_depth,
+    sv_pool *pool;
+    if (sv_pool_start(&pool, &s->eng, workers, s->cfg.threads_per_worker, s->cfg.queue_depth,
                       err, sizeof err))
         goto fail;
+    atomic_store(&s->pool, pool);
     atomic_store(&s->ready, 1);
     sv_log(SV_LOG_INFO, "ready in %.1f s: %d voices, %d languages, %d workers sharing %d cores "
            "(at most %d threads per job, %s kernels), queue %d", sv_now() - t,
@@ -1010,9 +1028,9 @@ int kk_serve_main(int argc, char **argv)
     atomic_store(&sweeper_stop, 1);
     if (sweeper_running)
         pthread_join(sweeper, NULL);
-    if (s->pool)
-        sv_pool_stop(s->pool);
-    s->pool = NULL;
+    sv_pool *pool = atomic_exchange(&s->pool, NULL);
+    if (pool)
+        sv_pool_stop(pool);
     if (s->eng.text)
         kokoro_text_free(s->eng.text);
     if (s->eng.voices)

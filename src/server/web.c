@@ -88,15 +88,21 @@ enum MHD_Result sv_h_web(sv_req *r)
     if (strncmp(real, root, rl) != 0 || real[rl] != '/')
         return not_found(r, "no such file under /web");
     int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return not_found(r, "no such file under /web");
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        if (fd >= 0)
-            close(fd);
-        if (fd >= 0 && S_ISDIR(st.st_mode)) {
-            char loc[PATH_MAX];
-            snprintf(loc, sizeof loc, "%s/", r->path);
-            return sv_respond_redirect(r, loc);
-        }
+    if (fstat(fd, &st)) { /* st holds nothing to read */
+        close(fd);
+        return not_found(r, "no such file under /web");
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        char loc[PATH_MAX];
+        snprintf(loc, sizeof loc, "%s/", r->path);
+        return sv_respond_redirect(r, loc);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
         return not_found(r, "no such file under /web");
     }
     return sv_respond_fd(r, fd, (size_t)st.st_size, mime_of(real));

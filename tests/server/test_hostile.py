@@ -68,23 +68,46 @@ def test_huge_content_length_is_413_before_the_body(server):
     healthy(server)
 
 
-def test_oversized_chunked_body_is_cut_off(server):
+def test_oversized_chunked_body_gets_413(server):
+    """A chunked body (no declared length) past the limit: the client that sends it whole
+    reads a 413 that says the limit, not a dropped connection."""
     s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     s.sendall(b"POST /synthesize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-              b"Transfer-Encoding: chunked\r\n\r\n")
+              b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
     chunk = b"a" * 16384
-    sent = 0
     try:
         for _ in range(64):  # 1 MiB, far past the 64 KiB limit
             s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
-            sent += 1
         s.sendall(b"0\r\n\r\n")
-        reply = s.recv(65536)
-        assert reply == b"" or status_of(reply) == 413, reply[:200]
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the server dropped the connection: also a refusal
+        reply = b""
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            reply += data
     finally:
         s.close()
+    assert status_of(reply) == 413, reply[:200]
+    body = json.loads(reply.split(b"\r\n\r\n", 1)[1])
+    assert body["error"] == "PayloadTooLarge" and body["details"]["max_bytes"] == 65536
+    healthy(server)
+
+
+def test_endless_chunked_body_is_dropped(server):
+    """Past 16 MiB of a too-large body the server stops reading and closes."""
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    s.sendall(b"POST /synthesize HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b"%x\r\n" % 65536 + b"a" * 65536 + b"\r\n"
+    sent = 0
+    try:
+        while sent < 64 << 20:
+            s.sendall(chunk)
+            sent += len(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        s.close()
+    assert sent < 40 << 20, f"the server read {sent} bytes of a body it had refused"
     healthy(server)
 
 

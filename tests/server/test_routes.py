@@ -1,6 +1,10 @@
 """test_routes.py - every route of api.md answers as documented (Python requests + ffprobe)."""
 import base64
 import json
+import socket
+import subprocess
+import tempfile
+import time
 
 import requests
 
@@ -141,6 +145,23 @@ def test_speech_streamed_wav_and_mp3_decode(api):
         assert a["duration"] > 0.5 and a["rms"] > 0.01, (fmt, a)
 
 
+def test_streamed_flac_says_its_duration(api):
+    """/v1/audio/speech streams by default; a FLAC must still carry its length (STREAMINFO's
+    total samples), or ffprobe and players show none."""
+    r = post(api + "/v1/audio/speech", {"input": "Streaming check.", "response_format": "flac"})
+    assert r.status_code == 200, r.text
+    with tempfile.NamedTemporaryFile(suffix=".flac") as f:
+        f.write(r.content)
+        f.flush()
+        out = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                              "stream=duration_ts,duration", "-of", "json", f.name],
+                             capture_output=True, text=True, timeout=60)
+    st = json.loads(out.stdout)["streams"][0]
+    decoded = probe(r.content, "flac")["duration"]
+    assert "duration" in st, f"ffprobe shows no duration: {st}"
+    assert abs(float(st["duration"]) - decoded) < 0.001, (st, decoded)
+
+
 def test_speech_sse_events(api):
     r = post(api + "/v1/audio/speech", {"input": "Event stream. Two sentences.",
                                         "response_format": "pcm", "stream_format": "sse"})
@@ -244,6 +265,19 @@ def test_cors_for_the_configured_origin_only(api):
     assert "Access-Control-Allow-Origin" not in r.headers
 
 
+def test_vary_origin_on_every_answer_that_depends_on_it(api):
+    """With a list of allowed origins, the answer to one origin (or to none) must not be
+    cached for another: Vary: Origin whatever the Origin header was, errors included."""
+    for origin in ("https://app.example", "https://evil.example", None):
+        h = {"Origin": origin} if origin else {}
+        for r in (requests.get(api + "/health", headers=h, timeout=10),
+                  requests.options(api + "/v1/audio/speech", headers=h, timeout=10),
+                  requests.get(api + "/no/such/route", headers=h, timeout=10),
+                  post(api + "/synthesize", {"text": ""}, headers=h)):
+            vary = [v.strip().lower() for v in r.headers.get("Vary", "").split(",")]
+            assert "origin" in vary, (origin, r.request.method, r.url, r.headers)
+
+
 def test_one_access_log_line_per_request(server, api):
     rid = "log-check-12345"
     requests.get(api + "/health", headers={"X-Request-Id": rid}, timeout=10)
@@ -254,6 +288,41 @@ def test_one_access_log_line_per_request(server, api):
     line = lines[0]
     assert line["msg"] == "request" and line["status"] == 200 and line["path"] == "/health"
     assert line["method"] == "GET" and "duration_ms" in line and line["remote"] == "127.0.0.1"
+
+
+def logged(server, rid):
+    """The access-log line of request rid (it is written once the response has ended)."""
+    for _ in range(50):
+        lines = [l for l in server.log_lines() if l.get("request_id") == rid]
+        if lines:
+            return lines
+        time.sleep(0.1)
+    return []
+
+
+def test_streamed_response_logs_its_bytes(server, api):
+    rid = "log-stream-bytes"
+    r = post(api + "/v1/audio/speech", {"input": "Streaming check.", "response_format": "pcm"},
+             headers={"X-Request-Id": rid})
+    assert r.status_code == 200 and r.headers.get("Transfer-Encoding") == "chunked"
+    lines = logged(server, rid)
+    assert len(lines) == 1 and lines[0]["bytes"] == len(r.content) > 0, lines
+
+
+def test_path_with_invalid_utf8_is_logged(server, api):
+    """A path of bytes that are not UTF-8 still gets its access-log line (the log is JSON,
+    so the bad bytes are replaced)."""
+    rid = "log-bad-utf8"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(b"GET /caf\xe9/\xff\xfe HTTP/1.1\r\nHost: x\r\nX-Request-Id: " +
+                  rid.encode() + b"\r\nConnection: close\r\n\r\n")
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 404"), reply[:200]
+    lines = logged(server, rid)
+    assert len(lines) == 1, lines
+    assert lines[0]["status"] == 404 and lines[0]["path"] == "/caf?/??", lines
 
 
 def test_openapi_lists_every_route_and_each_answers(api):
