@@ -16,7 +16,7 @@ model-lexicon:
 TEXT_SRCS := $(wildcard src/text/*.c src/text/ja/*.c src/text/zh/*.c)
 TEXT_OBJS := $(TEXT_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/src/core/status.o
 TEXT_TESTS := $(patsubst tests/text/%.c,$(BUILD)/tests/text/%,$(filter-out tests/text/test_speak.c,$(wildcard tests/text/test_*.c)))
-TEXT_TEST_LIBS := $(shell pkg-config --libs espeak-ng 2>/dev/null || echo -lespeak-ng) -lexpat -lpthread -lm
+TEXT_TEST_LIBS := $(shell pkg-config --libs espeak-ng 2>/dev/null || echo -lespeak-ng) -lexpat $(JA_LIBS) -lpthread -lm
 
 # Tests of the front end alone link only its objects, so that they build before the engine.
 $(BUILD)/tests/text/%: tests/text/%.c tests/check.h $(TEXT_OBJS)

@@ -1,6 +1,7 @@
 /* text.c - the text front end's public entry points: languages, phonemize, tokenize. */
 #include "core/util.h"
 #include "text/text_int.h"
+#include "text/ja/ja.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 static const kk_lang LANGS[] = {
     {"en-us", "en-us", 'a'}, {"en-gb", "en", 'b'}, {"es", "es", 'e'},  {"fr", "fr", 'f'},
     {"hi", "hi", 'h'},       {"it", "it", 'i'},       {"pt-br", "pt-br", 'p'},
+    {"ja", "ja", 'j'},
 };
 
 /* Aliases accepted on input, mapped to the canonical codes above. */
@@ -20,7 +22,8 @@ static const struct {
                {"b", "en-gb"},  {"en-gb", "en-gb"}, {"en_gb", "en-gb"}, {"e", "es"},
                {"es", "es"},    {"f", "fr"},     {"fr", "fr"},       {"fr-fr", "fr"},
                {"h", "hi"},     {"hi", "hi"},    {"i", "it"},        {"it", "it"},
-               {"p", "pt-br"},  {"pt", "pt-br"}, {"pt-br", "pt-br"}, {"pt_br", "pt-br"}};
+               {"p", "pt-br"},  {"pt", "pt-br"}, {"pt-br", "pt-br"}, {"pt_br", "pt-br"},
+               {"j", "ja"},     {"ja", "ja"},    {"ja-jp", "ja"},    {"ja_jp", "ja"}};
 
 const kk_lang *kk_lang_find(const char *code)
 {
@@ -74,9 +77,12 @@ int kokoro_text_new(const char *data_dir, kokoro_text **out, char *err, size_t e
     if (rc == KOKORO_OK && user && *user)
         rc = kk_lexicon_load_user(user, &t->user, err, errlen);
     t->load_ms = now_ms() - t0;
+    if (rc == KOKORO_OK && !(t->ja = kk_ja_new(data_dir)))
+        rc = kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
     if (rc == KOKORO_OK)
         rc = kk_espeak_open(err, errlen);
     if (rc != KOKORO_OK) {
+        kk_ja_free(t->ja);
         kk_lexicon_free(t->us);
         kk_lexicon_free(t->gb);
         kk_lexicon_free(t->user);
@@ -94,6 +100,7 @@ void kokoro_text_free(kokoro_text *t)
     kk_lexicon_free(t->us);
     kk_lexicon_free(t->gb);
     kk_lexicon_free(t->user);
+    kk_ja_free(t->ja);
     kk_espeak_close();
     free(t);
 }
@@ -144,8 +151,8 @@ int kk_phon_add_word(kk_phon *p, const char *text, size_t n, int ph_start, int p
 static int unsupported(const char *lang, char *err, size_t errlen)
 {
     return kk_fail(err, errlen, KOKORO_E_UNSUPPORTED,
-                   "unsupported language \"%s\": use en-us, en-gb, es, fr, hi, it or pt-br "
-                   "(Japanese and Mandarin are not offered by this build)",
+                   "unsupported language \"%s\": use en-us, en-gb, es, fr, hi, it, pt-br or ja "
+                   "(Mandarin is not offered by this build)",
                    lang ? lang : "(null)");
 }
 
@@ -162,6 +169,10 @@ int kk_phonemize_words(kokoro_text *t, const char *text, const kk_lang *lang, kk
         if (rc == KOKORO_OK)
             rc = kk_g2p_en(t, norm, lang->prefix == 'b', out);
         free(norm);
+    } else if (lang->prefix == 'j') {
+        rc = kk_g2p_ja(t->ja, text, out, err, errlen);
+        if (rc != KOKORO_OK)
+            return rc; /* err says why */
     } else {
         rc = kk_g2p_espeak(lang, text, out);
     }

@@ -105,6 +105,7 @@ struct kokoro_text {
     kk_lexicon *us, *gb;
     kk_lexicon *user; /* the user's lexicon (word -> phonemes), or NULL; wins over us/gb */
     double load_ms; /* time spent loading the dictionaries */
+    struct kk_ja *ja; /* the Japanese front end (its dictionary loads on first use) */
 };
 
 /* English grapheme-to-phoneme over normalised text. Appends to out. */

@@ -1,0 +1,15 @@
+# mk/ja.mk - the Japanese front end (src/text/ja): its dictionary, parity test and fuzzer.
+#
+#   make model-ja   UniDic (PyPI unidic-lite 1.0.8) and misaki's ja_words into models/lexicon/
+#   make test-ja    parity with misaki 0.9.4's JAG2P (cutlet) on tests/text/ja_sentences.txt,
+#                   the front end's own checks, fuzz (bounded)
+#   make fuzz-ja    builds build-fuzz/ja_fuzz
+
+# MeCab analyses, utf8proc does misaki's NFKC (both Debian packages, see deps/apt.txt)
+JA_LIBS := -lmecab -lutf8proc
+LDLIBS += $(JA_LIBS)
+
+MODEL_TARGETS += model-ja
+.PHONY: model-ja
+model-ja:
+	tools/fetch-ja-dict.sh
