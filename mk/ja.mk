@@ -13,3 +13,14 @@ MODEL_TARGETS += model-ja
 .PHONY: model-ja
 model-ja:
 	tools/fetch-ja-dict.sh
+
+TEST_TARGETS += test-ja
+.PHONY: test-ja fuzz-ja
+
+# (mk/text.mk, where the front end's own objects are listed, is read after this file)
+$(BUILD)/tests/text/ja_lines: tests/text/ja_lines.c $(BUILD)/libkokoro.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
+
+test-ja: $(BUILD)/tests/text/ja_lines
+	tests/text/test_ja_parity.py $(BUILD)/tests/text/ja_lines tests/text/ja_sentences.txt
