@@ -14,6 +14,7 @@
  * spectra are made at each call (a small product next to the convolution itself), so that
  * they cost no memory between calls. */
 #include "model/ops.h"
+#include "model/cpu/kernels.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -21,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FFT_V 32      /* transforms whose butterflies run together */
+#define FFT_V KK_FFT_V /* transforms whose butterflies run together */
 #define FFT_MAX_N 64
 
 typedef struct {
@@ -48,31 +49,6 @@ static void plan_init(fft_plan *P, int N, int k)
         int r = 0;
         for (int b = 0; b < P->log2n; b++) r |= ((n >> b) & 1) << (P->log2n - 1 - b);
         P->rev[n] = r;
-    }
-}
-
-/* Forward FFT of FFT_V sequences at once: re/im are [N][FFT_V], rows already in bit-reversed
- * order. */
-static void fft_rows(const fft_plan *P, float *restrict re, float *restrict im)
-{
-    const int N = P->N;
-    for (int len = 2; len <= N; len <<= 1) {
-        int half = len / 2, step = N / len;
-        for (int s = 0; s < N; s += len)
-            for (int j = 0; j < half; j++) {
-                const float wr = P->cr[j * step], wi = P->ci[j * step];
-                float *restrict ar = re + (size_t)(s + j) * FFT_V;
-                float *restrict ai = im + (size_t)(s + j) * FFT_V;
-                float *restrict br = re + (size_t)(s + j + half) * FFT_V;
-                float *restrict bi = im + (size_t)(s + j + half) * FFT_V;
-                for (int v = 0; v < FFT_V; v++) {
-                    float tr = wr * br[v] - wi * bi[v], ti = wr * bi[v] + wi * br[v];
-                    br[v] = ar[v] - tr;
-                    bi[v] = ai[v] - ti;
-                    ar[v] += tr;
-                    ai[v] += ti;
-                }
-            }
     }
 }
 
@@ -121,31 +97,11 @@ static void run_item(fft_job *j, int item, float *S)
         for (int wa = 0; wa < nw; wa += FFT_V) {
             int nv = nw - wa < FFT_V ? nw - wa : FFT_V;
             const float *x1 = j->x + (size_t)(2 * q) * j->T + p, *x2 = x1 + j->T;
-            for (int v = 0; v < FFT_V; v++) {
-                int u0 = (w0 + wa + v) * L - P->half; /* the window's first sample */
-                for (int n = 0; n < N; n++) {
-                    int u = u0 + n;
-                    int ok = v < nv && u >= 0 && u < Tp;
-                    size_t r = (size_t)P->rev[n] * FFT_V + v;
-                    re[r] = ok ? x1[(size_t)u * d] : 0.0f;
-                    im[r] = ok ? x2[(size_t)u * d] : 0.0f;
-                }
-            }
-            fft_rows(P, re, im);
-            for (int f = 0; f < bins; f++) {
-                int m = (N - f) % N;
-                const float *restrict fr = re + (size_t)f * FFT_V, *restrict fi = im + (size_t)f * FFT_V;
-                const float *restrict mr = re + (size_t)m * FFT_V, *restrict mi = im + (size_t)m * FFT_V;
-                float *restrict zr1 = Z + f * zb + (size_t)(2 * q) * G + wa, *restrict zr2 = zr1 + G;
-                float *restrict zi1 = zr1 + (size_t)in * G, *restrict zi2 = zi1 + G;
-                float *restrict zs1 = zi1 + (size_t)in * G, *restrict zs2 = zs1 + G;
-                for (int v = 0; v < nv; v++) {
-                    float x1r = 0.5f * (fr[v] + mr[v]), x1i = 0.5f * (fi[v] - mi[v]);
-                    float x2r = 0.5f * (fi[v] + mi[v]), x2i = -0.5f * (fr[v] - mr[v]);
-                    zr1[v] = x1r, zi1[v] = x1i, zs1[v] = x1r + x1i;
-                    zr2[v] = x2r, zi2[v] = x2i, zs2[v] = x2r + x2i;
-                }
-            }
+            kk_kern->fft_gather(re, im, x1, x2, N, P->rev, (w0 + wa) * L - P->half, L, d, Tp,
+                                nv);
+            kk_kern->fft_rows(re, im, N, P->cr, P->ci);
+            kk_kern->fft_split(re, im, N, nv, Z + (size_t)(2 * q) * G + wa, zb, (size_t)in * G,
+                               (size_t)G);
         }
 
     /* 2. per bin: Y = conj(W) Z, three real products (bins 0 and N/2 are real) */
@@ -181,36 +137,12 @@ static void run_item(fft_job *j, int item, float *S)
     for (int q = 0; q < out / 2; q++)
         for (int wa = 0; wa < nw; wa += FFT_V) {
             int nv = nw - wa < FFT_V ? nw - wa : FFT_V;
-            memset(re, 0, (size_t)2 * N * FFT_V * sizeof *re);
-            for (int f = 0; f < bins; f++) {
-                float *restrict rf = re + (size_t)P->rev[f] * FFT_V, *restrict jf = im + (size_t)P->rev[f] * FFT_V;
-                int m = (N - f) % N;
-                const float *y1r = Y + f * yb + (size_t)(2 * q) * G + wa, *y2r = y1r + G;
-                const float *y1i = y1r + (size_t)out * G, *y2i = y1i + G;
-                /* conj of Z[f] = Y1 + i Y2, and of Z[N-f] = conj(Y1) + i conj(Y2) */
-                for (int v = 0; v < nv; v++) {
-                    rf[v] = y1r[v] - y2i[v];
-                    jf[v] = -(y1i[v] + y2r[v]);
-                }
-                if (m != f) {
-                    float *restrict rm = re + (size_t)P->rev[m] * FFT_V, *restrict jm = im + (size_t)P->rev[m] * FFT_V;
-                    for (int v = 0; v < nv; v++) {
-                        rm[v] = y1r[v] + y2i[v];
-                        jm[v] = y1i[v] - y2r[v];
-                    }
-                }
-            }
-            fft_rows(P, re, im);
+            kk_kern->fft_merge(re, im, Y + (size_t)(2 * q) * G + wa, N, P->rev, nv, yb,
+                               (size_t)out * G, (size_t)G);
+            kk_kern->fft_rows(re, im, N, P->cr, P->ci);
             float b1 = j->b ? j->b[2 * q] : 0.0f, b2 = j->b ? j->b[2 * q + 1] : 0.0f;
             float *y1 = j->y + (size_t)(2 * q) * j->T + p, *y2 = y1 + j->T;
-            for (int v = 0; v < nv; v++) {
-                int u0 = (w0 + wa + v) * L;
-                for (int n = 0; n < L && u0 + n < Tp; n++) {
-                    size_t t = (size_t)(u0 + n) * d;
-                    y1[t] = b1 + scale * re[(size_t)n * FFT_V + v];
-                    y2[t] = b2 - scale * im[(size_t)n * FFT_V + v];
-                }
-            }
+            kk_kern->fft_scatter(y1, y2, re, im, (w0 + wa) * L, L, d, Tp, nv, b1, b2, scale);
         }
 }
 
@@ -236,29 +168,19 @@ static void wspec_part(int i, int n, void *arg)
     wspec_job *j = arg;
     const fft_plan *P = j->P;
     int f0 = P->bins * i / n, f1 = P->bins * (i + 1) / n;
-    for (int f = f0; f < f1; f++)
-        for (int o = 0; o < j->out; o++) {
-            float *wr = j->Wr + ((size_t)f * j->out + o) * j->in;
-            float *ws = j->Ws + ((size_t)f * j->out + o) * j->in;
-            float *wd = j->Wd + ((size_t)f * j->out + o) * j->in;
-            memset(wr, 0, (size_t)j->in * sizeof *wr);
-            memset(wd, 0, (size_t)j->in * sizeof *wd); /* Im' accumulates here first */
-            for (int t = 0; t < j->k; t++) {
-                int e = (f * t) % P->N; /* e^{-2 pi i f t / N} = cr + i ci, at index e */
-                float c = e < P->N / 2 ? P->cr[e] : -P->cr[e - P->N / 2];
-                float s = e < P->N / 2 ? P->ci[e] : -P->ci[e - P->N / 2];
-                const float *wt = j->w + ((size_t)o * j->k + t) * j->in; /* w[o][t][c] */
-                for (int c_ = 0; c_ < j->in; c_++) {
-                    wr[c_] += c * wt[c_];
-                    wd[c_] -= s * wt[c_]; /* Im of conj(W) = -Im(W) */
-                }
-            }
-            for (int c_ = 0; c_ < j->in; c_++) {
-                float re_ = wr[c_], im_ = wd[c_];
-                ws[c_] = re_ + im_;
-                wd[c_] = im_ - re_;
-            }
+    float c[FFT_MAX_N], s[FFT_MAX_N]; /* e^{-2 pi i f t / N} for the k taps */
+    for (int f = f0; f < f1; f++) {
+        for (int t = 0; t < j->k; t++) {
+            int e = (f * t) % P->N;
+            c[t] = e < P->N / 2 ? P->cr[e] : -P->cr[e - P->N / 2];
+            s[t] = e < P->N / 2 ? P->ci[e] : -P->ci[e - P->N / 2];
         }
+        for (int o = 0; o < j->out; o++) {
+            size_t at = ((size_t)f * j->out + o) * j->in;
+            kk_kern->wspec_row(j->Wr + at, j->Ws + at, j->Wd + at,
+                               j->w + (size_t)o * j->k * j->in, j->k, j->in, c, s);
+        }
+    }
 }
 
 int kk_conv1d_fft_useful(int in, int out, int k, int T)

@@ -143,11 +143,156 @@ static void KK_FN(lstm_cell)(const float *restrict g, float *restrict c, float *
     }
 }
 
+static void KK_FN(fft_rows)(float *restrict re, float *restrict im, int N,
+                            const float *restrict cr, const float *restrict ci)
+{
+    enum { V = KK_FFT_V };
+    for (int len = 2; len <= N; len <<= 1) {
+        int half = len / 2, step = N / len;
+        for (int s = 0; s < N; s += len)
+            for (int j = 0; j < half; j++) {
+                const float wr = cr[j * step], wi = ci[j * step];
+                float *restrict ar = re + (size_t)(s + j) * V, *restrict ai = im + (size_t)(s + j) * V;
+                float *restrict br = ar + (size_t)half * V, *restrict bi = ai + (size_t)half * V;
+                for (int v = 0; v < V; v++) {
+                    float tr = wr * br[v] - wi * bi[v], ti = wr * bi[v] + wi * br[v];
+                    br[v] = ar[v] - tr;
+                    bi[v] = ai[v] - ti;
+                    ar[v] += tr;
+                    ai[v] += ti;
+                }
+            }
+    }
+}
+
+/* Tap by tap over the whole row (it stays in L1), so that every loop is a plain vector one. */
+static void KK_FN(wspec_row)(float *restrict wr, float *restrict ws, float *restrict wd,
+                             const float *restrict w, int k, int in, const float *restrict c,
+                             const float *restrict s)
+{
+    for (int i = 0; i < in; i++) wr[i] = wd[i] = 0.0f;
+    for (int t = 0; t < k; t++) {
+        const float *restrict wt = w + (size_t)t * in;
+        const float ct = c[t], st = s[t];
+        for (int i = 0; i < in; i++) {
+            wr[i] += ct * wt[i];
+            wd[i] -= st * wt[i];
+        }
+    }
+    for (int i = 0; i < in; i++) {
+        float re = wr[i], im = wd[i];
+        ws[i] = re + im;
+        wd[i] = im - re;
+    }
+}
+
+static void KK_FN(fft_gather)(float *restrict re, float *restrict im, const float *restrict x1,
+                              const float *restrict x2, int N, const int *restrict rev, int u0,
+                              int L, int d, int Tp, int nv)
+{
+    enum { V = KK_FFT_V };
+    for (int v = 0; v < V; v++) {
+        int base = u0 + v * L;
+        if (v < nv && base >= 0 && base + N <= Tp) { /* inside the row: no tests */
+            const float *restrict a = x1 + (size_t)base * d, *restrict b = x2 + (size_t)base * d;
+            for (int n = 0; n < N; n++) {
+                re[(size_t)rev[n] * V + v] = a[(size_t)n * d];
+                im[(size_t)rev[n] * V + v] = b[(size_t)n * d];
+            }
+            continue;
+        }
+        for (int n = 0; n < N; n++) {
+            int u = base + n, ok = v < nv && u >= 0 && u < Tp;
+            re[(size_t)rev[n] * V + v] = ok ? x1[(size_t)u * d] : 0.0f;
+            im[(size_t)rev[n] * V + v] = ok ? x2[(size_t)u * d] : 0.0f;
+        }
+    }
+}
+
+static inline void KK_FN(split_bin)(const float *restrict fr, const float *restrict fi,
+                                    const float *restrict mr, const float *restrict mi,
+                                    float *restrict zr1, float *restrict zi1,
+                                    float *restrict zs1, float *restrict zr2,
+                                    float *restrict zi2, float *restrict zs2, int nv)
+{
+    for (int v = 0; v < nv; v++) {
+        float x1r = 0.5f * (fr[v] + mr[v]), x1i = 0.5f * (fi[v] - mi[v]);
+        float x2r = 0.5f * (fi[v] + mi[v]), x2i = -0.5f * (fr[v] - mr[v]);
+        zr1[v] = x1r, zi1[v] = x1i, zs1[v] = x1r + x1i;
+        zr2[v] = x2r, zi2[v] = x2i, zs2[v] = x2r + x2i;
+    }
+}
+
+static void KK_FN(fft_split)(const float *re, const float *im, int N, int nv, float *z,
+                             size_t zbin, size_t part, size_t G)
+{
+    enum { V = KK_FFT_V };
+    for (int f = 0; f <= N / 2; f++) {
+        int m = (N - f) % N;
+        float *zr = z + (size_t)f * zbin;
+        KK_FN(split_bin)(re + (size_t)f * V, im + (size_t)f * V, re + (size_t)m * V,
+                         im + (size_t)m * V, zr, zr + part, zr + 2 * part, zr + G,
+                         zr + part + G, zr + 2 * part + G, nv);
+    }
+}
+
+static inline void KK_FN(merge_bin)(float *restrict rf, float *restrict jf, float *restrict rm,
+                                    float *restrict jm, const float *restrict y1r,
+                                    const float *restrict y1i, const float *restrict y2r,
+                                    const float *restrict y2i, int nv)
+{
+    /* conj of Z[f] = Y1 + i Y2, and of Z[N-f] = conj(Y1) + i conj(Y2) */
+    for (int v = 0; v < nv; v++) {
+        rf[v] = y1r[v] - y2i[v];
+        jf[v] = -(y1i[v] + y2r[v]);
+        rm[v] = y1r[v] + y2i[v];
+        jm[v] = y1i[v] - y2r[v];
+    }
+}
+
+static void KK_FN(fft_merge)(float *restrict re, float *restrict im, const float *restrict y,
+                             int N, const int *restrict rev, int nv, size_t ybin, size_t part,
+                             size_t G)
+{
+    enum { V = KK_FFT_V };
+    for (size_t i = 0; i < (size_t)N * V; i++) re[i] = im[i] = 0.0f;
+    for (int f = 0; f <= N / 2; f++) {
+        int m = (N - f) % N;
+        const float *y1r = y + (size_t)f * ybin;
+        float *rf = re + (size_t)rev[f] * V, *jf = im + (size_t)rev[f] * V;
+        if (m == f) { /* bins 0 and N/2: their own mirror, written once */
+            for (int v = 0; v < nv; v++) {
+                rf[v] = y1r[v] - y1r[part + G + v];
+                jf[v] = -(y1r[part + v] + y1r[G + v]);
+            }
+            continue;
+        }
+        KK_FN(merge_bin)(rf, jf, re + (size_t)rev[m] * V, im + (size_t)rev[m] * V, y1r,
+                         y1r + part, y1r + G, y1r + part + G, nv);
+    }
+}
+
+static void KK_FN(fft_scatter)(float *restrict y1, float *restrict y2, const float *restrict re,
+                               const float *restrict im, int u0, int L, int d, int Tp, int nv,
+                               float b1, float b2, float scale)
+{
+    enum { V = KK_FFT_V };
+    for (int v = 0; v < nv; v++) {
+        int uv = u0 + v * L, n_end = Tp - uv < L ? Tp - uv : L;
+        for (int n = 0; n < n_end; n++) {
+            int t = (uv + n) * d;
+            y1[t] = b1 + scale * re[n * V + v];
+            y2[t] = b2 - scale * im[n * V + v];
+        }
+    }
+}
+
 /* The table of this variant with every kernel from this file; a back end that replaces some
  * defines its own table instead. */
 #define KK_BODY_TABLE(variant_name)                                                            \
     {                                                                                          \
         variant_name, KK_FN(wino_in), KK_FN(wino_out), KK_FN(row_stats), KK_FN(norm_affine),   \
             KK_FN(snake), KK_FN(affine_snake), KK_FN(leaky_relu), KK_FN(layernorm),            \
-            KK_FN(lstm_cell)                                                                   \
+            KK_FN(lstm_cell), KK_FN(fft_rows), KK_FN(wspec_row), KK_FN(fft_gather),            \
+            KK_FN(fft_split), KK_FN(fft_merge), KK_FN(fft_scatter)                             \
     }

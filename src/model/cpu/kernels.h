@@ -10,6 +10,9 @@
 
 #include <stddef.h>
 
+/* Transforms whose butterflies run together in fft_rows (fftconv.c lays its buffers out so). */
+#define KK_FFT_V 32
+
 /* Every kernel works on one row (or one block of tiles); the pool splits rows in ops.c. */
 typedef struct kk_kernels {
     const char *name; /* the KOKORO_CPU value that selects it */
@@ -38,6 +41,32 @@ typedef struct kk_kernels {
     /* One LSTM step from the gate pre-activations g [4H] (i, f, g, o): updates c and h and
      * copies h to out. */
     void (*lstm_cell)(const float *g, float *c, float *h, float *out, int H);
+    /* Radix-2 FFTs of KK_FFT_V sequences of length N at once: re and im are [N][KK_FFT_V],
+     * rows in bit-reversed order; cr + i ci = e^{-2 pi i t / N} for t < N / 2. */
+    void (*fft_rows)(float *re, float *im, int N, const float *cr, const float *ci);
+    /* The conjugate spectrum at one frequency of one output's filters w [k][in] (tap-major),
+     * given c[t] + i s[t] = e^{-2 pi i f t / N}: wr = Re, ws = Re + Im', wd = Im' - Re, where
+     * Im' = -Im (fftconv.c's three-product layout). */
+    void (*wspec_row)(float *wr, float *ws, float *wd, const float *w, int k, int in,
+                      const float *c, const float *s);
+    /* The overlap-save steps around fft_rows (fftconv.c has the layout). Gather: row rev[n],
+     * lane v < nv of re / im takes sample u = u0 + v L + n of x1 / x2 (every d-th float),
+     * zero where u is outside [0, Tp). */
+    void (*fft_gather)(float *re, float *im, const float *x1, const float *x2, int N,
+                       const int *rev, int u0, int L, int d, int Tp, int nv);
+    /* Two real windows' spectra from one complex FFT: for bins f <= N/2, lanes v < nv, the
+     * spectrum of x1 goes to z + f zbin (Re, at + part Im, at + 2 part Re + Im), x2's G
+     * floats after each. */
+    void (*fft_split)(const float *re, const float *im, int N, int nv, float *z, size_t zbin,
+                      size_t part, size_t G);
+    /* The inverse's input: two outputs' half spectra (laid out as fft_split's) made into one
+     * full complex spectrum, conjugated, in bit-reversed rows of re / im (zeroed first). */
+    void (*fft_merge)(float *re, float *im, const float *y, int N, const int *rev, int nv,
+                      size_t ybin, size_t part, size_t G);
+    /* The inverse's output: lane v, row n < L is sample u = u0 + v L + n (< Tp) of y1 / y2
+     * (every d-th float): y1 = b1 + scale re, y2 = b2 - scale im. */
+    void (*fft_scatter)(float *y1, float *y2, const float *re, const float *im, int u0, int L,
+                        int d, int Tp, int nv, float b1, float b2, float scale);
 } kk_kernels;
 
 /* The back ends compiled into this build (each defined by its file under src/model/cpu/). */
