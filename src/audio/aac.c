@@ -1,6 +1,34 @@
 /* aac.c - AAC-LC in ADTS frames: FFmpeg's native AAC encoder (libavcodec) makes the raw
- * frames, we put the 7-byte ADTS header in front of each so the stream needs no container. */
+ * frames, we put the 7-byte ADTS header in front of each so the stream needs no container.
+ *
+ * `make AAC=0` builds without libavcodec (KOKORO_NO_AAC): the container image does, since
+ * libavcodec and the codecs it pulls in would triple its size (docs/deploy.md). The format
+ * then stays known and fails to open with a clear message. */
 #include "audio/encoder.h"
+
+#ifdef KOKORO_NO_AAC
+
+static int aac_open(kokoro_encoder *e)
+{
+    return kk_enc_fail(e, KOKORO_E_ARG, "this build has no AAC encoder (built with AAC=0, "
+                       "without libavcodec); use mp3, opus, ogg, flac, wav or pcm");
+}
+
+static int aac_none(kokoro_encoder *e)
+{
+    return kk_enc_fail(e, KOKORO_E_ARG, "this build has no AAC encoder");
+}
+
+static int aac_write_none(kokoro_encoder *e, const float *x, size_t n)
+{
+    return aac_none(e);
+}
+
+static void aac_close(kokoro_encoder *e) {}
+
+const kk_codec kk_codec_aac = {aac_open, aac_write_none, NULL, aac_none, aac_close};
+
+#else
 
 #include <libavcodec/avcodec.h>
 #include <libavutil/channel_layout.h>
@@ -176,3 +204,5 @@ static void aac_close(kokoro_encoder *e)
 }
 
 const kk_codec kk_codec_aac = {aac_open, aac_write, NULL, aac_finish, aac_close};
+
+#endif /* KOKORO_NO_AAC */

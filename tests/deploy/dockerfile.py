@@ -27,12 +27,15 @@ def instructions(text):
 
 
 def stages(text):
-    """Instructions grouped by stage: [[('FROM', ...), ...], ...]."""
+    """Instructions grouped by stage: [[('FROM', ...), ...], ...]. Before the first FROM only
+    ARG may stand (the arguments FROM lines use), and it belongs to no stage."""
     result = []
     for ins in instructions(text):
         if ins[0] == "FROM":
             result.append([])
-        assert result, f"{ins[0]} before the first FROM"
+        if not result:
+            assert ins[0] == "ARG", f"{ins[0]} before the first FROM"
+            continue
         result[-1].append(ins)
     return result
 

@@ -87,8 +87,10 @@ def container(image, by_kind):
     entry = list(image["entry"])
     assert entry[0] == "kokoro"
     entry[0] = KOKORO
-    entry[entry.index("--port") + 1] = str(port)
-    entry[entry.index("--host") + 1] = "127.0.0.1"  # tests talk to loopback only
+    if "--port" in entry:
+        entry[entry.index("--port") + 1] = str(port)
+    if "--host" in entry:
+        entry[entry.index("--host") + 1] = "127.0.0.1"  # tests talk to loopback only
 
     # The Deployment's environment, with the emptyDir's path swapped for the staged one.
     c = by_kind["Deployment"]["spec"]["template"]["spec"]["containers"][0]
@@ -100,6 +102,8 @@ def container(image, by_kind):
     probe_port = free_port()
     env["KOKORO_PROBE_PORT"] = str(probe_port)  # the Deployment's 8081, on a free port
     env["TMPDIR"] = str(audio)
+    # The image's ENV KOKORO_HOST/KOKORO_PORT, on loopback and a free port.
+    env["KOKORO_HOST"], env["KOKORO_PORT"] = "127.0.0.1", str(port)
     env["HOME"] = "/nonexistent"  # the image user's home (useradd --home-dir): not writable
 
     # In a private mount namespace: audio stays writable, everything else becomes read-only,
@@ -144,7 +148,8 @@ def test_probes_answer(container):
 
 def test_docker_healthcheck_command_passes(container, image):
     cmd = [a.replace(":8000/", f':{container["port"]}/') for a in image["healthcheck"]]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    env = dict(os.environ, KOKORO_PORT=str(container["port"]))  # the check follows it
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, env=env)
     assert out.returncode == 0, f"{shlex.join(cmd)}: {out.stderr}"
 
 
