@@ -22,5 +22,17 @@ $(BUILD)/tests/text/ja_lines: tests/text/ja_lines.c $(BUILD)/libkokoro.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 
-test-ja: $(BUILD)/tests/text/ja_lines
+# FUZZ_JA_SECONDS bounds the fuzzing run inside the tests (default 60).
+FUZZ_JA_SECONDS ?= 60
+
+test-ja: $(BUILD)/tests/text/ja_lines build-fuzz/ja_fuzz
 	tests/text/test_ja_parity.py $(BUILD)/tests/text/ja_lines tests/text/ja_sentences.txt
+	tests/text/run_ja_fuzz.sh build-fuzz/ja_fuzz $(FUZZ_JA_SECONDS)
+
+# The fuzzer is built like mk/text.mk's (its FUZZ_CFLAGS, TEXT_SRCS and TEXT_TEST_LIBS).
+build-fuzz/ja_fuzz: fuzz/ja_fuzz.c $(wildcard src/text/*.c src/text/*.h src/text/ja/*.c \
+                    src/text/ja/*.h src/text/zh/*.c src/text/zh/*.h) src/core/status.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/ja_fuzz.c $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
+
+fuzz-ja: build-fuzz/ja_fuzz
