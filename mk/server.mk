@@ -28,3 +28,27 @@ test-server: $(BUILD)/kokoro
 test-server-asan:
 	$(MAKE) asan
 	KOKORO_BIN=build-asan/kokoro KOKORO_TEST_ASAN=1 $(SERVER_PYTEST) -m "not load"
+
+# The race test (tests/server/test_races.py): requests while the model loads and the pool
+# starts, then streamed and buffered audio, against a server whose HTTP layer is built with
+# ThreadSanitizer. The library is linked as built (uninstrumented): the races in question are
+# the server's threads (connections, loader, workers, sweeper), and the engine under TSan
+# took minutes to speak a sentence.
+TEST_TARGETS += test-server-tsan
+.PHONY: test-server-tsan
+TSAN_CFLAGS := -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=thread $(WARN)
+TSAN_OBJS   := $(BIN_SRCS:%.c=$(BUILD)/tsan/obj/%.o)
+
+$(BUILD)/tsan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(TSAN_CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+	    -MMD -MP -c -o $@ $<
+
+$(BUILD)/tsan/obj/src/server/openapi.o: src/server/openapi.json
+-include $(TSAN_OBJS:.o=.d)
+
+$(BUILD)/tsan/kokoro: $(TSAN_OBJS) $(BUILD)/libkokoro.a
+	$(CC) -fsanitize=thread -o $@ $(TSAN_OBJS) $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
+
+test-server-tsan: $(BUILD)/tsan/kokoro
+	KOKORO_BIN=$(BUILD)/tsan/kokoro KOKORO_TEST_TSAN=1 $(SERVER_PYTEST)/test_races.py
