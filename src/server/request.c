@@ -271,7 +271,7 @@ int sv_pick_lang(sv_server *s, const char *requested, const char *voice_spec, in
         if (!c) {
             sv_fail(e, 400, "UnsupportedLanguage", param,
                     "language \"%.32s\" is not a code this service knows; use en, en-us, "
-                    "en-gb, es, fr, hi, it, pt (ja, zh need their front ends)", requested);
+                    "en-gb, es, fr, hi, it, pt, ja (zh needs its front end)", requested);
             e->details = json_pack("{s:s, s:s}", "field", param, "received", requested);
             return -1;
         }
