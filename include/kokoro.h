@@ -164,7 +164,8 @@ void kokoro_text_free(kokoro_text *t);
 int kokoro_text_user_lexicon(kokoro_text *t, const char *path, char *err, size_t errlen);
 
 /* Language codes accepted: "en-us" (also "en", "a"), "en-gb" ("b"), "es" ("e"), "fr" ("f"),
- * "hi" ("h"), "it" ("i"), "pt" / "pt-br" ("p"); others give KOKORO_E_UNSUPPORTED.
+ * "hi" ("h"), "it" ("i"), "pt" / "pt-br" ("p"), "ja" ("j", "ja-jp"); others give
+ * KOKORO_E_UNSUPPORTED.
  * kokoro_lang_of_voice gives the language a voice name implies ("af_heart" -> "en-us"),
  * or NULL. */
 const char *kokoro_lang_of_voice(const char *voice_name);

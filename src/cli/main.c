@@ -46,7 +46,7 @@ static void usage_say(FILE *f)
             "  --voice V          voice or blend, e.g. af_heart, af_bella(2)+af_sky(1)\n"
             "                     (default $KOKORO_VOICE or af_heart)\n"
             "  --speed S          0.25 .. 4.0 (default 1.0)\n"
-            "  --lang L           en-us, en-gb, es, fr, hi, it, pt-br (default: from the voice)\n"
+            "  --lang L           en-us, en-gb, es, fr, hi, it, pt-br, ja (default: from the voice)\n"
             "  --threads N        threads for one synthesis (default 1)\n"
             "  --seed N           seed of the voice's source noise (default fixed)\n"
             "  --model PATH       ONNX model (default $KOKORO_MODEL or models/kokoro.onnx)\n"
