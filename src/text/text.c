@@ -2,6 +2,7 @@
 #include "core/util.h"
 #include "text/text_int.h"
 #include "text/ja/ja.h"
+#include "text/zh/zh.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 static const kk_lang LANGS[] = {
     {"en-us", "en-us", 'a'}, {"en-gb", "en", 'b'}, {"es", "es", 'e'},  {"fr", "fr", 'f'},
     {"hi", "hi", 'h'},       {"it", "it", 'i'},       {"pt-br", "pt-br", 'p'},
-    {"ja", "ja", 'j'},
+    {"ja", "ja", 'j'},      {"zh", "cmn", 'z'},
 };
 
 /* Aliases accepted on input, mapped to the canonical codes above. */
@@ -23,7 +24,9 @@ static const struct {
                {"es", "es"},    {"f", "fr"},     {"fr", "fr"},       {"fr-fr", "fr"},
                {"h", "hi"},     {"hi", "hi"},    {"i", "it"},        {"it", "it"},
                {"p", "pt-br"},  {"pt", "pt-br"}, {"pt-br", "pt-br"}, {"pt_br", "pt-br"},
-               {"j", "ja"},     {"ja", "ja"},    {"ja-jp", "ja"},    {"ja_jp", "ja"}};
+               {"j", "ja"},     {"ja", "ja"},    {"ja-jp", "ja"},    {"ja_jp", "ja"},
+               {"z", "zh"},     {"zh", "zh"},    {"zh-cn", "zh"},    {"zh_cn", "zh"},
+               {"zh-hans", "zh"}, {"cmn", "zh"}};
 
 const kk_lang *kk_lang_find(const char *code)
 {
@@ -66,6 +69,7 @@ int kokoro_text_new(const char *data_dir, kokoro_text **out, char *err, size_t e
         data_dir = getenv("KOKORO_LEXICON_DIR");
     if (!data_dir || !*data_dir)
         data_dir = "models/lexicon";
+    kk_zh_set_dir(data_dir); /* Mandarin loads its dictionaries from here when first used */
     kokoro_text *t = calloc(1, sizeof *t);
     if (!t)
         return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
@@ -151,8 +155,7 @@ int kk_phon_add_word(kk_phon *p, const char *text, size_t n, int ph_start, int p
 static int unsupported(const char *lang, char *err, size_t errlen)
 {
     return kk_fail(err, errlen, KOKORO_E_UNSUPPORTED,
-                   "unsupported language \"%s\": use en-us, en-gb, es, fr, hi, it, pt-br or ja "
-                   "(Mandarin is not offered by this build)",
+                   "unsupported language \"%s\": use en-us, en-gb, es, fr, hi, it, pt-br, ja or zh",
                    lang ? lang : "(null)");
 }
 
@@ -171,6 +174,10 @@ int kk_phonemize_words(kokoro_text *t, const char *text, const kk_lang *lang, kk
         free(norm);
     } else if (lang->prefix == 'j') {
         rc = kk_g2p_ja(t->ja, text, out, err, errlen);
+        if (rc != KOKORO_OK)
+            return rc; /* err says why */
+    } else if (lang->prefix == 'z') {
+        rc = kk_g2p_zh(text, out, err, errlen);
         if (rc != KOKORO_OK)
             return rc; /* err says why */
     } else {

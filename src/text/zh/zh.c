@@ -1,0 +1,232 @@
+/* zh.c - the Mandarin front end's pipeline, in the order misaki 0.9.4's ZHG2P runs it for
+ * Kokoro v1.0 (its legacy path, ZHG2P(version=None)):
+ *
+ *   1. numbers: cn2an's an2cn transform (zh_num.c)
+ *   2. full-width punctuation to ASCII marks followed by a space, then the ends trimmed
+ *   3. the text cut into Han runs (U+4E00..U+9FFF) and the rest; each Han run cut into words
+ *      (jieba, zh_seg.c), each word read in pinyin and written in IPA (zh_pinyin.c), the
+ *      words joined by spaces; the rest kept as written
+ *
+ * The phonemes keep only what the model's vocabulary has, as Kokoro's pipeline does when
+ * it maps them to ids (Latin letters that are IPA letters pass, the others drop). */
+#include "text/zh/zh.h"
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ code point strings */
+
+int kk_zu_put(kk_zu *s, uint32_t c)
+{
+    if (s->n == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 64;
+        uint32_t *p = realloc(s->c, (size_t)cap * sizeof *p);
+        if (!p)
+            return -1;
+        s->c = p;
+        s->cap = cap;
+    }
+    s->c[s->n++] = c;
+    return 0;
+}
+
+int kk_zu_append(kk_zu *s, const uint32_t *c, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (kk_zu_put(s, c[i]) < 0)
+            return -1;
+    return 0;
+}
+
+int kk_zu_from_utf8(kk_zu *s, const char *text, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        i += (size_t)kk_utf8_next(text + i, n - i, &cp);
+        if (kk_zu_put(s, cp) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int kk_zu_lit(kk_zu *s, const char *utf8)
+{
+    return kk_zu_from_utf8(s, utf8, strlen(utf8));
+}
+
+void kk_zu_free(kk_zu *s)
+{
+    free(s->c);
+    memset(s, 0, sizeof *s);
+}
+
+int kk_zu_to_utf8(const uint32_t *c, int n, kk_buf *out)
+{
+    for (int i = 0; i < n; i++) {
+        char u[4];
+        if (kk_buf_put(out, u, (size_t)kk_utf8_put(c[i], u)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ punctuation */
+
+/* Python's str.isspace, which str.strip() trims. */
+static int py_space(uint32_t c)
+{
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+           c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+/* misaki's map_punctuation: what a full-width mark becomes, or NULL. */
+static const char *punct_map(uint32_t c)
+{
+    switch (c) {
+    case 0x3001: case 0xFF0C: return ", "; /* 、 ， */
+    case 0x3002: case 0xFF0E: return ". "; /* 。 ． */
+    case 0xFF01: return "! ";
+    case 0xFF1A: return ": ";
+    case 0xFF1B: return "; ";
+    case 0xFF1F: return "? ";
+    case 0xAB: case 0x300A: case 0x300C: case 0x3010: return " \u201C"; /* « 《 「 【 */
+    case 0xBB: case 0x300B: case 0x300D: case 0x3011: return "\u201D "; /* » 》 」 】 */
+    case 0xFF08: return " (";
+    case 0xFF09: return ") ";
+    default: return NULL;
+    }
+}
+
+static int is_han(uint32_t c)
+{
+    return c >= 0x4E00 && c <= 0x9FFF;
+}
+
+/* ------------------------------------------------------------ pipeline */
+
+static char g_dir[4096]; /* where the dictionaries are, from the first front end created */
+static pthread_mutex_t g_dir_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void kk_zh_set_dir(const char *lexicon_dir)
+{
+    pthread_mutex_lock(&g_dir_lock);
+    if (!g_dir[0] && lexicon_dir)
+        snprintf(g_dir, sizeof g_dir, "%s/zh", lexicon_dir);
+    pthread_mutex_unlock(&g_dir_lock);
+}
+
+/* Appends the vocabulary's code points of c[0..n) to out. */
+static int put_vocab(const uint32_t *c, int n, kk_buf *out)
+{
+    for (int i = 0; i < n; i++)
+        if (kk_vocab_id(c[i]) && kk_zu_to_utf8(c + i, 1, out) < 0)
+            return -1;
+    return 0;
+}
+
+/* Phonemes of a Han run: its words' IPA joined by spaces, each word listed in out. */
+static int han_run(const kk_zh_dict *d, const uint32_t *s, int n, kk_phon *out)
+{
+    kk_zu lens = {0};
+    kk_buf ipa = {0}, word = {0};
+    int rc = kk_zh_cut(d, s, n, &lens);
+    for (int i = 0, at = 0; i < lens.n && rc == 0; at += (int)lens.c[i++]) {
+        if (i > 0)
+            rc = kk_buf_putc(&out->ph, ' ');
+        ipa.n = 0;
+        word.n = 0;
+        if (ipa.p)
+            ipa.p[0] = 0;
+        if (rc == 0)
+            rc = kk_zh_word_ipa(d, s + at, (int)lens.c[i], &ipa);
+        int start = (int)out->ph.n;
+        kk_zu cps = {0};
+        if (rc == 0 && ipa.n)
+            rc = kk_zu_from_utf8(&cps, ipa.p, ipa.n);
+        if (rc == 0)
+            rc = put_vocab(cps.c, cps.n, &out->ph);
+        kk_zu_free(&cps);
+        if (rc == 0)
+            rc = kk_zu_to_utf8(s + at, (int)lens.c[i], &word);
+        if (rc == 0 && (int)out->ph.n > start)
+            rc = kk_phon_add_word(out, word.p, word.n, start, (int)out->ph.n);
+    }
+    kk_zu_free(&lens);
+    kk_buf_free(&ipa);
+    kk_buf_free(&word);
+    return rc;
+}
+
+/* Text between Han runs, kept as written; each run of Latin letters is a word. */
+static int other_run(const uint32_t *s, int n, kk_phon *out)
+{
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0;) {
+        int j = i;
+        while (j < n && s[j] < 0x80 && ((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z'))
+            j++;
+        if (j == i) {
+            rc = put_vocab(s + i, 1, &out->ph);
+            i++;
+            continue;
+        }
+        int start = (int)out->ph.n;
+        rc = put_vocab(s + i, j - i, &out->ph);
+        kk_buf word = {0};
+        if (rc == 0)
+            rc = kk_zu_to_utf8(s + i, j - i, &word);
+        if (rc == 0 && (int)out->ph.n > start)
+            rc = kk_phon_add_word(out, word.p, word.n, start, (int)out->ph.n);
+        kk_buf_free(&word);
+        i = j;
+    }
+    return rc;
+}
+
+int kk_g2p_zh(const char *text, kk_phon *out, char *err, size_t errlen)
+{
+    kk_zu in = {0}, num = {0}, mapped = {0};
+    int rc = kk_zu_from_utf8(&in, text, strlen(text)) < 0 ||
+                     kk_zh_an2cn(in.c, in.n, &num) < 0
+                 ? KOKORO_E_NOMEM
+                 : KOKORO_OK;
+    for (int i = 0; i < num.n && rc == KOKORO_OK; i++) {
+        const char *m = punct_map(num.c[i]);
+        if (m ? kk_zu_lit(&mapped, m) < 0 : kk_zu_put(&mapped, num.c[i]) < 0)
+            rc = KOKORO_E_NOMEM;
+    }
+    int a = 0, b = mapped.n;
+    while (a < b && py_space(mapped.c[a]))
+        a++;
+    while (b > a && py_space(mapped.c[b - 1]))
+        b--;
+    const kk_zh_dict *d = NULL;
+    for (int i = a; i < b && rc == KOKORO_OK;) {
+        int j = i;
+        int han = is_han(mapped.c[i]);
+        while (j < b && is_han(mapped.c[j]) == han)
+            j++;
+        if (han && !d) {
+            char dir[sizeof g_dir];
+            pthread_mutex_lock(&g_dir_lock);
+            snprintf(dir, sizeof dir, "%s", g_dir[0] ? g_dir : "models/lexicon/zh");
+            pthread_mutex_unlock(&g_dir_lock);
+            rc = kk_zh_dict_get(dir, &d, err, errlen);
+            if (rc != KOKORO_OK)
+                break;
+        }
+        if ((han ? han_run(d, mapped.c + i, j - i, out) : other_run(mapped.c + i, j - i, out)) <
+            0)
+            rc = KOKORO_E_NOMEM;
+        i = j;
+    }
+    kk_zu_free(&in);
+    kk_zu_free(&num);
+    kk_zu_free(&mapped);
+    if (rc == KOKORO_E_NOMEM)
+        return kk_fail(err, errlen, rc, "out of memory");
+    return rc;
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""test_zh_parity.py - the Mandarin front end (src/text/zh/) against misaki 0.9.4 itself.
+
+The reference is ZHG2P() as kokoro 0.9.4's KPipeline builds it for the v1.0 model (version
+None: misaki's legacy path, cn2an + jieba + pypinyin), from PyPI misaki[zh]. Compared: the
+phoneme strings as the model reads them, without characters outside the vocabulary.
+
+  1. every syllable that the pinyin dictionaries hold, written in IPA: all must be equal
+  2. the sentences of tests/text/zh_sentences.txt: character error rate at most 2% and at
+     least 85% of the sentences identical (both printed)
+  3. the dictionaries' size and the resident memory they add (printed)
+
+Usage: test_zh_parity.py ZH_LINES LEXICON_DIR"""
+import os, re, subprocess, sys, warnings
+
+warnings.filterwarnings("ignore")
+import logging
+
+import jieba
+from misaki.zh import ZHG2P
+
+jieba.setLogLevel(logging.WARNING)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOL, LEXICON = sys.argv[1], sys.argv[2]
+SENTENCES = os.path.join(ROOT, "tests", "text", "zh_sentences.txt")
+MAX_CER, MIN_SAME = 0.02, 0.85
+
+with open(os.path.join(ROOT, "src", "text", "vocab.c"), encoding="utf-8") as f:
+    VOCAB = {chr(int(h, 16)) for h in re.findall(r"\{0x([0-9A-F]{4,5}), \d+\}", f.read())}
+assert len(VOCAB) == 114, f"read {len(VOCAB)} vocabulary entries from vocab.c"
+
+
+def in_vocab(ps):
+    return "".join(c for c in ps if c in VOCAB)
+
+
+def run(lines, *flags):
+    out = subprocess.run([TOOL, LEXICON, *flags], input="\n".join(lines) + "\n",
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    got = out.stdout.split("\n")[:-1]
+    assert len(got) == len(lines), (len(got), len(lines))
+    return got, out.stderr
+
+
+def distance(a, b):
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+failed = False
+
+# 1. the syllable table
+syllables = set()
+for name in ("pinyin.chars", "pinyin.phrases"):
+    with open(os.path.join(LEXICON, "zh", name), encoding="utf-8") as f:
+        for line in f:
+            syllables.update(line.rstrip("\n").split("\t")[1].split())
+syllables = sorted(syllables)
+got, _ = run(syllables, "--syllables")
+wrong = [(s, g, in_vocab(ZHG2P.py2ipa(s))) for s, g in zip(syllables, got)
+         if g != in_vocab(ZHG2P.py2ipa(s))]
+print(f"syllables: {len(syllables) - len(wrong)}/{len(syllables)} as misaki writes them")
+for s, g, r in wrong[:10]:
+    print(f"  {s}: ours {g!r}, misaki {r!r}")
+failed |= bool(wrong)
+
+# 2. sentences
+sentences = [l.rstrip("\n") for l in open(SENTENCES, encoding="utf-8")
+             if l.strip() and not l.startswith("#")]
+g2p = ZHG2P()  # what KPipeline(lang_code='z') builds for hexgrad/Kokoro-82M (v1.0)
+refs = [in_vocab(g2p(s)[0]) for s in sentences]
+got, err = run(sentences, "--rss")
+edits = sum(distance(r, g) for r, g in zip(refs, got))
+chars = sum(len(r) for r in refs)
+same = sum(r == g for r, g in zip(refs, got))
+cer, share = edits / chars, same / len(sentences)
+print(f"sentences: {len(sentences)}, identical {same} ({share:.1%}), "
+      f"character error rate {cer:.2%} ({edits} edits over {chars} characters)")
+for s, r, g in [(s, r, g) for s, r, g in zip(sentences, refs, got) if r != g][:15]:
+    print(f"  {s}\n    misaki {r}\n    ours   {g}")
+print(err.strip())
+failed |= cer > MAX_CER or share < MIN_SAME
+
+print("1 passed, 0 failed" if not failed else "0 passed, 1 failed")
+sys.exit(1 if failed else 0)

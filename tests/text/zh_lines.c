@@ -1,0 +1,71 @@
+/* zh_lines.c - the Mandarin front end over lines of standard input, for the parity test
+ * (tests/text/test_zh_parity.py) and the fuzzer's seeds.
+ *
+ *   zh_lines DIR              each line of text -> its phonemes (one line each)
+ *   zh_lines DIR --syllables  each line "zhong1" -> its IPA ("?" when not a syllable)
+ *   zh_lines DIR --rss        after the lines, the dictionaries' bytes and the RSS growth
+ *
+ * DIR is the lexicon folder (the dictionaries are in DIR/zh). */
+#include "text/zh/zh.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: zh_lines LEXICON_DIR [--syllables|--rss] < lines\n");
+        return 2;
+    }
+    int syllables = argc > 2 && strcmp(argv[2], "--syllables") == 0;
+    int rss = argc > 2 && strcmp(argv[2], "--rss") == 0;
+    kk_zh_set_dir(argv[1]);
+    long rss0 = rss_kb();
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int status = 0;
+    while ((len = getline(&line, &cap, stdin)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (syllables) {
+            kk_buf out = {0};
+            int rc = kk_zh_syllable_ipa(line, (size_t)len, &out);
+            printf("%s\n", rc == 0 && out.p ? out.p : "?");
+            kk_buf_free(&out);
+            continue;
+        }
+        kk_phon p = {0};
+        char err[512] = "";
+        int rc = kk_g2p_zh(line, &p, err, sizeof err);
+        if (rc != KOKORO_OK) {
+            fprintf(stderr, "zh_lines: %s\n", err);
+            status = 1;
+        }
+        printf("%s\n", p.ph.p ? p.ph.p : "");
+        kk_phon_free(&p);
+    }
+    free(line);
+    if (rss) {
+        const kk_zh_dict *d = NULL;
+        char err[512];
+        if (kk_zh_dict_get("", &d, err, sizeof err) == KOKORO_OK)
+            fprintf(stderr, "dictionaries %.1f MB, RSS %+.1f MB\n",
+                    kk_zh_dict_bytes(d) / 1048576.0, (rss_kb() - rss0) / 1024.0);
+    }
+    return status;
+}
