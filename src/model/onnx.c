@@ -155,11 +155,14 @@ static int parse_tensor(const uint8_t *data, size_t len, onnx_tensor *t, spool *
         }
     }
     t->name = OFF2P(name);
+    /* At most 2^34 elements (64 GiB of float), checked before each product, which could
+     * otherwise pass int64 (2^34 * 2^32 is 2^66). */
+    const int64_t max_count = (int64_t)1 << 34;
     int64_t count = 1;
     for (int i = 0; i < t->ndims; i++) {
         if (t->dims[i] < 0 || t->dims[i] > ((int64_t)1 << 32)) return KOKORO_E_FORMAT;
+        if (t->dims[i] && count > max_count / t->dims[i]) return KOKORO_E_FORMAT;
         count *= t->dims[i];
-        if (count > ((int64_t)1 << 34)) return KOKORO_E_FORMAT;
     }
     t->count = count;
     /* The data must hold count elements of the declared type. */

@@ -1,0 +1,163 @@
+/* test_request.c - the server's request checks without a model or a socket (make check): the
+ * JSON body reader, typed fields, unknown fields, languages, settings from flags and the
+ * environment, the UTF-8 cleaner used for logs and messages. Each case is what a client
+ * would send and the status, type and field the API document says it gets back. */
+#include "check.h"
+#include "server/config.h"
+#include "server/http.h"
+
+#include <stdlib.h>
+
+static sv_server srv;
+
+/* Parses body as a request would arrive (no Content-Type header: no connection). */
+static json_t *body(const char *text, sv_err *e)
+{
+    sv_req r = {.srv = &srv};
+    memset(e, 0, sizeof *e);
+    sv_buf_append(&r.body, text, strlen(text));
+    json_t *o = sv_parse_body(&r, e);
+    sv_buf_free(&r.body);
+    return o;
+}
+
+static void expect_error(const char *text, int status, const char *type, const char *needle)
+{
+    sv_err e;
+    json_t *o = body(text, &e);
+    CHECK(!o, "%s: accepted", text);
+    json_decref(o);
+    CHECK(e.status == status && e.type && strcmp(e.type, type) == 0 &&
+              strstr(e.message, needle) != NULL,
+          "%.40s: got %d %s \"%s\", want %d %s with \"%s\"", text, e.status,
+          e.type ? e.type : "-", e.message, status, type, needle);
+    sv_err_clear(&e);
+}
+
+static void test_body(void)
+{
+    sv_err e;
+    json_t *o = body("{\"text\": \"Hello\", \"speed\": 1.5}", &e);
+    CHECK(o && json_is_object(o), "a JSON object is read");
+    json_decref(o);
+    expect_error("", 400, "ValidationError", "empty");
+    expect_error("{\"text\": ", 400, "ValidationError", "line 1");
+    expect_error("[1, 2]", 400, "ValidationError", "not an array");
+    expect_error("\"text\"", 400, "ValidationError", "invalid JSON"); /* a bare value */
+    expect_error("{\"a\": 1, \"a\": 2}", 400, "ValidationError", "duplicate key");
+    expect_error("{\"text\": \"\xff\xfe\"}", 400, "ValidationError", "invalid UTF-8");
+    /* where the mistake is: line and column, for the client to find it */
+    o = body("{\n  \"text\": \"a\",\n  oops\n}", &e);
+    CHECK(!o && e.details && json_integer_value(json_object_get(e.details, "line")) == 3,
+          "the error names line 3: %s", e.message);
+    json_decref(o);
+    sv_err_clear(&e);
+}
+
+static void test_fields(void)
+{
+    sv_err e = {0};
+    json_t *o = json_pack("{s:s, s:f, s:b, s:i}", "text", "Hi", "speed", 1.25, "stream", 1,
+                          "count", 3);
+    const char *s = NULL;
+    double d = 0;
+    int b = 0;
+    CHECK(sv_get_string(o, "text", &s, &e) == 0 && s && strcmp(s, "Hi") == 0, "a string");
+    CHECK(sv_get_number(o, "speed", &d, &e) == 0 && d == 1.25, "a number");
+    CHECK(sv_get_number(o, "count", &d, &e) == 0 && d == 3, "an integer is a number");
+    CHECK(sv_get_bool(o, "stream", &b, &e) == 0 && b == 1, "a boolean");
+    s = "kept";
+    CHECK(sv_get_string(o, "absent", &s, &e) == 0 && strcmp(s, "kept") == 0,
+          "an absent field leaves the default");
+
+    CHECK(sv_get_string(o, "speed", &s, &e) != 0 && e.status == 400 &&
+              strcmp(e.param, "speed") == 0 && strstr(e.message, "a number"),
+          "a number where a string belongs: %s", e.message);
+    sv_err_clear(&e);
+    CHECK(sv_get_number(o, "text", &d, &e) != 0 && strcmp(e.param, "text") == 0,
+          "a string where a number belongs");
+    sv_err_clear(&e);
+    CHECK(sv_get_bool(o, "count", &b, &e) != 0 && strcmp(e.param, "count") == 0,
+          "an integer where a boolean belongs");
+    sv_err_clear(&e);
+
+    static const char *const allowed[] = {"text", "speed", "stream", NULL};
+    CHECK(sv_only_fields(o, allowed, &e) != 0 && strstr(e.message, "count"),
+          "an unknown field is named: %s", e.message);
+    sv_err_clear(&e);
+    json_object_del(o, "count");
+    CHECK(sv_only_fields(o, allowed, &e) == 0, "known fields pass");
+    json_decref(o);
+}
+
+static void test_languages(void)
+{
+    static const char *langs[] = {"en-us", "en-gb", "es", "fr", "hi", "it", "pt"};
+    for (size_t i = 0; i < sizeof langs / sizeof *langs; i++)
+        srv.langs[srv.n_langs++] = langs[i];
+    sv_err e = {0};
+    char out[8];
+    CHECK(sv_pick_lang(&srv, NULL, "af_heart", 0, "language", out, &e) == 0 &&
+              strcmp(out, "en-us") == 0, "af_heart speaks en-us");
+    CHECK(sv_pick_lang(&srv, NULL, "bf_emma", 0, "language", out, &e) == 0 &&
+              strcmp(out, "en-gb") == 0, "bf_emma speaks en-gb");
+    CHECK(sv_pick_lang(&srv, "pt-BR", "pf_dora", 0, "language", out, &e) == 0 &&
+              strcmp(out, "pt") == 0, "pt-BR is pt (case does not matter)");
+    CHECK(sv_pick_lang(&srv, "en", "bf_emma", 0, "language", out, &e) == 0 &&
+              strcmp(out, "en-gb") == 0, "\"en\" follows the voice's English");
+    CHECK(sv_pick_lang(&srv, "xx", "af_heart", 0, "lang_code", out, &e) != 0 &&
+              strcmp(e.type, "UnsupportedLanguage") == 0 && strcmp(e.param, "lang_code") == 0,
+          "an unknown code is refused and the field named");
+    sv_err_clear(&e);
+    CHECK(sv_pick_lang(&srv, "es", "af_heart", 1, "language", out, &e) != 0 &&
+              strstr(e.message, "speaks en-us"),
+          "strict: a Spanish request for an English voice is refused: %s", e.message);
+    sv_err_clear(&e);
+    CHECK(sv_pick_lang(&srv, "ja", "af_heart", 0, "language", out, &e) != 0 &&
+              strstr(e.message, "not available"),
+          "a language without a front end in this build: %s", e.message);
+    sv_err_clear(&e);
+}
+
+static int parse_args(sv_config *cfg, const char *a1, const char *a2)
+{
+    char *argv[] = {"serve", (char *)a1, (char *)a2, NULL};
+    return sv_config_parse(cfg, a2 ? 3 : a1 ? 2 : 1, argv);
+}
+
+static void test_config(void)
+{
+    sv_config cfg;
+    unsetenv("KOKORO_PORT");
+    CHECK(parse_args(&cfg, NULL, NULL) == 0 && cfg.port == 8000 && cfg.request_timeout == 10,
+          "defaults: port %d, request timeout %d", cfg.port, cfg.request_timeout);
+    CHECK(parse_args(&cfg, "--port", "9000") == 0 && cfg.port == 9000, "--port");
+    setenv("KOKORO_PORT", "9100", 1);
+    CHECK(parse_args(&cfg, NULL, NULL) == 0 && cfg.port == 9100, "KOKORO_PORT");
+    CHECK(parse_args(&cfg, "--port", "9200") == 0 && cfg.port == 9200, "the flag wins");
+    unsetenv("KOKORO_PORT");
+    /* bad values are refused, not clamped or read as 0 (messages go to stderr) */
+    CHECK(parse_args(&cfg, "--port", "70000") < 0, "a port past 65535");
+    CHECK(parse_args(&cfg, "--port", "80x") < 0, "a port with letters");
+    CHECK(parse_args(&cfg, "--max-body", "12") < 0, "a body limit under 64 bytes");
+    CHECK(parse_args(&cfg, "--no-such-flag", NULL) < 0, "an unknown flag");
+    CHECK(parse_args(&cfg, "--port", NULL) < 0, "a flag without its value");
+}
+
+static void test_utf8_sanitize(void)
+{
+    char buf[] = "caf\xc3\xa9 \xe9t\xc3 \xed\xa0\x80 \xf4\x90\x80\x80 ok";
+    const char *s = buf;
+    sv_utf8_sanitize(buf);
+    CHECK_STR(s, "caf\xc3\xa9 ?t? ??? ???? ok");
+}
+
+int main(void)
+{
+    test_body();
+    test_fields();
+    test_languages();
+    test_config();
+    test_utf8_sanitize();
+    return check_done("test_request");
+}
