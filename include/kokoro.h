@@ -105,6 +105,17 @@ typedef struct {
     void *cancel_user;
     int max_frames;          /* refuse (KOKORO_E_TOO_LONG) a pass of more frames than this;
                               * 0 = KOKORO_MAX_FRAMES, negative = no limit (tools, tests) */
+    /* Progressive output, for streams. With on_range set, the text stages and the decoder run
+     * over the whole utterance, then the generator over consecutive ranges of frames cut
+     * between words (the first of about first_frames frames, each next one twice as long),
+     * and each range's samples go to on_range as soon as they are made, in order, cross-faded
+     * at the cuts. *audio is then NULL and *n_samples the total handed over; the durations
+     * are known before the first call. A nonzero return from on_range cancels the synthesis.
+     * The generator's normalisations then see a range, not the utterance: the audio differs
+     * slightly from the whole pass's (docs/engine.md "Ranges"). */
+    int (*on_range)(const float *samples, size_t n, void *user);
+    void *range_user;
+    int first_frames;
 } kokoro_synth_params;
 
 kokoro_synth_params kokoro_synth_defaults(void);
@@ -163,6 +174,28 @@ void kokoro_text_free(kokoro_text *t);
  * path NULL or "" removes it. Call before the front end is shared between threads. */
 int kokoro_text_user_lexicon(kokoro_text *t, const char *path, char *err, size_t errlen);
 
+/* What the English normaliser rewrites into words: Kokoro-FastAPI's normalization_options,
+ * same names. Each field is nonzero to turn that part on. normalize = 0 reads the text as
+ * written (only control characters and typography are cleaned); unit_normalization reads
+ * "3 kg" as "three kilograms" (off: the letters "k g"); url_ and email_normalization read
+ * addresses ("example dot com"); phone_normalization reads phone numbers digit by digit in
+ * their groups; optional_pluralization_normalization makes "word(s)" "words";
+ * replace_remaining_symbols reads & @ # + = % / ~ < > × ÷ ° as words. Other languages are
+ * not affected. */
+typedef struct {
+    int normalize;
+    int unit_normalization;
+    int url_normalization;
+    int email_normalization;
+    int phone_normalization;
+    int optional_pluralization_normalization;
+    int replace_remaining_symbols;
+} kokoro_norm_options;
+
+/* Everything on: what kokoro_phonemize and kokoro_speak do by default. (Kokoro-FastAPI's
+ * request default differs in one field: unit_normalization off; the server follows it.) */
+kokoro_norm_options kokoro_norm_defaults(void);
+
 /* Language codes accepted: "en-us" (also "en", "a"), "en-gb" ("b"), "es" ("e"), "fr" ("f"),
  * "hi" ("h"), "it" ("i"), "pt" / "pt-br" ("p"), "ja" ("j", "ja-jp"); others give
  * KOKORO_E_UNSUPPORTED.
@@ -212,10 +245,15 @@ void kokoro_chunks_free(kokoro_chunk *chunks, int n_chunks);
  * KOKORO_E_CANCELLED). */
 typedef int (*kokoro_audio_fn)(const float *samples, size_t n, void *user);
 
-/* Timing of a word in the produced audio, for captions. */
+/* Timing of a word in the produced audio, for captions. A word of the input that is read as
+ * several ("$25.50": "twenty-five dollars and fifty cents") is one entry. */
 typedef struct {
-    const char *word;
+    const char *word;       /* what was read, normalised ("twenty-five dollars ...") */
     double start_s, end_s;
+    const char *written;    /* the word as written in the input ("$25.50"), or NULL when it
+                             * cannot be told (some words of SSML) */
+    long src_start, src_end; /* its byte offsets in the input text, [start, end); -1 when
+                              * written is NULL */
 } kokoro_word_time;
 
 typedef struct {
@@ -238,6 +276,7 @@ typedef struct {
                            * items of one request sharing one budget); 0 for a lone call */
     const kokoro_voices *voices; /* optional: resolves SSML <voice name="..."> (a name or a
                                   * blend); NULL refuses <voice> with KOKORO_E_UNSUPPORTED */
+    const kokoro_norm_options *norm; /* English normalisation; NULL = kokoro_norm_defaults() */
 } kokoro_speak_params;
 
 kokoro_speak_params kokoro_speak_defaults(void);
@@ -252,6 +291,15 @@ kokoro_speak_params kokoro_speak_defaults(void);
 int kokoro_speak(kokoro_state *st, kokoro_text *t, const char *text, const char *lang,
                  const float *pack, const kokoro_speak_params *params, kokoro_audio_fn on_audio,
                  void *user, char *err, size_t errlen);
+
+/* Captions from word timings (in output order): SubRip (vtt = 0) or WebVTT (vtt != 0) text,
+ * malloc'd into *out (caller frees). Each cue holds at most 2 lines of at most
+ * KOKORO_CAPTION_LINE characters (a longer word is cut), ends at a sentence end and prefers
+ * breaks at punctuation; cue times never go backwards. A word is shown as written when known.
+ * Returns KOKORO_OK, KOKORO_E_ARG or KOKORO_E_NOMEM. */
+#define KOKORO_CAPTION_LINE 42
+int kokoro_captions(const kokoro_word_time *words, int n, const char *text, int vtt, char **out,
+                    char *err, size_t errlen);
 
 /* Nonzero when text is SSML (starts with "<speak", after spaces or an XML declaration). */
 int kokoro_is_ssml(const char *text);

@@ -93,3 +93,16 @@ $(BUILD)/tests/text/normalize_lines: tests/text/normalize_lines.c $(TEXT_OBJS)
 $(BUILD)/tests/text/lexicon_lookup: tests/text/lexicon_lookup.c $(TEXT_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(TEXT_OBJS) $(TEXT_TEST_LIBS)
+
+# Captions (src/speak/captions.c) are tested with the front end that gives the written words.
+$(BUILD)/tests/text/test_captions: tests/text/test_captions.c tests/check.h $(TEXT_OBJS) \
+                                   $(BUILD)/obj/src/speak/captions.o
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(TEXT_OBJS) $(BUILD)/obj/src/speak/captions.o \
+	    $(TEXT_TEST_LIBS)
+
+$(BUILD)/tests/text-asan/test_captions: tests/text/test_captions.c tests/check.h $(TEXT_SRCS) \
+                                        src/speak/captions.c $(wildcard src/text/*.h)
+	@mkdir -p $(@D)
+	clang $(TEXT_SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ $< $(TEXT_SRCS) src/speak/captions.c src/core/status.c $(TEXT_TEST_LIBS)

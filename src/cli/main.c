@@ -31,6 +31,7 @@ static double now_s(void)
 typedef struct {
     const char *model, *voices, *voice, *lang, *out, *file, *text, *ids;
     const char *user_lexicon; /* --user-lexicon (else $KOKORO_USER_LEXICON) */
+    const char *captions;     /* --captions FILE.srt|FILE.vtt */
     float speed;
     int threads, runs, print_ids, seed_set, direct_conv, no_fft;
     unsigned long long seed;
@@ -54,6 +55,8 @@ static void usage_say(FILE *f)
             "                     models/voices)\n"
             "  --user-lexicon F   JSON {\"word\": \"phonemes\"} that wins over the dictionaries\n"
             "                     (default $KOKORO_USER_LEXICON)\n"
+            "  --captions FILE    also write captions of the words as written: FILE.srt or\n"
+            "                     FILE.vtt (SubRip or WebVTT, by the extension)\n"
             "Text starting with <speak is SSML; plain text may hold [pause:1.5s] and\n"
             "[word](/phonemes/) (docs/text.md).\n"
             "A progress bar is drawn on stderr when it is a terminal.\n");
@@ -95,6 +98,8 @@ static int parse_opts(int argc, char **argv, opts *o, void (*usage)(FILE *))
             o->file = v;
         } else if (TAKE("--voice")) {
             o->voice = v;
+        } else if (TAKE("--captions")) {
+            o->captions = v;
         } else if (TAKE("--user-lexicon")) {
             o->user_lexicon = v;
         } else if (TAKE("--voices")) {
@@ -226,7 +231,64 @@ typedef struct {
     int tty;
     size_t done_bytes, total_bytes;
     double t0;
+    /* --captions: every word of the whole text, times and offsets from its start */
+    kokoro_word_time *words;
+    int n_words, cap_words, words_oom;
+    double block_s;    /* where the current block's audio starts */
+    long block_offset; /* where the current block starts in the text */
 } say_ctx;
+
+/* Keeps a block's word timings, moved to the whole output and the whole text. */
+static void on_words(const kokoro_word_time *w, int n, void *user)
+{
+    say_ctx *c = user;
+    for (int i = 0; i < n && !c->words_oom; i++) {
+        if (c->n_words == c->cap_words) {
+            int cap = c->cap_words ? c->cap_words * 2 : 256;
+            kokoro_word_time *nw = realloc(c->words, (size_t)cap * sizeof *nw);
+            if (!nw) {
+                c->words_oom = 1;
+                return;
+            }
+            c->words = nw;
+            c->cap_words = cap;
+        }
+        kokoro_word_time t = w[i];
+        t.word = strdup(w[i].word ? w[i].word : "");
+        t.written = w[i].written ? strdup(w[i].written) : NULL;
+        if (!t.word || (w[i].written && !t.written)) {
+            free((char *)t.word);
+            free((char *)t.written);
+            c->words_oom = 1;
+            return;
+        }
+        t.start_s += c->block_s;
+        t.end_s += c->block_s;
+        if (t.src_start >= 0) {
+            t.src_start += c->block_offset;
+            t.src_end += c->block_offset;
+        }
+        c->words[c->n_words++] = t;
+    }
+}
+
+/* Writes the captions of the words kept by on_words. Returns a kokoro_status. */
+static int write_captions(say_ctx *c, const char *path, const char *text, char *err,
+                          size_t errlen)
+{
+    if (c->words_oom)
+        return snprintf(err, errlen, "out of memory keeping the word timings"), KOKORO_E_NOMEM;
+    char *cap = NULL;
+    int rc = kokoro_captions(c->words, c->n_words, text, strcmp(ext_format(path), "vtt") == 0,
+                             &cap, err, errlen);
+    FILE *f = rc ? NULL : fopen(path, "wb");
+    if (!rc && (!f || fputs(cap, f) < 0 || fclose(f) != 0)) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        rc = KOKORO_E_IO;
+    }
+    free(cap);
+    return rc;
+}
 
 static int write_file(const void *data, size_t n, void *user)
 {
@@ -303,6 +365,11 @@ static int cmd_say(int argc, char **argv)
         }
         text = owned;
     }
+    if (o.captions && strcmp(ext_format(o.captions), "srt") && strcmp(ext_format(o.captions), "vtt")) {
+        fprintf(stderr, "kokoro say: --captions takes a .srt or .vtt file, not %s\n", o.captions);
+        free(owned);
+        return 2;
+    }
     kokoro_format fmt;
     if (kokoro_format_parse(ext_format(o.out), &fmt)) {
         fprintf(stderr, "kokoro say: unknown output format .%s (wav mp3 ogg opus flac aac pcm)\n",
@@ -332,6 +399,7 @@ static int cmd_say(int argc, char **argv)
         sp.speed = o.speed;
         if (o.seed_set) sp.noise_seed = o.seed;
         sp.voices = e.voices; /* SSML <voice name> */
+        if (o.captions) sp.on_words = on_words;
         int ssml = kokoro_is_ssml(text); /* one document: never cut into blocks */
         const char *p = text;
         while (!rc && *p) {
@@ -345,6 +413,8 @@ static int cmd_say(int argc, char **argv)
             int only_space = 1;
             for (size_t i = 0; i < n; i++)
                 if (!strchr(" \t\r\n", block[i])) only_space = 0;
+            c.block_s = (double)c.samples / KOKORO_SAMPLE_RATE;
+            c.block_offset = (long)(p - text);
             if (!only_space)
                 rc = kokoro_speak(e.st, tf, block, lang, e.pack, &sp, on_audio, &c, err, sizeof err);
             free(block);
@@ -362,6 +432,7 @@ static int cmd_say(int argc, char **argv)
         }
         if (!rc) rc = kokoro_encoder_finish(c.enc);
         if (c.tty) fputc('\n', stderr);
+        if (!rc && o.captions) rc = write_captions(&c, o.captions, text, err, sizeof err);
     }
     if (!rc && fmt == KOKORO_FMT_WAV) fix_wav_sizes(c.f, c.samples);
     if (c.f && fclose(c.f) && !rc) {
@@ -377,6 +448,11 @@ static int cmd_say(int argc, char **argv)
                 secs, audio > 0 ? secs / audio : 0.0);
     }
     kokoro_encoder_free(c.enc);
+    for (int i = 0; i < c.n_words; i++) {
+        free((char *)c.words[i].word);
+        free((char *)c.words[i].written);
+    }
+    free(c.words);
     engine_close(&e);
     kokoro_text_free(tf);
     free(owned);

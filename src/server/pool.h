@@ -33,9 +33,12 @@ typedef struct {
     float speed;
     kokoro_format fmt;
     json_t *error; /* set: this item failed validation; the worker reports it, speaks nothing */
+    kokoro_norm_options norm; /* normalization_options, when has_norm */
+    int has_norm;             /* 0: the library's defaults (kokoro_norm_defaults) */
 } sv_item;
 
 enum { SV_JOB_QUEUED, SV_JOB_RUNNING, SV_JOB_DONE };
+enum { SV_CAPTIONS_SRT = 1, SV_CAPTIONS_VTT = 2 };
 
 typedef struct sv_job {
     pthread_mutex_t mu;
@@ -51,6 +54,7 @@ typedef struct sv_job {
     int streaming;   /* encoders emit as they go; WAV gets an unknown-length header */
     float volume;
     int concatenate; /* all items into one audio stream (SV_WRAP_RAW) */
+    int captions;    /* captions wraps: 0 none, SV_CAPTIONS_SRT or SV_CAPTIONS_VTT text too */
 
     /* Output: under mu. The connection consumes out from out_pos on. */
     sv_buf out;

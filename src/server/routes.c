@@ -290,10 +290,38 @@ fail:
 
 /* The fields /v1/audio/speech and /dev/captioned_speech share. */
 typedef struct {
-    const char *input, *voice, *format, *lang_code, *stream_format, *model;
+    const char *input, *voice, *format, *lang_code, *stream_format, *model, *captions;
     double speed, volume;
     int stream, timestamps;
 } speech_req;
+
+/* normalization_options: Kokoro-FastAPI's names and request defaults (unit_normalization
+ * off, the rest on), whether or not the object is sent. */
+static int parse_norm(json_t *o, kokoro_norm_options *n, sv_err *e)
+{
+    static const char *const fields[] = {
+        "normalize", "unit_normalization", "url_normalization", "email_normalization",
+        "phone_normalization", "optional_pluralization_normalization",
+        "replace_remaining_symbols", NULL};
+    *n = kokoro_norm_defaults();
+    n->unit_normalization = 0;
+    json_t *norm = json_object_get(o, "normalization_options");
+    if (!norm || json_is_null(norm))
+        return 0;
+    if (!json_is_object(norm))
+        return sv_fail(e, 400, "ValidationError", "normalization_options",
+                       "field \"normalization_options\" must be an object");
+    return sv_only_fields(norm, fields, e) || sv_get_bool(norm, "normalize", &n->normalize, e) ||
+           sv_get_bool(norm, "unit_normalization", &n->unit_normalization, e) ||
+           sv_get_bool(norm, "url_normalization", &n->url_normalization, e) ||
+           sv_get_bool(norm, "email_normalization", &n->email_normalization, e) ||
+           sv_get_bool(norm, "phone_normalization", &n->phone_normalization, e) ||
+           sv_get_bool(norm, "optional_pluralization_normalization",
+                       &n->optional_pluralization_normalization, e) ||
+           sv_get_bool(norm, "replace_remaining_symbols", &n->replace_remaining_symbols, e)
+               ? -1
+               : 0;
+}
 
 static int parse_speech(sv_req *r, json_t *o, int captioned, speech_req *q, sv_item *it,
                         sv_err *e)
@@ -305,7 +333,7 @@ static int parse_speech(sv_req *r, json_t *o, int captioned, speech_req *q, sv_i
     static const char *const caption_fields[] = {
         "model", "input", "voice", "response_format", "speed", "stream", "return_timestamps",
         "lang_code", "volume_multiplier", "normalization_options", "return_download_link",
-        "download_format", NULL};
+        "download_format", "captions", NULL};
     static const char *const formats[] = {"mp3", "opus", "aac", "flac", "wav", "pcm", NULL};
     sv_server *s = r->srv;
     *q = (speech_req){.voice = s->cfg.default_voice, .format = "mp3", .stream_format = "audio",
@@ -323,12 +351,13 @@ static int parse_speech(sv_req *r, json_t *o, int captioned, speech_req *q, sv_i
         sv_get_bool(o, "return_timestamps", &q->timestamps, e) ||
         sv_get_string(o, "instructions", &instructions, e) ||
         sv_get_bool(o, "return_download_link", &download, e) ||
-        sv_get_string(o, "download_format", &dl_format, e))
+        sv_get_string(o, "download_format", &dl_format, e) ||
+        sv_get_string(o, "captions", &q->captions, e) || parse_norm(o, &it->norm, e))
         return -1;
-    json_t *norm = json_object_get(o, "normalization_options");
-    if (norm && !json_is_object(norm) && !json_is_null(norm))
-        return sv_fail(e, 400, "ValidationError", "normalization_options",
-                       "field \"normalization_options\" must be an object");
+    it->has_norm = 1;
+    if (q->captions && strcmp(q->captions, "srt") != 0 && strcmp(q->captions, "vtt") != 0)
+        return sv_fail(e, 400, "ValidationError", "captions",
+                       "captions must be \"srt\" or \"vtt\", not \"%.32s\"", q->captions);
     if (q->model) {
         int known = 0;
         for (const char *const *m = openai_models; *m && !known; m++)
@@ -379,6 +408,7 @@ static enum MHD_Result speech_route(sv_req *r, int captioned)
     if (captioned) {
         job->streaming = q.stream;
         job->wrap = q.stream ? SV_WRAP_CAPTIONS_NDJSON : SV_WRAP_CAPTIONS_JSON;
+        job->captions = !q.captions ? 0 : q.captions[0] == 's' ? SV_CAPTIONS_SRT : SV_CAPTIONS_VTT;
         mime = q.stream ? "application/x-ndjson" : "application/json";
     } else {
         int sse = strcmp(q.stream_format, "sse") == 0;

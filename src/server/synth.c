@@ -18,6 +18,12 @@ typedef struct {
     double offset_s; /* start of the current item in the whole output */
     double total_s;  /* audio of the whole job so far (all items), against its budget */
     int oom;
+    /* captions: the item's text, where the last offset was turned into characters, and the
+     * timings kept for the caption text (job->captions) */
+    const char *text;
+    long cp_byte, cp_chars;
+    kokoro_word_time *kept;
+    int n_kept, cap_kept;
 } run_ctx;
 
 static int on_encoded(const void *data, size_t n, void *user)
@@ -141,16 +147,74 @@ static int on_audio(const float *samples, size_t n, void *user)
     return stop_now(job) || rc->oom;
 }
 
+/* A byte offset of the item's text as a count of characters (Unicode code points, as Python
+ * indexes strings). Offsets mostly grow, so counting goes on from the last one. */
+static json_t *char_offset(run_ctx *rc, long byte)
+{
+    if (byte < 0 || !rc->text)
+        return json_null();
+    if (byte < rc->cp_byte)
+        rc->cp_byte = rc->cp_chars = 0;
+    for (; rc->cp_byte < byte && rc->text[rc->cp_byte]; rc->cp_byte++)
+        rc->cp_chars += ((unsigned char)rc->text[rc->cp_byte] & 0xC0) != 0x80;
+    return json_integer(rc->cp_chars);
+}
+
+/* Keeps a copy of a word's timing for the caption text. */
+static void keep_word(run_ctx *rc, const kokoro_word_time *w)
+{
+    if (rc->n_kept == rc->cap_kept) {
+        int cap = rc->cap_kept ? rc->cap_kept * 2 : 64;
+        kokoro_word_time *k = realloc(rc->kept, (size_t)cap * sizeof *k);
+        if (!k) {
+            rc->oom = 1;
+            return;
+        }
+        rc->kept = k;
+        rc->cap_kept = cap;
+    }
+    kokoro_word_time t = *w;
+    t.word = strdup(w->word ? w->word : "");
+    t.written = w->written ? strdup(w->written) : NULL;
+    if (!t.word || (w->written && !t.written)) {
+        free((char *)t.word);
+        free((char *)t.written);
+        rc->oom = 1;
+        return;
+    }
+    t.start_s += rc->offset_s;
+    t.end_s += rc->offset_s;
+    rc->kept[rc->n_kept++] = t;
+}
+
 static void on_words(const kokoro_word_time *w, int n, void *user)
 {
     run_ctx *rc = user;
-    for (int i = 0; i < n && rc->words; i++)
+    for (int i = 0; i < n && rc->words; i++) {
+        /* word: as written in the input when known; spoken: what was read */
+        json_t *start = char_offset(rc, w[i].src_start), *end = char_offset(rc, w[i].src_end);
         json_array_append_new(rc->words,
-                              json_pack("{s:s?, s:f, s:f}", "word", w[i].word, "start_time",
-                                        w[i].start_s + rc->offset_s, "end_time",
-                                        w[i].end_s + rc->offset_s));
+                              json_pack("{s:s?, s:s?, s:f, s:f, s:o, s:o}", "word",
+                                        w[i].written ? w[i].written : w[i].word, "spoken",
+                                        w[i].word, "start_time", w[i].start_s + rc->offset_s,
+                                        "end_time", w[i].end_s + rc->offset_s, "start_char",
+                                        start, "end_char", end));
+        if (rc->job->captions)
+            keep_word(rc, &w[i]);
+    }
     if (rc->job->wrap == SV_WRAP_CAPTIONS_NDJSON)
         flush(rc, 0);
+}
+
+/* The caption text of the words kept, or NULL (out of memory: rc->oom is set). */
+static char *caption_text(run_ctx *rc)
+{
+    char *cap = NULL, err[128];
+    if (!rc->oom && kokoro_captions(rc->kept, rc->n_kept, rc->text,
+                                    rc->job->captions == SV_CAPTIONS_VTT, &cap, err,
+                                    sizeof err) != KOKORO_OK)
+        rc->oom = 1;
+    return cap;
 }
 
 static int cancelled(void *user)
@@ -177,7 +241,11 @@ static int speak_item(run_ctx *rc, const sv_item *it, kokoro_state *st, const sv
     sp.budget_used_s = rc->total_s; /* a batch's items share one budget */
     if (rc->words)
         sp.on_words = on_words;
+    if (it->has_norm)
+        sp.norm = &it->norm;
     rc->offset_s = (double)rc->samples / KOKORO_SAMPLE_RATE;
+    rc->text = it->text;
+    rc->cp_byte = rc->cp_chars = 0;
     rc_ = kokoro_speak(st, eng->text, it->text, it->lang, pack, &sp, on_audio, rc, err, errlen);
     if (rc_ == KOKORO_OK && rc->oom) {
         snprintf(err, errlen, "out of memory holding the encoded audio");
@@ -322,6 +390,12 @@ void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack
                                   b64.len, "audio_format", kokoro_format_name(job->fmt),
                                   "content_type", kokoro_format_mime(job->fmt), "duration_s",
                                   job->audio_s, "timestamps", rc.words);
+            if (o && job->captions) {
+                char *cap = caption_text(&rc);
+                if (!cap || json_object_set_new(o, "captions", json_string(cap)))
+                    json_decref(o), o = NULL;
+                free(cap);
+            }
             char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
             if (!s || publish(job, s, strlen(s)))
                 status = KOKORO_E_NOMEM, snprintf(err, sizeof err, "out of memory");
@@ -330,6 +404,23 @@ void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack
             sv_buf_free(&b64);
         } else {
             flush(&rc, 1);
+            if (job->wrap == SV_WRAP_CAPTIONS_NDJSON && job->captions) {
+                /* the captions need every word: one last line carries them */
+                char *cap = caption_text(&rc);
+                json_t *line = cap ? json_pack("{s:s, s:s, s:[], s:s}", "audio", "", "audio_format",
+                                               kokoro_format_name(job->fmt), "timestamps",
+                                               "captions", cap)
+                                   : NULL;
+                char *js = line ? json_dumps(line, JSON_COMPACT) : NULL;
+                sv_buf frame = {0};
+                if (!js || sv_buf_printf(&frame, "%s\n", js) < 0 ||
+                    publish(job, frame.data, frame.len))
+                    rc.oom = 1;
+                sv_buf_free(&frame);
+                free(js);
+                json_decref(line);
+                free(cap);
+            }
             if (rc.oom)
                 status = KOKORO_E_NOMEM, snprintf(err, sizeof err, "out of memory");
         }
@@ -358,4 +449,9 @@ void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack
         kokoro_encoder_free(rc.enc);
     json_decref(rc.words);
     sv_buf_free(&rc.pending);
+    for (int i = 0; i < rc.n_kept; i++) {
+        free((char *)rc.kept[i].word);
+        free((char *)rc.kept[i].written);
+    }
+    free(rc.kept);
 }

@@ -8,9 +8,11 @@
 #include "core/util.h"
 #include "text/text_int.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define FADE_MS 4
 
@@ -24,44 +26,112 @@ kokoro_speak_params kokoro_speak_defaults(void)
     return p;
 }
 
-static void shape(float *a, size_t n, float volume)
+/* Volume, clipping and a short fade at both ends of a piece of `total` samples, of which a
+ * holds n from sample pos on (a piece handed over range by range is shaped a range at a time). */
+static void shape_at(float *a, size_t n, size_t pos, size_t total, float volume)
 {
     size_t fade = (size_t)(KOKORO_SAMPLE_RATE * FADE_MS / 1000);
-    if (fade * 2 > n)
-        fade = n / 2;
-    for (size_t i = 0; i < n; i++) {
+    if (fade * 2 > total)
+        fade = total / 2;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = pos + k;
         float g = volume;
         if (i < fade)
             g *= 0.5f - 0.5f * cosf((float)M_PI * (float)i / (float)fade);
-        else if (i >= n - fade)
-            g *= 0.5f - 0.5f * cosf((float)M_PI * (float)(n - 1 - i) / (float)fade);
-        float v = a[i] * g;
-        a[i] = v > 1.0f ? 1.0f : v < -1.0f ? -1.0f : v;
+        else if (i >= total - fade)
+            g *= 0.5f - 0.5f * cosf((float)M_PI * (float)(total - 1 - i) / (float)fade);
+        float v = a[k] * g;
+        a[k] = v > 1.0f ? 1.0f : v < -1.0f ? -1.0f : v;
     }
 }
 
-/* Word timings of one chunk from the engine's durations (frames, boundary tokens included). */
+static void shape(float *a, size_t n, float volume) { shape_at(a, n, 0, n, volume); }
+
+/* Where the words of the input are, for captions. Plain text: the front end knows each word's
+ * bytes. Marked-up text (SSML, [word](/ph/)): the words are looked for in the input in order,
+ * outside tags and controls; a word that is not found (a number the normaliser rewrote inside
+ * SSML) has no written form. */
+typedef struct {
+    const char *text; /* the input as the caller gave it */
+    size_t n;
+    int markup;       /* SSML or plain-text controls: search instead of the front end's bytes */
+    size_t cursor;    /* markup: where the next word is looked for */
+} src_track;
+
+#define SEARCH_WINDOW 4096 /* bytes of markup looked through for one word */
+
+static int word_byte(unsigned char c) { return isalnum(c) || c == '\'' || c >= 0x80; }
+
+/* Finds word w in the markup at or after tr->cursor, outside <...>, [pause:...] and (/.../). */
+static int find_written(src_track *tr, const char *w, long *s, long *e)
+{
+    size_t wl = strlen(w), end = tr->cursor + SEARCH_WINDOW;
+    if (end > tr->n)
+        end = tr->n;
+    const char *t = tr->text;
+    for (size_t i = tr->cursor; i + wl <= end; i++) {
+        if (t[i] == '<') { /* a tag, a comment or a declaration */
+            const char *gt = memchr(t + i, '>', tr->n - i);
+            if (!gt)
+                return 0;
+            i = (size_t)(gt - t);
+            continue;
+        }
+        if ((t[i] == '[' && strncmp(t + i, "[pause:", 7) == 0) || (t[i] == '(' && t[i + 1] == '/')) {
+            const char *close = memchr(t + i, t[i] == '[' ? ']' : ')', tr->n - i);
+            if (close)
+                i = (size_t)(close - t);
+            continue;
+        }
+        if (strncasecmp(t + i, w, wl) == 0 && (i == 0 || !word_byte((unsigned char)t[i - 1])) &&
+            (i + wl >= tr->n || !word_byte((unsigned char)t[i + wl]))) {
+            *s = (long)i, *e = (long)(i + wl);
+            tr->cursor = i + wl;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The input bytes of word wd, or 0 when they are not known. */
+static int source_bytes(src_track *tr, const kk_word *wd, long *s, long *e)
+{
+    if (!tr || !tr->text)
+        return 0;
+    if (!tr->markup) {
+        if (wd->src_end <= wd->src_start)
+            return 0;
+        *s = wd->src_start, *e = wd->src_end;
+        return 1;
+    }
+    return find_written(tr, wd->text, s, e);
+}
+
+/* Word timings of one chunk from the engine's durations (frames, boundary tokens included).
+ * Words read from one written word ("$25.50") are reported as one. */
 static void report_words(kokoro_state *st, const kk_phon *p, const kk_span *sp, double offset_s,
-                         const kokoro_speak_params *params, void *user)
+                         const kokoro_speak_params *params, src_track *tr, void *user)
 {
     int n_dur = 0;
     const int32_t *dur = kokoro_state_durations(st, &n_dur);
     int n = sp->word_end - sp->word_start;
     if (!dur || n_dur < 2 || n <= 0)
         return;
-    kokoro_word_time *w = malloc((size_t)n * sizeof *w);
+    kokoro_word_time *w = calloc((size_t)n, sizeof *w);
+    char **owned = calloc((size_t)n * 2, sizeof *owned); /* joined and written strings */
     /* frames before each token position: cum[k] = sum(dur[0..k)) */
     double *cum = malloc(((size_t)n_dur + 1) * sizeof *cum);
-    if (!w || !cum) {
+    if (!w || !cum || !owned) {
         free(w);
         free(cum);
+        free(owned);
         return;
     }
     cum[0] = 0;
     for (int k = 0; k < n_dur; k++)
         cum[k + 1] = cum[k] + dur[k];
     const double frame_s = (double)KOKORO_SAMPLES_PER_FRAME / KOKORO_SAMPLE_RATE;
-    int m = 0;
+    int m = 0, n_owned = 0;
     for (int i = sp->word_start; i < sp->word_end; i++) {
         const kk_word *wd = &p->words[i];
         int a = wd->ph_start > sp->ph_start ? wd->ph_start : sp->ph_start;
@@ -75,13 +145,51 @@ static void report_words(kokoro_state *st, const kk_phon *p, const kk_span *sp, 
             ta = n_dur;
         if (tb > n_dur)
             tb = n_dur;
+        long s0 = -1, e0 = -1;
+        int known = source_bytes(tr, wd, &s0, &e0);
+        kokoro_word_time *prev = m ? &w[m - 1] : NULL;
+        if (known && prev && prev->src_end > s0 && prev->src_start < e0) {
+            /* another word read from the same written one: one entry, the words joined */
+            size_t l1 = strlen(prev->word), l2 = strlen(wd->text);
+            char *j = malloc(l1 + l2 + 2);
+            if (!j)
+                continue;
+            memcpy(j, prev->word, l1);
+            j[l1] = ' ';
+            memcpy(j + l1 + 1, wd->text, l2 + 1);
+            if (n_owned && owned[n_owned - 1] == prev->word) /* joined before: replaced */
+                free(owned[--n_owned]);
+            owned[n_owned++] = j;
+            prev->word = j;
+            if (e0 > prev->src_end)
+                prev->src_end = e0;
+            prev->end_s = offset_s + cum[tb] * frame_s;
+            continue;
+        }
         w[m].word = wd->text;
         w[m].start_s = offset_s + cum[ta] * frame_s;
         w[m].end_s = offset_s + cum[tb] * frame_s;
+        w[m].src_start = known ? s0 : -1;
+        w[m].src_end = known ? e0 : -1;
         m++;
+    }
+    /* the written words, once their extent is final */
+    for (int k = 0; k < m; k++) {
+        if (w[k].src_start < 0)
+            continue;
+        char *wr = strndup(tr->text + w[k].src_start, (size_t)(w[k].src_end - w[k].src_start));
+        if (!wr) {
+            w[k].src_start = w[k].src_end = -1;
+            continue;
+        }
+        owned[n_owned++] = wr;
+        w[k].written = wr;
     }
     if (m)
         params->on_words(w, m, user);
+    for (int k = 0; k < n_owned; k++)
+        free(owned[k]);
+    free(owned);
     free(w);
     free(cum);
 }
@@ -112,6 +220,7 @@ typedef struct {
     int prev_open; /* the last piece ended inside a sentence */
     char *err;
     size_t errlen;
+    src_track src; /* where the words are in the input, for on_words */
 } speak_ctx;
 
 /* Nonzero when s more seconds of audio would pass the budget, counting what earlier calls
@@ -190,6 +299,131 @@ static int split_span(const kk_phon *p, const kk_span *s, kk_span *a, kk_span *b
     return a->n_ids > 0 && b->n_ids > 0 ? 0 : -1;
 }
 
+/* The model's edge silence to cut from a piece of n_samples (durations of the last pass on
+ * c->st). It is cut from the audio, not from the durations: a shorter leading boundary token
+ * makes the model swallow the first phoneme (Whisper lost the first word of three streams in
+ * four when the durations were clamped). */
+static void edge_cuts(const speak_ctx *c, const kk_span *s, int is_last, size_t n_samples,
+                      size_t *cut_front, size_t *cut_back)
+{
+    int nd = 0;
+    const int32_t *dur = kokoro_state_durations(c->st, &nd);
+    *cut_front = *cut_back = 0;
+    if (!dur || nd < 2)
+        return;
+    int keep_front = c->prev_open ? JOIN_FRAMES
+                     : c->n_done == 0 && c->params->quick_start ? QUICK_LEAD_FRAMES
+                                                                : -1;
+    int keep_back = s->mid_sentence && !is_last ? JOIN_FRAMES : -1;
+    if (keep_front >= 0 && dur[0] > keep_front)
+        *cut_front = (size_t)(dur[0] - keep_front) * KOKORO_SAMPLES_PER_FRAME;
+    if (keep_back >= 0 && dur[nd - 1] > keep_back)
+        *cut_back = (size_t)(dur[nd - 1] - keep_back) * KOKORO_SAMPLES_PER_FRAME;
+    if (*cut_front + *cut_back >= n_samples)
+        *cut_front = *cut_back = 0;
+}
+
+/* A stream's first piece goes to the caller range by range as the engine vocodes it
+ * (kokoro_synth_params.on_range), so that its first audio comes after a fraction of the
+ * piece's work: the first range is about PROGRESSIVE_FIRST_FRAMES frames. */
+#define PROGRESSIVE_FIRST_FRAMES 24
+
+typedef struct {
+    speak_ctx *c;
+    const kk_span *s;
+    int is_last;
+    size_t pos;      /* samples of the piece seen so far */
+    size_t from, to; /* the piece's kept samples [from, to) */
+    int started, over, stopped;
+    float *buf;      /* a range's kept samples, shaped */
+    size_t cap;
+} progressive;
+
+static int progressive_range(const float *samples, size_t n, void *user)
+{
+    progressive *g = user;
+    speak_ctx *c = g->c;
+    if (!g->started) { /* the durations are known: the piece's length, cuts and words */
+        int nd = 0;
+        const int32_t *dur = kokoro_state_durations(c->st, &nd);
+        size_t total = 0, cf, cb;
+        for (int i = 0; i < nd; i++)
+            total += (size_t)dur[i] * KOKORO_SAMPLES_PER_FRAME;
+        edge_cuts(c, g->s, g->is_last, total, &cf, &cb);
+        g->from = cf;
+        g->to = total - cb;
+        g->started = 1;
+        if (over_budget(c, (double)(g->to - g->from) / KOKORO_SAMPLE_RATE))
+            return g->over = 1;
+        if (c->params->on_words)
+            report_words(c->st, c->p, g->s, c->offset_s - (double)cf / KOKORO_SAMPLE_RATE,
+                         c->params, &c->src, c->user);
+    }
+    size_t a = g->pos > g->from ? g->pos : g->from;
+    size_t b = g->pos + n < g->to ? g->pos + n : g->to;
+    g->pos += n;
+    if (a >= b)
+        return 0;
+    size_t k = b - a;
+    if (k > g->cap) {
+        float *nb = realloc(g->buf, k * sizeof *nb);
+        if (!nb)
+            return g->stopped = 1;
+        g->buf = nb;
+        g->cap = k;
+    }
+    memcpy(g->buf, samples + (a - (g->pos - n)), k * sizeof *g->buf);
+    shape_at(g->buf, k, a - g->from, g->to - g->from, c->volume);
+    if (c->on_audio(g->buf, k, c->user))
+        return g->stopped = 1;
+    c->offset_s += (double)k / KOKORO_SAMPLE_RATE;
+    return 0;
+}
+
+/* Synthesises a stream's first piece progressively; then as speak_span goes on. */
+static int speak_progressive(speak_ctx *c, const kk_span *s, int is_last, const int32_t *ids,
+                             int n)
+{
+    progressive g = {.c = c, .s = s, .is_last = is_last};
+    kokoro_synth_params sp = c->sp;
+    sp.on_range = progressive_range;
+    sp.range_user = &g;
+    sp.first_frames = PROGRESSIVE_FIRST_FRAMES;
+    float *audio = NULL;
+    size_t n_samples = 0;
+    int rc = kokoro_synthesize(c->st, ids, n, kokoro_voice_row(c->pack, n), &sp, &audio,
+                               &n_samples, c->err, c->errlen);
+    free(audio);
+    free(g.buf);
+    if (g.over)
+        return budget_fail(c);
+    if (g.stopped)
+        return kk_fail(c->err, c->errlen, KOKORO_E_CANCELLED, "stopped by the audio callback");
+    return rc;
+}
+
+/* Hands a whole piece's audio to the caller, its edge silence cut and its ends shaped. */
+static int emit_piece(speak_ctx *c, const kk_span *s, int is_last, float *audio,
+                      size_t n_samples)
+{
+    size_t cut_front, cut_back;
+    edge_cuts(c, s, is_last, n_samples, &cut_front, &cut_back);
+    float *kept = audio + cut_front;
+    n_samples -= cut_front + cut_back;
+    double chunk_s = (double)n_samples / KOKORO_SAMPLE_RATE;
+    if (over_budget(c, chunk_s))
+        return budget_fail(c);
+    shape(kept, n_samples, c->volume);
+    if (c->params->on_words)
+        report_words(c->st, c->p, s, c->offset_s - (double)cut_front / KOKORO_SAMPLE_RATE,
+                     c->params, &c->src, c->user);
+    int stop = n_samples ? c->on_audio(kept, n_samples, c->user) : 0;
+    c->offset_s += chunk_s;
+    if (stop)
+        return kk_fail(c->err, c->errlen, KOKORO_E_CANCELLED, "stopped by the audio callback");
+    return KOKORO_OK;
+}
+
 /* Synthesises one span and hands its audio (and the pause after it) to the caller. A span
  * whose speech exceeds the frame cap is halved and each half spoken in turn. */
 static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
@@ -208,8 +442,13 @@ static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
     const kokoro_speak_params *params = c->params;
     float *audio = NULL;
     size_t n_samples = 0;
-    int rc = kokoro_synthesize(c->st, ids, n, kokoro_voice_row(c->pack, n), &c->sp, &audio,
+    int rc;
+    if (params->quick_start && c->n_done == 0) {
+        rc = speak_progressive(c, s, is_last, ids, n);
+    } else {
+        rc = kokoro_synthesize(c->st, ids, n, kokoro_voice_row(c->pack, n), &c->sp, &audio,
                                &n_samples, c->err, c->errlen);
+    }
     if (rc == KOKORO_E_TOO_LONG && depth < MAX_SPLITS) {
         kk_span a, b;
         if (split_span(c->p, s, &a, &b) == 0) {
@@ -221,42 +460,14 @@ static int speak_span(speak_ctx *c, const kk_span *s, int is_last, int depth)
         free(audio);
         return rc;
     }
-    /* The edge silence is cut from the audio, not from the durations: a shorter leading
-     * boundary token makes the model swallow the first phoneme (Whisper lost the first word
-     * of three streams in four when the durations were clamped). */
-    size_t cut_front = 0, cut_back = 0;
-    int nd = 0;
-    const int32_t *dur = kokoro_state_durations(c->st, &nd);
-    if (dur && nd >= 2) {
-        int keep_front = c->prev_open ? JOIN_FRAMES
-                         : c->n_done == 0 && params->quick_start ? QUICK_LEAD_FRAMES
-                                                                  : -1;
-        int keep_back = s->mid_sentence && !is_last ? JOIN_FRAMES : -1;
-        if (keep_front >= 0 && dur[0] > keep_front)
-            cut_front = (size_t)(dur[0] - keep_front) * KOKORO_SAMPLES_PER_FRAME;
-        if (keep_back >= 0 && dur[nd - 1] > keep_back)
-            cut_back = (size_t)(dur[nd - 1] - keep_back) * KOKORO_SAMPLES_PER_FRAME;
-        if (cut_front + cut_back >= n_samples)
-            cut_front = cut_back = 0;
+    if (audio) {
+        rc = emit_piece(c, s, is_last, audio, n_samples);
+        free(audio);
+        if (rc != KOKORO_OK)
+            return rc;
     }
     c->n_done++;
     c->prev_open = s->mid_sentence && !is_last;
-    float *kept = audio + cut_front;
-    n_samples -= cut_front + cut_back;
-    double chunk_s = (double)n_samples / KOKORO_SAMPLE_RATE;
-    if (over_budget(c, chunk_s)) {
-        free(audio);
-        return budget_fail(c);
-    }
-    shape(kept, n_samples, c->volume);
-    if (params->on_words)
-        report_words(c->st, c->p, s, c->offset_s - (double)cut_front / KOKORO_SAMPLE_RATE,
-                     params, c->user);
-    int stop = n_samples ? c->on_audio(kept, n_samples, c->user) : 0;
-    free(audio);
-    c->offset_s += chunk_s;
-    if (stop)
-        return kk_fail(c->err, c->errlen, KOKORO_E_CANCELLED, "stopped by the audio callback");
     size_t pause = (size_t)((double)s->pause_after_ms / c->sp.speed * KOKORO_SAMPLE_RATE /
                             1000.0);
     return is_last ? KOKORO_OK : emit_silence(c, pause);
@@ -441,6 +652,7 @@ static int speak_doc(speak_ctx *c, kokoro_text *t, const kk_doc *doc, const char
             rc = kk_fail(c->err, c->errlen, KOKORO_E_UNSUPPORTED,
                          "unsupported language \"%s\": use en-us, en-gb, es, fr, hi, it or pt-br",
                          sp->lang ? sp->lang : "(null)");
+        sp->p.norm = params->norm;
         if (rc == KOKORO_OK && g->n_pieces)
             rc = kk_seg_phonemize(t, g, l, &sp->p, c->err, c->errlen);
         float speed = seg_speed(params, g);
@@ -514,12 +726,14 @@ int kokoro_speak(kokoro_state *st, kokoro_text *t, const char *text, const char 
         return kk_fail(err, errlen, KOKORO_E_ARG, "volume %g is outside 0 .. 10",
                        (double)params->volume);
     speak_ctx c = {.st = st, .params = params, .on_audio = on_audio, .user = user,
-                   .err = err, .errlen = errlen, .pack = pack};
+                   .err = err, .errlen = errlen, .pack = pack,
+                   .src = {.text = text, .n = strlen(text)}};
     init_ctx(&c, params);
 
     kk_doc doc = {0};
     int rc = parse_markup(text, &doc, err, errlen);
     if (rc != 0) {
+        c.src.markup = 1;
         if (rc == 1)
             rc = speak_doc(&c, t, &doc, lang);
         kk_doc_free(&doc);
@@ -527,7 +741,7 @@ int kokoro_speak(kokoro_state *st, kokoro_text *t, const char *text, const char 
         return rc;
     }
 
-    kk_phon p = {0};
+    kk_phon p = {.norm = params->norm};
     kk_span *spans = NULL;
     int n_spans = 0;
     kokoro_chunk_opts co = {params->speed, params->quick_start, params->max_frames};

@@ -381,6 +381,7 @@ int kk_seg_phonemize(kokoro_text *t, const kk_seg *s, const kk_lang *lang, kk_ph
     for (int i = 0; rc == KOKORO_OK && i < s->n_pieces; i++) {
         const kk_piece *pc = &s->pieces[i];
         kk_phon tmp = {0};
+        tmp.norm = out->norm;
         int space = pc->space_before;
         if (pc->kind == KK_PIECE_TEXT) {
             /* punctuation that opens a piece closes the one before it ("[word](/ph/).");

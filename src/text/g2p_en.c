@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_WORD 64 /* longer runs of letters are read in pieces of this many bytes */
 
@@ -18,6 +19,7 @@ typedef struct {
     int british;
     const char *voice;
     char prev[32]; /* previous word in lower case, for heteronym context */
+    int past;      /* the sentence speaks of the past ("yesterday", "ago", "was") */
 } g2p_ctx;
 
 static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
@@ -52,6 +54,22 @@ static const char *context_tag(const char *prev)
         if (strcmp(prev, aux[i]) == 0)
             return "VBN";
     return NULL;
+}
+
+/* "read" (and "reread") is past tense after he/she/it, and after a subject in a sentence
+ * that speaks of the past ("I read the book yesterday"); not after "to" or a modal. The
+ * other words with a past-tense entry ("used", "wound") are not judged this way: their
+ * past forms are other words' readings. */
+static int past_read(const g2p_ctx *c, const char *w, size_t n, const char *tag)
+{
+    if (!((n == 4 && strncasecmp(w, "read", 4) == 0) || (n == 6 && strncasecmp(w, "reread", 6) == 0)))
+        return 0;
+    const char *p = c->prev;
+    if (strcmp(p, "he") == 0 || strcmp(p, "she") == 0 || strcmp(p, "it") == 0)
+        return 1;
+    int subject = strcmp(p, "i") == 0 || strcmp(p, "you") == 0 || strcmp(p, "we") == 0 ||
+                  strcmp(p, "they") == 0;
+    return c->past && (subject || (!tag && p[0]));
 }
 
 static const char *lookup_cased(const g2p_ctx *c, const char *w, size_t n, const char *tag)
@@ -237,6 +255,8 @@ static int word_part(g2p_ctx *c, const char *w, size_t n, kk_buf *out)
             return kk_user_ipa(u, strlen(u), out) < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
     }
     const char *tag = context_tag(c->prev);
+    if (past_read(c, w, n, tag))
+        tag = "VBD";
     const char *ph = n < MAX_WORD ? lookup_cased(c, w, n, tag) : NULL;
     /* "US" is the country, not "us"; "NASA" is in the dictionary as written. */
     if (ph && is_acronym(w, n) && is_initialism_word(w, n) && !kk_lexicon_get(c->lx, w, n, NULL))
@@ -356,11 +376,85 @@ static int resolve_pending(kk_phon *out, pending_word *pw, int next_ph, const ch
     return delta;
 }
 
+/* The input bytes the normalised bytes [a, b) were written for: the union of the spans of
+ * the map that overlap them. */
+static void source_of(const kk_srcmap *map, int a, int b, int *src_start, int *src_end)
+{
+    *src_start = *src_end = 0;
+    if (!map || map->n == 0)
+        return;
+    int lo = 0, hi = map->n - 1; /* the last span starting at or before a */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (map->s[mid].out_pos <= a)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    int s = -1, e = -1;
+    for (int k = lo; k < map->n && (map->s[k].out_pos < b || k == lo); k++) {
+        if (s < 0 || map->s[k].in_start < s)
+            s = map->s[k].in_start;
+        if (map->s[k].in_end > e)
+            e = map->s[k].in_end;
+    }
+    if (s >= 0 && e > s)
+        *src_start = s, *src_end = e;
+}
+
+/* Past-time words that make a sentence's "read" past tense ("I read it yesterday"). */
+static int sentence_is_past(const char *s, size_t n)
+{
+    static const char *const PAST[] = {"yesterday", "ago", "last", "earlier", "previously",
+                                       "formerly", "once", "was", "were", "had", "did",
+                                       "then", NULL};
+    if (n > 2000) /* a sentence longer than this is judged by its start */
+        n = 2000;
+    for (size_t i = 0; i < n;) {
+        if (s[i] == '.' || s[i] == '!' || s[i] == '?')
+            break;
+        if (!isalpha((unsigned char)s[i])) {
+            i++;
+            continue;
+        }
+        size_t e = i;
+        while (e < n && isalpha((unsigned char)s[e]))
+            e++;
+        for (int k = 0; PAST[k]; k++)
+            if (strlen(PAST[k]) == e - i && strncasecmp(s + i, PAST[k], e - i) == 0)
+                return 1;
+        i = e;
+    }
+    return 0;
+}
+
+static int g2p_run(const kokoro_text *t, const char *norm, int british, kk_phon *out,
+                   const kk_srcmap *map);
+
 int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out)
 {
+    return g2p_run(t, norm, british, out, NULL);
+}
+
+int kk_phonemize_en(const kokoro_text *t, const char *text, int british, kk_phon *out)
+{
+    char *norm = NULL;
+    kk_srcmap map = {0};
+    int rc = kk_normalize_en_map(text, british, out->norm, &norm, &map);
+    if (rc == KOKORO_OK)
+        rc = g2p_run(t, norm, british, out, &map);
+    free(norm);
+    free(map.s);
+    return rc;
+}
+
+static int g2p_run(const kokoro_text *t, const char *norm, int british, kk_phon *out,
+                   const kk_srcmap *map)
+{
     pending_word pw = {FW_NONE, 0, 0, 0};
-    g2p_ctx c = {british ? t->gb : t->us, t->user, british, british ? "en" : "en-us", ""};
+    g2p_ctx c = {british ? t->gb : t->us, t->user, british, british ? "en" : "en-us", "", 0};
     size_t n = strlen(norm);
+    c.past = sentence_is_past(norm, n);
     int space = 0;     /* whitespace seen since the last output */
     int open = 0;      /* last output was an opening mark: no space after it */
     for (size_t i = 0; i < n;) {
@@ -420,6 +514,8 @@ int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out)
                 }
                 if (kk_phon_add_word(out, norm + s, e - s, start, (int)out->ph.n) < 0)
                     return KOKORO_E_NOMEM;
+                kk_word *nw = &out->words[out->n_words - 1];
+                source_of(map, (int)s, (int)e, &nw->src_start, &nw->src_end);
                 if (fw && fw_kind != FW_NONE)
                     pw = (pending_word){fw_kind, start, (int)out->ph.n, out->n_words - 1};
             }
@@ -447,6 +543,8 @@ int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out)
                 return KOKORO_E_NOMEM;
             open = 0;
             c.prev[0] = 0;
+            if (cp == '.' || cp == '!' || cp == '?')
+                c.past = sentence_is_past(norm + i + l, n - i - (size_t)l);
         }
         space = cp == ' ' || cp == '\n' || cp == '\t';
         i += (size_t)l;

@@ -23,6 +23,7 @@ typedef struct {
     kk_buf out;
     int british;
     int oom;
+    kokoro_norm_options opt;
 } norm;
 
 #define AT(k) ((nm->i + (k)) < nm->n ? (unsigned char)nm->s[nm->i + (k)] : 0)
@@ -142,12 +143,14 @@ typedef struct {
     const char *fp;  /* fraction digits (after '.') */
     size_t fpn;
     int commas, too_long;
+    const char *src; /* the digits as written (all of them when too_long) */
 } number;
 
 /* Scans 1,234,567.89 / 1234 / 3.14 at s. Returns 0 when no digit is there. */
 static int scan_number(const char *s, size_t n, number *num)
 {
     memset(num, 0, sizeof *num);
+    num->src = s;
     size_t i = 0;
     while (i < n && isdig((unsigned char)s[i]))
         i++;
@@ -171,8 +174,8 @@ static int scan_number(const char *s, size_t n, number *num)
         else
             num->too_long = 1;
     }
-    if (num->too_long) { /* read as digits: take just the run */
-        num->len = first;
+    if (num->too_long) { /* read as digits: the whole run, its thousands separators too */
+        num->len = i;
         return 1;
     }
     if (i + 1 < n && s[i] == '.' && isdig((unsigned char)s[i + 1])) {
@@ -198,7 +201,9 @@ static uint64_t num_value(const number *num)
 static void say_quantity(norm *nm, const number *num)
 {
     space(nm);
-    if (num->too_long || (num->ipn > 1 && num->ip[0] == '0' && !num->commas && !num->fp))
+    if (num->too_long) /* more digits than any number name: every one of them, one by one */
+        nm->oom |= kk_say_digits(&nm->out, num->src, num->len);
+    else if (num->ipn > 1 && num->ip[0] == '0' && !num->commas && !num->fp)
         nm->oom |= kk_say_digits(&nm->out, num->ip, num->ipn); /* "007" */
     else
         nm->oom |= kk_say_number(&nm->out, num->ip, num->ipn, nm->british);
@@ -418,7 +423,8 @@ static size_t digits_at(const norm *nm, size_t p)
     return q - p;
 }
 
-/* (555) 123-4567, 555-123-4567, 555.123.4567, 123-4567, +1 555 123 4567, +44 20 7946 0958 */
+/* (555) 123-4567, 555-123-4567, 555.123.4567, 123-4567, 1-800-555-0199, +1 555 123 4567,
+ * +44 20 7946 0958 */
 static int match_phone(norm *nm)
 {
     size_t p = nm->i, groups[8][2];
@@ -463,6 +469,9 @@ static int match_phone(norm *nm)
         ok = ng >= 3 && total >= 8;
     else if (ng == 3)
         ok = groups[0][1] == 3 && groups[1][1] == 3 && groups[2][1] == 4;
+    else if (ng == 4) /* 1-800-555-0199: the North American trunk prefix, then the number */
+        ok = groups[0][1] == 1 && nm->s[groups[0][0]] == '1' && groups[1][1] == 3 &&
+             groups[2][1] == 3 && groups[3][1] == 4 && nm->s[nm->i] != '(';
     else if (ng == 2)
         ok = groups[0][1] == 3 && groups[1][1] == 4 && seps == '-' && nm->s[nm->i] != '(';
     else
@@ -706,6 +715,8 @@ static const unit UNITS[] = {
 /* A unit right after a number (optionally after one space). */
 static const unit *unit_at(const norm *nm, size_t p, size_t *len)
 {
+    if (!nm->opt.unit_normalization)
+        return NULL;
     size_t q = p < nm->n && nm->s[p] == ' ' ? p + 1 : p;
     for (size_t k = 0; k < sizeof UNITS / sizeof UNITS[0]; k++) {
         size_t l = strlen(UNITS[k].abbr);
@@ -1245,119 +1256,195 @@ static void copy_char(norm *nm)
     nm->i += (size_t)l;
 }
 
-int kk_normalize_en(const char *text, int british, char **out)
+/* "word(s)" -> "words" (Kokoro-FastAPI's optional_pluralization_normalization). */
+static int match_optional_plural(norm *nm)
 {
-    norm nmv = {text, strlen(text), 0, {0}, british, 0};
-    norm *nm = &nmv;
-    nm->oom |= kk_buf_put(&nm->out, "", 0);
-    while (nm->i < nm->n && !nm->oom) {
-        unsigned char c = (unsigned char)nm->s[nm->i];
-        unsigned char prev = nm->i ? (unsigned char)nm->s[nm->i - 1] : ' ';
-        int boundary = !isaln(prev) && prev != '.' && prev != '-';
-        if (boundary && isalph(c) && (match_url(nm) || match_email(nm)))
-            continue;
-        if (c == '$' || c == 0xC2 || c == 0xE2) {
-            if (match_money(nm))
-                continue;
-        }
-        if (c == '.' && isdig(AT(1)) && !isdig(prev)) { /* .75 */
-            say(nm, "point");
-            size_t d = digits_at(nm, nm->i + 1);
-            space(nm);
-            nm->oom |= kk_say_digits(&nm->out, nm->s + nm->i + 1, d);
-            nm->i += 1 + d;
-            continue;
-        }
-        if (c == '-' && (isdig(AT(1)) || AT(1) == '$' || AT(1) == 0xC2 || AT(1) == 0xE2) &&
-            (isdig(prev) || ends_range_start(nm))) {
-            say(nm, "to"); /* 10am-5pm, $5-$10 */
-            nm->i++;
-            continue;
-        }
-        if (c == '-' && isdig(AT(1)) && isalph(prev)) { /* COVID-19 */
-            put(nm, " ");
-            nm->i++;
-            continue;
-        }
-        if (c == '-' && isdig(AT(1)) && !isaln(prev) && prev != '-') {
-            say(nm, "minus");
-            nm->i++;
-            continue;
-        }
-        if (c == '-' && (AT(1) == '$' || AT(1) == 0xC2 || AT(1) == 0xE2) && !isaln(prev)) {
-            size_t save = nm->i, outn = nm->out.n;
-            say(nm, "minus");
-            nm->i++;
-            if (match_money(nm))
-                continue;
-            nm->i = save, nm->out.n = outn, nm->out.p[outn] = 0;
-        }
-        if ((c == '+' || c == '(') && boundary && match_phone(nm))
-            continue;
-        if (isdig(c)) {
-            if (isalph(prev)) { /* MP3, COVID19 */
-                space(nm);
-            }
-            if (!isdig(prev) && (match_phone(nm) || match_date(nm) || match_time(nm) ||
-                                 match_fraction(nm) || match_number(nm))) {
-                if (nm->i < nm->n && isalph((unsigned char)nm->s[nm->i]))
-                    put(nm, " "); /* 3D -> three D */
-                continue;
-            }
-        }
-        if (isalph(c) && boundary && prev != '\'') {
-            if (match_abbrev(nm) || match_roman(nm))
-                continue;
-            /* copy the whole word so that matchers only run at word starts */
-            size_t e = nm->i;
-            while (e < nm->n && (isalph((unsigned char)nm->s[e]) || nm->s[e] == '\''))
-                e++;
+    if (nm->i == 0 || !isalph((unsigned char)nm->s[nm->i - 1]) || AT(1) != 's' || AT(2) != ')' ||
+        isaln(AT(3)))
+        return 0;
+    put(nm, "s");
+    nm->i += 3;
+    return 1;
+}
+
+/* One token at nm->i: the first matcher that takes it writes its words, else it is copied. */
+static void norm_step(norm *nm)
+{
+    unsigned char c = (unsigned char)nm->s[nm->i];
+    const kokoro_norm_options *o = &nm->opt;
+    if (!o->normalize) { /* read as written: only typography and control characters */
+        size_t e = nm->i;
+        while (e < nm->n && (isalph((unsigned char)nm->s[e]) || nm->s[e] == '\''))
+            e++;
+        if (e > nm->i) {
             putn(nm, nm->s + nm->i, e - nm->i);
             nm->i = e;
-            continue;
+        } else {
+            copy_char(nm);
         }
-        if (c == '/' && nm->i >= 3 && strncasecmp(nm->s + nm->i - 3, "and/or", 6) == 0) {
-            put(nm, " ");
+        return;
+    }
+    unsigned char prev = nm->i ? (unsigned char)nm->s[nm->i - 1] : ' ';
+    int boundary = !isaln(prev) && prev != '.' && prev != '-';
+    if (boundary && isalph(c) &&
+        ((o->url_normalization && match_url(nm)) || (o->email_normalization && match_email(nm))))
+        return;
+    if (c == '$' || c == 0xC2 || c == 0xE2) {
+        if (match_money(nm))
+            return;
+    }
+    if (c == '.' && isdig(AT(1)) && !isdig(prev)) { /* .75 */
+        say(nm, "point");
+        size_t d = digits_at(nm, nm->i + 1);
+        space(nm);
+        nm->oom |= kk_say_digits(&nm->out, nm->s + nm->i + 1, d);
+        nm->i += 1 + d;
+        return;
+    }
+    if (c == '-' && (isdig(AT(1)) || AT(1) == '$' || AT(1) == 0xC2 || AT(1) == 0xE2) &&
+        (isdig(prev) || ends_range_start(nm))) {
+        say(nm, "to"); /* 10am-5pm, $5-$10 */
+        nm->i++;
+        return;
+    }
+    if (c == '-' && isdig(AT(1)) && isalph(prev)) { /* COVID-19 */
+        put(nm, " ");
+        nm->i++;
+        return;
+    }
+    if (c == '-' && isdig(AT(1)) && !isaln(prev) && prev != '-') {
+        say(nm, "minus");
+        nm->i++;
+        return;
+    }
+    if (c == '-' && (AT(1) == '$' || AT(1) == 0xC2 || AT(1) == 0xE2) && !isaln(prev)) {
+        size_t save = nm->i, outn = nm->out.n;
+        say(nm, "minus");
+        nm->i++;
+        if (match_money(nm))
+            return;
+        nm->i = save, nm->out.n = outn, nm->out.p[outn] = 0;
+    }
+    if ((c == '+' || c == '(') && boundary && o->phone_normalization && match_phone(nm))
+        return;
+    if (c == '(' && o->optional_pluralization_normalization && match_optional_plural(nm))
+        return;
+    if (isdig(c)) {
+        if (isalph(prev)) { /* MP3, COVID19 */
+            space(nm);
+        }
+        if (!isdig(prev) && ((o->phone_normalization && match_phone(nm)) || match_date(nm) || match_time(nm) ||
+                             match_fraction(nm) || match_number(nm))) {
+            if (nm->i < nm->n && isalph((unsigned char)nm->s[nm->i]))
+                put(nm, " "); /* 3D -> three D */
+            return;
+        }
+    }
+    if (isalph(c) && boundary && prev != '\'') {
+        if (match_abbrev(nm) || match_roman(nm))
+            return;
+        /* copy the whole word so that matchers only run at word starts */
+        size_t e = nm->i;
+        while (e < nm->n && (isalph((unsigned char)nm->s[e]) || nm->s[e] == '\''))
+            e++;
+        putn(nm, nm->s + nm->i, e - nm->i);
+        nm->i = e;
+        return;
+    }
+    if (c == '/' && nm->i >= 3 && strncasecmp(nm->s + nm->i - 3, "and/or", 6) == 0) {
+        put(nm, " ");
+        nm->i++;
+        return;
+    }
+    if (c == '.' && AT(1) == '.' && AT(2) == '.') {
+        put(nm, "\xe2\x80\xa6");
+        nm->i += 3;
+        return;
+    }
+    if (c == '-' && AT(1) == '-') {
+        put(nm, " \xe2\x80\x94 ");
+        nm->i += 2;
+        while (AT(0) == '-')
             nm->i++;
-            continue;
+        return;
+    }
+    if (c == '-' && prev == ' ' && AT(1) == ' ') {
+        put(nm, "\xe2\x80\x94");
+        nm->i++;
+        return;
+    }
+    if (c == '\'' && AT(1) && isdig(AT(1)) && digits_at(nm, nm->i + 1) == 2 && AT(3) == 's') {
+        nm->i++; /* '90s */
+        return;
+    }
+    if (o->replace_remaining_symbols && match_symbol(nm))
+        return;
+    copy_char(nm);
+}
+
+kokoro_norm_options kokoro_norm_defaults(void)
+{
+    return (kokoro_norm_options){1, 1, 1, 1, 1, 1, 1};
+}
+
+/* Notes that output from out_pos on was written for input [in_start, in_end). */
+static void map_add(norm *nm, kk_srcmap *map, size_t out_pos, size_t in_start, size_t in_end)
+{
+    if (map->n == map->cap) {
+        int cap = map->cap ? map->cap * 2 : 64;
+        kk_srcspan *s = realloc(map->s, (size_t)cap * sizeof *s);
+        if (!s) {
+            nm->oom = 1;
+            return;
         }
-        if (c == '.' && AT(1) == '.' && AT(2) == '.') {
-            put(nm, "\xe2\x80\xa6");
-            nm->i += 3;
-            continue;
-        }
-        if (c == '-' && AT(1) == '-') {
-            put(nm, " \xe2\x80\x94 ");
-            nm->i += 2;
-            while (AT(0) == '-')
-                nm->i++;
-            continue;
-        }
-        if (c == '-' && prev == ' ' && AT(1) == ' ') {
-            put(nm, "\xe2\x80\x94");
-            nm->i++;
-            continue;
-        }
-        if (c == '\'' && AT(1) && isdig(AT(1)) && digits_at(nm, nm->i + 1) == 2 && AT(3) == 's') {
-            nm->i++; /* '90s */
-            continue;
-        }
-        if (match_symbol(nm))
-            continue;
-        copy_char(nm);
+        map->s = s;
+        map->cap = cap;
+    }
+    map->s[map->n++] = (kk_srcspan){(int)out_pos, (int)in_start, (int)in_end};
+}
+
+int kk_normalize_en(const char *text, int british, char **out)
+{
+    return kk_normalize_en_map(text, british, NULL, out, NULL);
+}
+
+int kk_normalize_en_map(const char *text, int british, const kokoro_norm_options *opts,
+                        char **out, kk_srcmap *map)
+{
+    norm nmv = {text, strlen(text), 0, {0}, british, 0, kokoro_norm_defaults()};
+    norm *nm = &nmv;
+    if (opts)
+        nm->opt = *opts;
+    if (map)
+        *map = (kk_srcmap){0};
+    nm->oom |= kk_buf_put(&nm->out, "", 0);
+    while (nm->i < nm->n && !nm->oom) {
+        size_t i0 = nm->i, o0 = nm->out.n;
+        norm_step(nm);
+        if (map && nm->out.n > o0)
+            map_add(nm, map, o0, i0, nm->i);
     }
     if (nm->oom) {
         kk_buf_free(&nm->out);
+        if (map) {
+            free(map->s);
+            *map = (kk_srcmap){0};
+        }
         *out = NULL;
         return KOKORO_E_NOMEM;
     }
     /* one space between words, none at the ends of lines */
     char *w = nm->out.p;
+    int k = 0; /* the map's spans move with the bytes they start at */
     for (const char *r = nm->out.p; *r; r++) {
+        for (; map && k < map->n && map->s[k].out_pos == (int)(r - nm->out.p); k++)
+            map->s[k].out_pos = (int)(w - nm->out.p);
         if (*r == ' ' && (w == nm->out.p || w[-1] == ' ' || w[-1] == '\n' || r[1] == '\n' || !r[1]))
             continue;
         *w++ = *r;
     }
+    for (; map && k < map->n; k++)
+        map->s[k].out_pos = (int)(w - nm->out.p);
     *w = 0;
     *out = nm->out.p;
     return KOKORO_OK;

@@ -148,7 +148,7 @@ int kk_phon_add_word(kk_phon *p, const char *text, size_t n, int ph_start, int p
         return -1;
     memcpy(copy, text, n);
     copy[n] = 0;
-    p->words[p->n_words++] = (kk_word){copy, ph_start, ph_end};
+    p->words[p->n_words++] = (kk_word){copy, ph_start, ph_end, 0, 0};
     return 0;
 }
 
@@ -167,11 +167,7 @@ int kk_phonemize_words(kokoro_text *t, const char *text, const kk_lang *lang, kk
                        MAX_TEXT_BYTES);
     int rc;
     if (lang->prefix == 'a' || lang->prefix == 'b') {
-        char *norm = NULL;
-        rc = kk_normalize_en(text, lang->prefix == 'b', &norm);
-        if (rc == KOKORO_OK)
-            rc = kk_g2p_en(t, norm, lang->prefix == 'b', out);
-        free(norm);
+        rc = kk_phonemize_en(t, text, lang->prefix == 'b', out);
     } else if (lang->prefix == 'j') {
         rc = kk_g2p_ja(t->ja, text, out, err, errlen);
         if (rc != KOKORO_OK)

@@ -44,6 +44,22 @@ int kk_vocab_id(uint32_t cp);
  * en-gb conventions. *out is malloc'd. Returns KOKORO_OK or KOKORO_E_NOMEM. */
 int kk_normalize_en(const char *text, int british, char **out);
 
+/* Where the normaliser's output came from: the output bytes from out_pos up to the next
+ * span's out_pos were written for the input bytes [in_start, in_end). Sorted by out_pos. */
+typedef struct {
+    int out_pos, in_start, in_end;
+} kk_srcspan;
+
+typedef struct {
+    kk_srcspan *s;
+    int n, cap;
+} kk_srcmap;
+
+/* kk_normalize_en with the caller's options (NULL = kokoro_norm_defaults()) and, when map is
+ * not NULL, the source of every piece of the output (map->s is malloc'd; free it). */
+int kk_normalize_en_map(const char *text, int british, const kokoro_norm_options *opts,
+                        char **out, kk_srcmap *map);
+
 /* ------------------------------------------------------------ lexicon */
 
 typedef struct kk_lexicon kk_lexicon;
@@ -81,12 +97,14 @@ void kk_espeak_stats(long *calls, long *hits);
 typedef struct {
     char *text;
     int ph_start, ph_end; /* byte offsets into the phoneme string */
+    int src_start, src_end; /* the input bytes it was read from; src_end == 0: not known */
 } kk_word;
 
 typedef struct {
     kk_buf ph;
     kk_word *words;
     int n_words, cap_words;
+    const kokoro_norm_options *norm; /* set by the caller: English normalisation (NULL: all) */
 } kk_phon;
 
 void kk_phon_free(kk_phon *p);
@@ -110,6 +128,9 @@ struct kokoro_text {
 
 /* English grapheme-to-phoneme over normalised text. Appends to out. */
 int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out);
+/* English text -> words and phonemes: normalised with out->norm, each word with the input
+ * bytes it was read from (src_start, src_end). Appends to out. */
+int kk_phonemize_en(const kokoro_text *t, const char *text, int british, kk_phon *out);
 /* Other languages: espeak-ng clause by clause, punctuation kept. Appends to out. */
 int kk_g2p_espeak(const kk_lang *lang, const char *text, kk_phon *out);
 /* The whole pipeline (normalise, G2P) with word positions. */

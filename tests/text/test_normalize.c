@@ -202,7 +202,97 @@ static const struct {
     {"en-us", "From 3.5-4.5 kg.", "From three point five to four point five kilograms."},
     {"en-us", "Born in the 1800s.", "Born in the eighteen hundreds."},
     {"en-us", "Temperatures of -5°C.", "Temperatures of minus five degrees Celsius."},
+    /* issue 12: toll-free numbers, digit runs past the number names, optional plurals */
+    {"en-us", "Call 1-800-555-0199 now.", "Call one, eight zero zero, five five five, zero one nine nine now."},
+    {"en-us", "Call 1.800.555.0199 now.", "Call one, eight zero zero, five five five, zero one nine nine now."},
+    {"en-us", "Dial 1-800-555-01990 now.", "Dial one to eight hundred to five hundred fifty-five to zero one nine nine zero now."},
+    {"en-us", "Key 1234567890123456789012345678901234567890123 ok.", "Key one two three four five six seven eight nine zero one two three four five six seven eight nine zero one two three four five six seven eight nine zero one two three four five six seven eight nine zero one two three ok."},
+    {"en-us", "Pick your item(s) now.", "Pick your items now."},
 };
+
+/* normalization_options (Kokoro-FastAPI's names): each switch off changes only its part. */
+static const struct {
+    const char *field, *in, *want;
+} OPTION_CASES[] = {
+    {"normalize", "Dr. Smith paid $5 at 7:30.", "Dr. Smith paid $5 at 7:30."},
+    {"unit_normalization", "It weighs 3 kg.", "It weighs three kg."},
+    {"url_normalization", "See https://example.com now.", "See https: slash slash example.com now."},
+    {"email_normalization", "Write to a.b@example.com now.", "Write to a.b at example.com now."},
+    {"phone_normalization", "Call 555-123-4567.", "Call five hundred fifty-five to one hundred twenty-three to four thousand five hundred sixty-seven."},
+    {"optional_pluralization_normalization", "Pick item(s).", "Pick item(s)."},
+    {"replace_remaining_symbols", "Tom & Jerry = fun", "Tom & Jerry = fun"},
+};
+
+static void test_options(void)
+{
+    static const char *const fields[] = {"normalize", "unit_normalization", "url_normalization",
+                                         "email_normalization", "phone_normalization",
+                                         "optional_pluralization_normalization",
+                                         "replace_remaining_symbols"};
+    for (size_t i = 0; i < sizeof OPTION_CASES / sizeof OPTION_CASES[0]; i++) {
+        kokoro_norm_options o = kokoro_norm_defaults();
+        int *sw[] = {&o.normalize, &o.unit_normalization, &o.url_normalization,
+                     &o.email_normalization, &o.phone_normalization,
+                     &o.optional_pluralization_normalization, &o.replace_remaining_symbols};
+        for (size_t k = 0; k < 7; k++)
+            if (strcmp(fields[k], OPTION_CASES[i].field) == 0)
+                *sw[k] = 0;
+        char *off = NULL, *on = NULL;
+        CHECK(kk_normalize_en_map(OPTION_CASES[i].in, 0, &o, &off, NULL) == KOKORO_OK, "rc");
+        CHECK(off && strcmp(off, OPTION_CASES[i].want) == 0, "%s off: \"%s\"\n    got  \"%s\"\n    want \"%s\"",
+              OPTION_CASES[i].field, OPTION_CASES[i].in, off ? off : "(null)", OPTION_CASES[i].want);
+        /* on (the default), the same text reads differently */
+        CHECK(kk_normalize_en(OPTION_CASES[i].in, 0, &on) == KOKORO_OK && on && off &&
+                  strcmp(on, off) != 0, "%s makes no difference to \"%s\"", OPTION_CASES[i].field,
+              OPTION_CASES[i].in);
+        free(off);
+        free(on);
+    }
+}
+
+/* The source map: every piece of output points at the input it was written for. */
+static void test_source_map(void)
+{
+    static const struct {
+        const char *in, *out_word, *src;
+    } M[] = {
+        {"Dr. Smith paid $25.50 today.", "twenty-five", "$25.50"},
+        {"Dr. Smith paid $25.50 today.", "cents", "$25.50"},
+        {"Dr. Smith paid $25.50 today.", "Doctor", "Dr."},
+        {"Dr. Smith paid $25.50 today.", "today", "today"},
+        {"  Spaces   before 1-800-555-0199 x", "nine", "1-800-555-0199"},
+        {"Caf\xc3\xa9 at 7:30 PM, ok", "thirty", "7:30 PM"},
+        {"Caf\xc3\xa9 at 7:30 PM, ok", "Caf\xc3\xa9", "Caf\xc3\xa9"},
+        {"Caf\xc3\xa9 at 7:30 PM, ok", "ok", "ok"},
+    };
+    for (size_t i = 0; i < sizeof M / sizeof M[0]; i++) {
+        char *out = NULL;
+        kk_srcmap map = {0};
+        CHECK(kk_normalize_en_map(M[i].in, 0, NULL, &out, &map) == KOKORO_OK && out, "rc");
+        const char *at = out ? strstr(out, M[i].out_word) : NULL;
+        CHECK(at, "\"%s\" not in \"%s\"", M[i].out_word, out ? out : "");
+        if (at) { /* the spans the word's bytes fall in, together */
+            int a = (int)(at - out), b = a + (int)strlen(M[i].out_word), s0 = -1, e0 = -1;
+            for (int k = 0; k < map.n; k++) {
+                int end = k + 1 < map.n ? map.s[k + 1].out_pos : (int)strlen(out);
+                if (map.s[k].out_pos < b && end > a) {
+                    if (s0 < 0)
+                        s0 = map.s[k].in_start;
+                    e0 = map.s[k].in_end;
+                }
+            }
+            size_t l = s0 >= 0 ? (size_t)(e0 - s0) : 0;
+            CHECK(s0 >= 0 && l == strlen(M[i].src) && memcmp(M[i].in + s0, M[i].src, l) == 0,
+                  "\"%s\" in \"%s\": source \"%.*s\", want \"%s\"", M[i].out_word, M[i].in, (int)l,
+                  s0 >= 0 ? M[i].in + s0 : "", M[i].src);
+        }
+        for (int k = 1; k < map.n; k++)
+            CHECK(map.s[k].out_pos >= map.s[k - 1].out_pos && map.s[k].in_start >= map.s[k - 1].in_end,
+                  "map out of order at %d for \"%s\"", k, M[i].in);
+        free(map.s);
+        free(out);
+    }
+}
 
 int main(void)
 {
@@ -225,6 +315,9 @@ int main(void)
         CHECK(kk_normalize_en(odd[i], 0, &out) == KOKORO_OK && out, "odd input %zu", i);
         free(out);
     }
-    printf("%d normalisation cases\n", n);
+    test_options();
+    test_source_map();
+    printf("%d normalisation cases, %zu option cases\n", n,
+           sizeof OPTION_CASES / sizeof OPTION_CASES[0]);
     return check_done("test_normalize");
 }

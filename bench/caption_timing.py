@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""caption_timing.py - how well /dev/captioned_speech's word times match what Whisper hears.
+
+A measurement, not a test: nothing here passes or fails. It starts `kokoro serve` (the current
+build) on 127.0.0.1 and:
+
+- sentences: speaks the 40 sentences of tests/text/asr_sentences.tsv one request each (wav,
+  af_heart), transcribes each with Whisper tiny.en with word timestamps (faster-whisper, the
+  project's tests/asr model), aligns the words (lower-cased, punctuation stripped; difflib on
+  the two word lists) and reports the start differences: median, p90, max; and how many of the
+  timestamps' words are the input as written (input[start_char:end_char] == word);
+- long (--long-minutes, 20 by default; 0 skips it): a text of about that much speech in one
+  request; the last word's end against the audio's length, and the same Whisper comparison on
+  30 s windows at the start, the middle and the end of the audio (drift would show as a
+  difference that grows from one window to the next).
+
+Usage: caption_timing.py [--bin build/kokoro] [--long-minutes 20] [--voice af_heart]
+"""
+import argparse
+import base64
+import difflib
+import io
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+import wave
+
+import numpy as np
+import requests
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "server"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "asr"))
+from conftest import Server  # noqa: E402
+import asr  # noqa: E402
+
+
+def key(w):
+    return re.sub(r"[^a-z0-9']", "", w.lower().replace("’", "'"))
+
+
+def whisper_words(model, pcm, offset_s=0.0):
+    """Whisper's words of float samples at 24 kHz: [(word, start_s, end_s)]."""
+    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
+        with wave.open(f.name, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(24000)
+            w.writeframes((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())
+        segs, _ = model.transcribe(f.name, language="en", beam_size=5, temperature=0.0,
+                                   condition_on_previous_text=False, vad_filter=False,
+                                   word_timestamps=True)
+        out = []
+        for s in segs:
+            for w in s.words or []:
+                out.append((w.word.strip(), w.start + offset_s, w.end + offset_s))
+        return out
+
+
+def start_diffs(ours, theirs, skip_first=False):
+    """Aligns our timestamps (word, start) with Whisper's by their words; start differences in
+    seconds of the words both have, one per matched word (skip_first: not the first word of
+    ours, which Whisper places at the start of the recording)."""
+    a = [key(w) for w, _ in ours]
+    b = [key(w) for w, _, _ in theirs]
+    diffs = []
+    for blk in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks():
+        for k in range(blk.size):
+            if a[blk.a + k] and not (skip_first and blk.a + k == 0):
+                diffs.append(abs(ours[blk.a + k][1] - theirs[blk.b + k][1]))
+    return diffs
+
+
+def energy_onset(pcm, threshold=0.02):
+    """Seconds to the first 10 ms frame whose RMS passes threshold."""
+    fr = 240
+    n = len(pcm) // fr
+    rms = np.sqrt((pcm[: n * fr].reshape(n, fr) ** 2).mean(axis=1))
+    return float(np.argmax(rms > threshold)) * 0.01
+
+
+def speak(url, text, voice):
+    r = requests.post(url + "/dev/captioned_speech",
+                      json={"input": text, "voice": voice, "response_format": "wav",
+                            "stream": False}, timeout=7200)
+    r.raise_for_status()
+    body = r.json()
+    with wave.open(io.BytesIO(base64.b64decode(body["audio"]))) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+    return body["timestamps"], pcm
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def summary(d):
+    return (f"{len(d)} words: median {statistics.median(d) * 1000:.0f} ms, "
+            f"p90 {pct(d, 90) * 1000:.0f} ms, max {max(d) * 1000:.0f} ms")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default="build/kokoro")
+    ap.add_argument("--long-minutes", type=float, default=20)
+    ap.add_argument("--voice", default="af_heart")
+    args = ap.parse_args()
+    os.environ["KOKORO_BIN"] = args.bin
+    model = asr.load_model()
+    srv = Server("--max-text", "1000000", "--max-audio", "7200", "--job-timeout", "7200",
+                 "--request-timeout", "3600", "--idle-timeout", "3600")
+    try:
+        sents = []
+        with open(os.path.join(ROOT, "tests", "text", "asr_sentences.tsv")) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) >= 2 and not line.startswith("#"):
+                    sents.append(parts[1])
+        diffs, inner, onset, first_w, n_words, n_written = [], [], [], [], 0, 0
+        for text in sents:
+            ts, pcm = speak(srv.url, text, args.voice)
+            n_words += len(ts)
+            n_written += sum(1 for t in ts if t.get("start_char") is not None
+                             and text[t["start_char"]:t["end_char"]] == t["word"])
+            ours = [(t["word"], t["start_time"]) for t in ts]
+            theirs = whisper_words(model, pcm)
+            diffs += start_diffs(ours, theirs)
+            inner += start_diffs(ours, theirs, skip_first=True)
+            onset.append(abs(ts[0]["start_time"] - energy_onset(pcm)))
+            if theirs:
+                first_w.append(theirs[0][1])
+        print(f"sentences ({len(sents)}, {args.voice}): start difference to Whisper tiny.en, "
+              f"all words: {summary(diffs)}")
+        print(f"  without each request's first word: {summary(inner)}")
+        print(f"  first words: ours {summary(onset)} from the audio's energy onset; Whisper puts "
+              f"them at a median {statistics.median(first_w) * 1000:.0f} ms")
+        print(f"  timestamps that are the input as written: {n_written} of {n_words}")
+        if args.long_minutes > 0:
+            words = []
+            prose = [s for s in sents]
+            text = ""
+            # about 150 words a minute
+            while len(text.split()) < args.long_minutes * 150:
+                text += " ".join(prose) + "\n"
+            t0 = time.time()
+            ts, pcm = speak(srv.url, text, args.voice)
+            dur = len(pcm) / 24000
+            print(f"long: {len(text.split())} words, {len(text)} characters -> {dur:.1f} s of "
+                  f"audio in {time.time() - t0:.0f} s; {len(ts)} timestamps; last word ends at "
+                  f"{ts[-1]['end_time']:.2f} s ({dur - ts[-1]['end_time']:.2f} s before the end)")
+            back = sum(1 for a, b in zip(ts, ts[1:]) if b["start_time"] < a["start_time"])
+            print(f"  starts that go back: {back}")
+            for name, at in (("start", 0.0), ("middle", dur / 2 - 15), ("end", dur - 30)):
+                a, b = int(at * 24000), int((at + 30) * 24000)
+                theirs = whisper_words(model, pcm[a:b], at)
+                # ours inside the window, with a margin for words cut at its edges
+                ours = [(t["word"], t["start_time"]) for t in ts
+                        if at + 0.5 <= t["start_time"] <= at + 29.5]
+                theirs = [w for w in theirs if at + 0.5 <= w[1] <= at + 29.5]
+                d = start_diffs(ours, theirs)
+                print(f"  {name} ({at:.0f}-{at + 30:.0f} s): {summary(d) if d else 'no match'}")
+    finally:
+        srv.stop()
+
+
+if __name__ == "__main__":
+    main()
