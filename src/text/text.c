@@ -69,7 +69,6 @@ int kokoro_text_new(const char *data_dir, kokoro_text **out, char *err, size_t e
         data_dir = getenv("KOKORO_LEXICON_DIR");
     if (!data_dir || !*data_dir)
         data_dir = "models/lexicon";
-    kk_zh_set_dir(data_dir); /* Mandarin loads its dictionaries from here when first used */
     kokoro_text *t = calloc(1, sizeof *t);
     if (!t)
         return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
@@ -93,6 +92,7 @@ int kokoro_text_new(const char *data_dir, kokoro_text **out, char *err, size_t e
         free(t);
         return rc;
     }
+    kk_zh_set_dir(data_dir); /* Mandarin loads its dictionaries from here when first used */
     *out = t;
     return KOKORO_OK;
 }

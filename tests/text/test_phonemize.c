@@ -132,8 +132,14 @@ int main(void)
     CHECK(p && strstr(p, "vɛ̃") != NULL, "fr 25 -> \"%s\"", p ? p : "");
     free(p);
 
+    /* Mandarin through the public entry point: words, tones, punctuation (zh_sentences.txt
+     * holds the parity cases) */
+    p = ph("你好，世界。", "zh");
+    CHECK_STR(p, "ni↓xau↓, ʂɨ↘ʨje↘.");
+    free(p);
+
     /* unsupported languages say so */
-    static const char *const unsup[] = {"zh", "z", "de", "", "english"};
+    static const char *const unsup[] = {"zh-tw", "x", "de", "", "english"};
     for (size_t i = 0; i < sizeof unsup / sizeof unsup[0]; i++) {
         char *out = NULL;
         rc = kokoro_phonemize(T, "hello", unsup[i], &out, err, sizeof err);
@@ -145,7 +151,8 @@ int main(void)
     static const char *const alias[][2] = {{"a", "en-us"}, {"en", "en-us"}, {"b", "en-gb"},
                                            {"e", "es"},    {"f", "fr"},     {"h", "hi"},
                                            {"i", "it"},    {"p", "pt-br"},  {"pt", "pt-br"},
-                                           {"j", "ja"},    {"ja-jp", "ja"}};
+                                           {"j", "ja"},    {"ja-jp", "ja"},  {"z", "zh"},
+                                           {"zh-cn", "zh"}, {"cmn", "zh"}};
     for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++) {
         const kk_lang *l = kk_lang_find(alias[i][0]);
         CHECK(l && strcmp(l->code, alias[i][1]) == 0, "alias %s", alias[i][0]);
@@ -159,7 +166,8 @@ int main(void)
     CHECK_STR(kokoro_lang_of_voice("im_nicola"), "it");
     CHECK_STR(kokoro_lang_of_voice("pf_dora"), "pt-br");
     CHECK_STR(kokoro_lang_of_voice("jf_alpha"), "ja");
-    CHECK(kokoro_lang_of_voice("zf_xiaobei") == NULL, "Mandarin voice");
+    CHECK_STR(kokoro_lang_of_voice("zf_xiaobei"), "zh");
+    CHECK_STR(kokoro_lang_of_voice("zm_yunjian"), "zh");
     CHECK(kokoro_lang_of_voice("x") == NULL && kokoro_lang_of_voice(NULL) == NULL, "junk");
 
     /* tokens: ids from the config's vocabulary; unknown characters dropped; count past max */

@@ -107,13 +107,13 @@ static int is_han(uint32_t c)
 
 /* ------------------------------------------------------------ pipeline */
 
-static char g_dir[4096]; /* where the dictionaries are, from the first front end created */
+static char g_dir[4096]; /* where the dictionaries are, from the last front end created */
 static pthread_mutex_t g_dir_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void kk_zh_set_dir(const char *lexicon_dir)
 {
     pthread_mutex_lock(&g_dir_lock);
-    if (!g_dir[0] && lexicon_dir)
+    if (lexicon_dir)
         snprintf(g_dir, sizeof g_dir, "%s/zh", lexicon_dir);
     pthread_mutex_unlock(&g_dir_lock);
 }

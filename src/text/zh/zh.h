@@ -78,8 +78,9 @@ int kk_zh_word_ipa(const kk_zh_dict *d, const uint32_t *w, int n, kk_buf *out);
  * (memory). */
 int kk_zh_syllable_ipa(const char *py, size_t n, kk_buf *out);
 
-/* Where the dictionaries are: <lexicon_dir>/zh, from the first front end created
- * (kokoro_text_new); "models/lexicon/zh" when none said. */
+/* Where the dictionaries are: <lexicon_dir>/zh, from the last front end created
+ * (kokoro_text_new); "models/lexicon/zh" when none said. Once loaded they stay: a later
+ * folder is not read. */
 void kk_zh_set_dir(const char *lexicon_dir);
 /* The whole front end over UTF-8 text: words and phonemes appended to out. The dictionaries
  * are loaded by the first call that meets a Han character. Returns KOKORO_OK,

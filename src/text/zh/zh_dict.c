@@ -198,10 +198,12 @@ static int load_words(kk_zh_dict *d, char *text, size_t len, char *err, size_t e
         line++;
         if (nf == 1 && !f[0][0])
             continue;
+        if (nf != 2)
+            return corrupt("jieba.dict", line, err, errlen);
         char *end;
         long long freq = strtoll(f[1], &end, 10);
         size_t kn = strlen(f[0]);
-        if (nf != 2 || *end || freq < 0 || !kn || kn > MAX_KEY_BYTES)
+        if (*end || freq < 0 || !kn || kn > MAX_KEY_BYTES)
             return corrupt("jieba.dict", line, err, errlen);
         if (table_put(&d->words, f[0], kn, freq, 1) < 0)
             return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
