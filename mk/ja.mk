@@ -2,7 +2,8 @@
 #
 #   make model-ja   UniDic (PyPI unidic-lite 1.0.8) and misaki's ja_words into models/lexicon/
 #   make test-ja    parity with misaki 0.9.4's JAG2P (cutlet) on tests/text/ja_sentences.txt,
-#                   the front end's own checks, fuzz (bounded)
+#                   Japanese through the server (lazy dictionary, audio), fuzz (bounded);
+#                   tests/text/test_ja.c runs in test-text with the other front-end tests
 #   make fuzz-ja    builds build-fuzz/ja_fuzz
 
 # MeCab analyses, utf8proc does misaki's NFKC (both Debian packages, see deps/apt.txt)
@@ -25,8 +26,9 @@ $(BUILD)/tests/text/ja_lines: tests/text/ja_lines.c $(BUILD)/libkokoro.a
 # FUZZ_JA_SECONDS bounds the fuzzing run inside the tests (default 60).
 FUZZ_JA_SECONDS ?= 60
 
-test-ja: $(BUILD)/tests/text/ja_lines build-fuzz/ja_fuzz
+test-ja: $(BUILD)/tests/text/ja_lines build-fuzz/ja_fuzz $(BUILD)/kokoro
 	tests/text/test_ja_parity.py $(BUILD)/tests/text/ja_lines tests/text/ja_sentences.txt
+	KOKORO_BIN=$(BUILD)/kokoro python3 -m pytest -q tests/text/test_ja_server.py
 	tests/text/run_ja_fuzz.sh build-fuzz/ja_fuzz $(FUZZ_JA_SECONDS)
 
 # The fuzzer is built like mk/text.mk's (its FUZZ_CFLAGS, TEXT_SRCS and TEXT_TEST_LIBS).

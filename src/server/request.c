@@ -226,7 +226,7 @@ static const struct {
     {"en_gb", "en-gb"}, {"b", "en-gb"},     {"es", "es"},       {"e", "es"},    {"fr", "fr"},
     {"fr-fr", "fr"},    {"f", "fr"},        {"hi", "hi"},       {"h", "hi"},    {"it", "it"},
     {"i", "it"},        {"pt", "pt"},       {"pt-br", "pt"},    {"p", "pt"},    {"ja", "ja"},
-    {"j", "ja"},        {"zh", "zh"},       {"z", "zh"},
+    {"j", "ja"},        {"ja-jp", "ja"},    {"ja_jp", "ja"},    {"zh", "zh"},   {"z", "zh"},
 };
 
 static const char *canonical_lang(const char *code)
