@@ -54,10 +54,12 @@ FROM ${BASE} AS runtime-root
 ENV DEBIAN_FRONTEND=noninteractive
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # The Debian packages of the shared libraries build/kokoro links (deploy/runtime-packages.sh)
-# and a user with a fixed uid, so that Kubernetes can verify runAsNonRoot. Then out go the
-# package tools (apt, debconf, perl), the file system tools, time zones, character set
-# converters, X11 locales and the LAPACK library that came with OpenBLAS: the program uses
-# none of them, and dpkg's database still lists every package that stays.
+# and a user with a fixed uid, so that Kubernetes can verify runAsNonRoot. Then out go what the
+# server never runs or opens: the package tools (apt, debconf, perl), the login, file system and
+# text tools (each in an order whose removal scripts still find what they use, coreutils
+# last), time zones, character set
+# converters, X11 locales and the LAPACK library that came with OpenBLAS. bash stays for the
+# health check, dash as /bin/sh, and dpkg's database lists every package that stays.
 COPY --from=build /src/build/runtime-packages.txt /tmp/runtime-packages.txt
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -66,12 +68,18 @@ RUN apt-get update \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin kokoro \
  && install -d -o 10001 -g 10001 -m 0700 /tmp/audio \
- && dpkg --purge --force-remove-essential --force-depends tzdata \
+ && dpkg --purge --force-remove-essential --force-depends tzdata libpam-runtime \
+        libpam-modules libpam-modules-bin \
+ && dpkg --purge --force-remove-essential --force-depends util-linux login passwd hostname \
+        ncurses-bin sysvinit-utils bsdutils mount init-system-helpers debianutils e2fsprogs \
+        libext2fs2 libss2 logsave \
  && dpkg --purge --force-remove-essential --force-depends apt libapt-pkg6.0 adduser debconf \
-        perl-base e2fsprogs libext2fs2 libss2 logsave gpgv debian-archive-keyring libdb5.3 \
+        perl-base gpgv debian-archive-keyring libdb5.3 \
  && rm -rf /tmp/runtime-packages.txt /var/lib/apt /var/cache/* /var/log/* \
         /var/lib/dpkg/*-old /usr/lib/*-linux-gnu/gconv /usr/share/X11/locale \
-        /usr/lib/*-linux-gnu/openblas-pthread/liblapack.so.3
+        /usr/lib/*-linux-gnu/openblas-pthread/liblapack.so.3 \
+ && dpkg --purge --force-remove-essential --force-depends diffutils findutils tar gzip grep \
+        sed coreutils
 
 
 FROM scratch
