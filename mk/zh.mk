@@ -3,8 +3,9 @@
 #   make model-zh   jieba's dictionary and HMM, pypinyin's readings (PyPI, MIT) converted into
 #                   models/lexicon/zh/ (tools/fetch-zh.sh)
 #   make test-zh    parity with misaki 0.9.4's ZHG2P (every pinyin syllable, and the sentences
-#                   of tests/text/zh_sentences.txt: CER <= 2%, >= 85% identical), the same
-#                   sentences under ASan + UBSan, fuzz (bounded)
+#                   of tests/text/zh_sentences.txt: CER <= 2%, >= 85% identical), a clear
+#                   error without the dictionaries, `kokoro say --voice zf_xiaobei`, the same
+#                   sentences under ASan + UBSan and in 4 threads under TSan, fuzz (bounded)
 #   make fuzz-zh    builds build-fuzz/zh_fuzz
 
 MODEL_TARGETS += model-zh
@@ -24,6 +25,12 @@ $(BUILD)/tests/text-asan/zh_lines: tests/text/zh_lines.c $(TEXT_SRCS) $(wildcard
 	clang $(TEXT_SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ $< $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
 
+# ... and under ThreadSanitizer: threads racing to the first load, then reading the tables.
+$(BUILD)/tests/text-tsan/zh_lines: tests/text/zh_lines.c $(TEXT_SRCS) $(wildcard src/text/*.h src/text/zh/*.h)
+	@mkdir -p $(@D)
+	clang $(TEXT_SAN_FLAGS) -fsanitize=thread -o $@ $< $(TEXT_SRCS) src/core/status.c \
+	    $(TEXT_TEST_LIBS)
+
 $(FUZZ_BUILD)/zh_fuzz: fuzz/zh_fuzz.c $(TEXT_SRCS) src/core/status.c $(wildcard src/text/*.h src/text/zh/*.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/zh_fuzz.c $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
@@ -32,8 +39,11 @@ fuzz-zh: $(FUZZ_BUILD)/zh_fuzz
 
 FUZZ_ZH_SECONDS ?= 45
 
-test-zh: $(BUILD)/tests/text/zh_lines $(BUILD)/tests/text-asan/zh_lines $(FUZZ_BUILD)/zh_fuzz
-	tests/text/test_zh_parity.py $(BUILD)/tests/text/zh_lines models/lexicon
+test-zh: $(BUILD)/tests/text/zh_lines $(BUILD)/tests/text-asan/zh_lines \
+         $(BUILD)/tests/text-tsan/zh_lines $(FUZZ_BUILD)/zh_fuzz $(BUILD)/kokoro
+	KOKORO=$(BUILD)/kokoro tests/text/test_zh_parity.py $(BUILD)/tests/text/zh_lines models/lexicon
 	grep -v '^#' tests/text/zh_sentences.txt | ASAN_OPTIONS=detect_leaks=1 \
 	    $(BUILD)/tests/text-asan/zh_lines models/lexicon > /dev/null
+	grep -v '^#' tests/text/zh_sentences.txt | TSAN_OPTIONS=halt_on_error=1 \
+	    $(BUILD)/tests/text-tsan/zh_lines models/lexicon --threads 4
 	tests/text/run_zh_fuzz.sh $(FUZZ_BUILD)/zh_fuzz $(FUZZ_ZH_SECONDS)

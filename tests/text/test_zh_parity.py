@@ -9,9 +9,13 @@ phoneme strings as the model reads them, without characters outside the vocabula
   2. the sentences of tests/text/zh_sentences.txt: character error rate at most 2% and at
      least 85% of the sentences identical (both printed)
   3. the dictionaries' size and the resident memory they add (printed)
+  4. without the dictionaries, Mandarin text fails with a message that says what to do, and
+     text without Han characters still reads (the files are opened only for Han text)
+  5. with $KOKORO set: `kokoro say --voice zf_xiaobei` and `--voice zm_yunjian` give audio
+     whose length fits the syllables (0.12 to 0.5 s a Han character) and is not silence
 
-Usage: test_zh_parity.py ZH_LINES LEXICON_DIR"""
-import os, re, subprocess, sys, warnings
+Usage: [KOKORO=build/kokoro] test_zh_parity.py ZH_LINES LEXICON_DIR"""
+import os, re, subprocess, sys, tempfile, warnings, wave
 
 warnings.filterwarnings("ignore")
 import logging
@@ -86,6 +90,37 @@ for s, r, g in [(s, r, g) for s, r, g in zip(sentences, refs, got) if r != g][:1
     print(f"  {s}\n    misaki {r}\n    ours   {g}")
 print(err.strip())
 failed |= cer > MAX_CER or share < MIN_SAME
+
+# 4. no dictionaries
+with tempfile.TemporaryDirectory() as empty:
+    out = subprocess.run([TOOL, empty], input="你好\nhello, world\n", capture_output=True,
+                         text=True, timeout=60)
+    ok = (out.returncode == 1 and "make model" in out.stderr and "jieba.dict" in out.stderr
+          and out.stdout.split("\n")[1] == "hello, world")
+    print(f"without dictionaries: {out.stderr.strip()!r}, Latin still read: {ok}")
+    failed |= not ok
+
+# 5. end to end
+exe = os.environ.get("KOKORO")
+if exe:
+    text = "你好，欢迎使用语音合成服务。今天是2024年3月5日，北京的气温是18℃。我们一起去看看吧！"
+    for voice in ("zf_xiaobei", "zm_yunjian"):
+        with tempfile.TemporaryDirectory() as d:
+            wav = os.path.join(d, "x.wav")
+            r = subprocess.run([exe, "say", "--voice", voice, text, "-o", wav],
+                               capture_output=True, text=True, timeout=600)
+            assert r.returncode == 0, r.stderr
+            with wave.open(wav) as w:
+                frames = w.readframes(w.getnframes())
+                seconds = w.getnframes() / w.getframerate()
+            samples = memoryview(frames).cast("h")
+            peak = max(abs(x) for x in samples) / 32768
+        # 56 Han characters once the numbers are read (二零二四年三月五日, 十八摄氏度)
+        per_char = seconds / 56
+        ok = 0.12 <= per_char <= 0.5 and peak > 0.1
+        print(f"say --voice {voice}: {seconds:.2f} s ({per_char:.3f} s a character), "
+              f"peak {peak:.2f}: {'ok' if ok else 'FAIL'}")
+        failed |= not ok
 
 print("1 passed, 0 failed" if not failed else "0 passed, 1 failed")
 sys.exit(1 if failed else 0)
