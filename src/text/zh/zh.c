@@ -7,6 +7,8 @@
  *      (jieba, zh_seg.c), each word read in pinyin and written in IPA (zh_pinyin.c), the
  *      words joined by spaces; the rest kept as written
  *
+ * The dictionaries are loaded by the first text with a Han character (zh_dict.c).
+ *
  * The phonemes keep only what the model's vocabulary has, as Kokoro's pipeline does when
  * it maps them to ids (Latin letters that are IPA letters pass, the others drop). */
 #include "text/zh/zh.h"
@@ -186,10 +188,24 @@ static int other_run(const uint32_t *s, int n, kk_phon *out)
     return rc;
 }
 
+static void dict_dir(char *dir, size_t n)
+{
+    pthread_mutex_lock(&g_dir_lock);
+    snprintf(dir, n, "%s", g_dir[0] ? g_dir : "models/lexicon/zh");
+    pthread_mutex_unlock(&g_dir_lock);
+}
+
 int kk_g2p_zh(const char *text, kk_phon *out, char *err, size_t errlen)
 {
+    /* Text without Han needs no dictionary, but a language whose data is missing fails for
+     * all text alike, so that the server's start-up probe does not offer it. */
+    char dir[sizeof g_dir];
+    dict_dir(dir, sizeof dir);
+    int rc = kk_zh_dict_present(dir, err, errlen);
+    if (rc != KOKORO_OK)
+        return rc;
     kk_zu in = {0}, num = {0}, mapped = {0};
-    int rc = kk_zu_from_utf8(&in, text, strlen(text)) < 0 ||
+    rc = kk_zu_from_utf8(&in, text, strlen(text)) < 0 ||
                      kk_zh_an2cn(in.c, in.n, &num) < 0
                  ? KOKORO_E_NOMEM
                  : KOKORO_OK;
@@ -210,10 +226,6 @@ int kk_g2p_zh(const char *text, kk_phon *out, char *err, size_t errlen)
         while (j < b && is_han(mapped.c[j]) == han)
             j++;
         if (han && !d) {
-            char dir[sizeof g_dir];
-            pthread_mutex_lock(&g_dir_lock);
-            snprintf(dir, sizeof dir, "%s", g_dir[0] ? g_dir : "models/lexicon/zh");
-            pthread_mutex_unlock(&g_dir_lock);
             rc = kk_zh_dict_get(dir, &d, err, errlen);
             if (rc != KOKORO_OK)
                 break;

@@ -43,6 +43,10 @@ typedef struct kk_zh_dict kk_zh_dict;
  * KOKORO_E_IO (files missing or damaged: message in err) or KOKORO_E_NOMEM. */
 int kk_zh_dict_get(const char *dir, const kk_zh_dict **out, char *err, size_t errlen);
 
+/* KOKORO_OK when the dictionaries are loaded or their files are in dir, else KOKORO_E_IO
+ * with a message; reads nothing (a few stat calls), so that every request may ask. */
+int kk_zh_dict_present(const char *dir, char *err, size_t errlen);
+
 /* jieba: frequency of a dictionary word (0 when absent), the sum of all frequencies, and
  * the longest word in code points. */
 long long kk_zh_freq(const kk_zh_dict *d, const uint32_t *w, int n);
@@ -83,8 +87,8 @@ int kk_zh_syllable_ipa(const char *py, size_t n, kk_buf *out);
  * folder is not read. */
 void kk_zh_set_dir(const char *lexicon_dir);
 /* The whole front end over UTF-8 text: words and phonemes appended to out. The dictionaries
- * are loaded by the first call that meets a Han character. Returns KOKORO_OK,
- * KOKORO_E_IO (dictionaries missing: message in err) or KOKORO_E_NOMEM. */
+ * are loaded by the first call that meets a Han character; while their files are missing
+ * every call fails. Returns KOKORO_OK, KOKORO_E_IO (message in err) or KOKORO_E_NOMEM. */
 int kk_g2p_zh(const char *text, kk_phon *out, char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_FILE_BYTES (64u << 20) /* a damaged or wrong file fails instead of filling memory */
 #define MAX_KEY_BYTES 256          /* longer lines are not words */
@@ -343,6 +344,24 @@ int kk_zh_dict_get(const char *dir, const kk_zh_dict **out, char *err, size_t er
     *out = g_dict;
     pthread_mutex_unlock(&g_lock);
     return rc;
+}
+
+int kk_zh_dict_present(const char *dir, char *err, size_t errlen)
+{
+    static const char *const names[4] = {"jieba.dict", "jieba.hmm", "pinyin.chars",
+                                         "pinyin.phrases"};
+    pthread_mutex_lock(&g_lock);
+    int loaded = g_dict != NULL;
+    pthread_mutex_unlock(&g_lock);
+    for (int i = 0; i < 4 && !loaded; i++) {
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            return kk_fail(err, errlen, KOKORO_E_IO,
+                           "the Mandarin dictionaries are missing (%s): run `make model`", path);
+    }
+    return KOKORO_OK;
 }
 
 size_t kk_zh_dict_bytes(const kk_zh_dict *d)
