@@ -631,6 +631,180 @@ static double now_s(void)
         if (!((var) = A(&ar, (n)))) TRY(KOKORO_E_NOMEM);                                        \
     } while (0)
 
+/* The generator and the inverse STFT: decoder output x1 [512][2F] (changed in place) and the
+ * source's spectrum har [22][120F+1] -> audio [600F]. keep: record tensors for the parity
+ * tests. Returns KOKORO_OK, KOKORO_E_NOMEM or KOKORO_E_CANCELLED. */
+static int generate(kokoro_state *st, arena *a, float *x1, const float *har, int F,
+                    const float *s_dec, const kokoro_synth_params *p, int keep_tensors,
+                    float *out)
+{
+#define GA(var, n)                                                                              \
+    do {                                                                                        \
+        if (!((var) = A(a, (n)))) return KOKORO_E_NOMEM;                                        \
+    } while (0)
+#define GTRY(expr)                                                                              \
+    do {                                                                                        \
+        int rc_ = (expr);                                                                       \
+        if (rc_ != KOKORO_OK) return rc_;                                                       \
+    } while (0)
+#define GCANCEL()                                                                               \
+    do {                                                                                        \
+        if (p->cancel && p->cancel(p->cancel_user)) return KOKORO_E_CANCELLED;                  \
+    } while (0)
+    const kokoro_model *m = st->m;
+    double t0 = now_s();
+    int mark = a->n;
+    int F2 = 2 * F, nfr = 120 * F + 1;
+    float *g, *g2, *xs, *xs2, *acc, *post, *scratch;
+    /* Stage 1 buffers (128 x (120F+1)) dominate memory: stage 0 buffers are released before
+     * they are allocated. */
+    GA(scratch, (size_t)2 * 128 * nfr); /* >= 2 * 256 * 20F as well */
+    /* stage 0: 512 x 2F -> 256 x 20F */
+    int T1 = 20 * F, Tn;
+    kk_leaky_relu(x1, (size_t)512 * F2, 0.1f);
+    GA(xs, (size_t)256 * T1);
+    GA(xs2, (size_t)256 * T1);
+    GTRY(conv_strided(st, &m->noise_conv[0], 6, 3, har, nfr, xs, &Tn));
+    if (Tn != T1) return KOKORO_E_INTERNAL;
+    GTRY(resblk(st, &m->noise_res[0], xs, T1, s_dec, xs2, scratch));
+    GA(g2, (size_t)256 * T1);
+    if (kk_convt1d(st->pool, m->ups[0].w, m->ups[0].b, 512, 256, 20, 10, 5, 0, x1, F2, g2))
+        return KOKORO_E_NOMEM;
+    for (size_t i = 0; i < (size_t)256 * T1; i++) g2[i] += xs2[i];
+    GCANCEL();
+    GA(acc, (size_t)256 * T1);
+    memset(acc, 0, (size_t)256 * T1 * sizeof *acc);
+    for (int j = 0; j < 3; j++) {
+        GTRY(resblk(st, &m->res[j], g2, T1, s_dec, xs, scratch));
+        for (size_t i = 0; i < (size_t)256 * T1; i++) acc[i] += xs[i] * (1.0f / 3.0f);
+        GCANCEL();
+    }
+    arena_release(a, g2);
+    arena_release(a, xs);
+    arena_release(a, xs2);
+    /* stage 1: 256 x 20F -> 128 x (120F + 1) */
+    kk_leaky_relu(acc, (size_t)256 * T1, 0.1f);
+    float *u, *xsrc, *acc2;
+    GA(u, (size_t)128 * (nfr - 1));
+    if (kk_convt1d(st->pool, m->ups[1].w, m->ups[1].b, 256, 128, 12, 6, 3, 0, acc, T1, u))
+        return KOKORO_E_NOMEM;
+    arena_release(a, acc);
+    GA(g, (size_t)128 * nfr);
+    for (int c = 0; c < 128; c++) { /* reflection pad one sample on the left */
+        float *o = g + (size_t)c * nfr;
+        const float *r = u + (size_t)c * (nfr - 1);
+        o[0] = r[1];
+        memcpy(o + 1, r, (size_t)(nfr - 1) * sizeof *o);
+    }
+    arena_release(a, u);
+    GA(xsrc, (size_t)128 * nfr);
+    GA(acc2, (size_t)128 * nfr);
+    if (kk_conv1d(st->pool, m->noise_conv[1].w, m->noise_conv[1].b, 22, 128, 1, 1, 1, 0, har,
+                  nfr, xsrc) < 0)
+        return KOKORO_E_NOMEM;
+    GTRY(resblk(st, &m->noise_res[1], xsrc, nfr, s_dec, acc2, scratch));
+    for (size_t i = 0; i < (size_t)128 * nfr; i++) g[i] += acc2[i];
+    GCANCEL();
+    memset(acc2, 0, (size_t)128 * nfr * sizeof *acc2);
+    for (int j = 3; j < 6; j++) {
+        GTRY(resblk(st, &m->res[j], g, nfr, s_dec, xsrc, scratch));
+        for (size_t i = 0; i < (size_t)128 * nfr; i++) acc2[i] += xsrc[i] * (1.0f / 3.0f);
+        GCANCEL();
+    }
+    arena_release(a, g);
+    arena_release(a, xsrc);
+    arena_release(a, scratch);
+    kk_leaky_relu(acc2, (size_t)128 * nfr, 0.01f);
+    GA(post, (size_t)22 * nfr);
+    GTRY(conv(st, &m->conv_post, 1, acc2, nfr, post));
+    if (keep_tensors) keep(st, "gen_pre", post, 22, nfr);
+    double t1 = now_s();
+    st->stage_s[4] += t1 - t0;
+    int rc = istft(m, a, post, nfr, out);
+    st->stage_s[5] += now_s() - t1;
+    arena_pop(a, mark);
+    return rc;
+#undef GA
+#undef GTRY
+#undef GCANCEL
+}
+
+/* Context frames vocoded on either side of a range and then dropped: more than the decoder
+ * output's reach through the generator's convolutions (about 4 frames), so that the kept
+ * samples do not see the cut. */
+#ifndef RANGE_CONTEXT
+#define RANGE_CONTEXT 6
+#endif
+/* Samples over which two ranges cross-fade at a cut (inside the context). */
+#define RANGE_FADE 480
+
+/* Where to end a range of about `want` frames after frame `from`: the middle of the boundary,
+ * space or punctuation token whose middle is nearest, so that the cut falls between words. */
+static int range_end(const int32_t *dur, const int32_t *tok, int T, int from, int want, int F)
+{
+    if (from + want + 2 * RANGE_CONTEXT >= F) return F; /* the rest, not a sliver after it */
+    int best = -1, best_d = 0, f = 0;
+    for (int t = 0; t < T; t++) {
+        int mid = f + dur[t] / 2;
+        f += dur[t];
+        int gap = t == 0 || t == T - 1 || tok[t] == 16 || (tok[t] >= 1 && tok[t] <= 6); /* boundary, space, punctuation */
+        if (!gap || mid <= from + RANGE_CONTEXT || mid >= F - 2 * RANGE_CONTEXT) continue;
+        int d = abs(mid - (from + want));
+        if (best < 0 || d < best_d) best = mid, best_d = d;
+    }
+    if (best < 0) return F;
+    return best;
+}
+
+/* Vocodes [0, F) range by range (params->on_range), cross-fading at the cuts. */
+static int vocode_ranges(kokoro_state *st, arena *a, const float *x1, const float *har, int F,
+                         const int32_t *tok, const float *s_dec, const kokoro_synth_params *p)
+{
+    const int SPF = KOKORO_SAMPLES_PER_FRAME, H = RANGE_FADE / 2;
+    int mark = a->n, rc = KOKORO_OK;
+    float tail[RANGE_FADE]; /* the previous range's samples over the fade */
+    int from = 0, want = p->first_frames > 0 ? p->first_frames : F;
+    while (from < F && rc == KOKORO_OK) {
+        int to = range_end(st->durations, tok, st->n_durations, from, want, F);
+        want *= 2;
+        int lo = from - RANGE_CONTEXT < 0 ? 0 : from - RANGE_CONTEXT;
+        int hi = to + RANGE_CONTEXT > F ? F : to + RANGE_CONTEXT, Fs = hi - lo;
+        int nfs = 120 * Fs + 1, nfr = 120 * F + 1;
+        float *xs = A(a, (size_t)512 * 2 * Fs), *hs = A(a, (size_t)22 * nfs);
+        float *out = A(a, (size_t)SPF * Fs);
+        if (!xs || !hs || !out) return KOKORO_E_NOMEM;
+        for (int c = 0; c < 512; c++)
+            memcpy(xs + (size_t)c * 2 * Fs, x1 + (size_t)c * 2 * F + 2 * lo,
+                   (size_t)2 * Fs * sizeof *xs);
+        for (int c = 0; c < 22; c++)
+            memcpy(hs + (size_t)c * nfs, har + (size_t)c * nfr + 120 * lo,
+                   (size_t)nfs * sizeof *hs);
+        rc = generate(st, a, xs, hs, Fs, s_dec, p, 0, out);
+        if (rc != KOKORO_OK) break;
+        /* out[0] is sample lo * SPF; this range gives [from * SPF - H, to * SPF - H), the last
+         * range up to the end; the first H samples fade in over the previous range's tail */
+        float *o = out + (size_t)(from - lo) * SPF;
+        size_t n = (size_t)(to - from) * SPF;
+        if (from > 0) {
+            o -= H;
+            for (int i = 0; i < RANGE_FADE; i++) {
+                float w = (i + 0.5f) / RANGE_FADE;
+                o[i] = tail[i] * (1.0f - w) + o[i] * w;
+            }
+        }
+        if (from > 0) n += H;
+        if (to < F) {
+            memcpy(tail, out + (size_t)(to - lo) * SPF - H, sizeof tail);
+            n -= H;
+        }
+        if (p->on_range(o, n, p->range_user)) rc = KOKORO_E_CANCELLED;
+        arena_pop(a, mark);
+        from = to;
+    }
+    arena_pop(a, mark);
+    return rc;
+}
+
 int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const float *style,
                       const kokoro_synth_params *params, float **audio, size_t *n_samples,
                       char *err, size_t errlen)
@@ -799,94 +973,39 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     st->stage_s[3] = t1 - t0;
     t0 = t1;
 
-    /* 7. generator. Stage 1 buffers (128 x (120F+1)) dominate memory: stage 0 buffers and
-     * the decoder's are released before they are allocated. */
+    /* 7. the harmonic source, for the whole utterance (its phase runs on from the start) */
     int F2 = 2 * (int)F, nfr = 120 * (int)F + 1;
-    float *har, *g, *g2, *xs, *xs2, *acc, *post, *scratch;
+    float *har;
     ALLOC(har, (size_t)22 * nfr);
     TRY(source_stft(st, &ar, f0, F2, p, har));
     keep(st, "har", har, 22, nfr);
-    double t_src = now_s() - t0;
-    ALLOC(scratch, (size_t)2 * 128 * nfr); /* >= 2 * 256 * 20F as well */
-    /* stage 0: 512 x 2F -> 256 x 20F */
-    int T1 = 20 * (int)F, Tn;
-    kk_leaky_relu(x1, (size_t)512 * F2, 0.1f);
-    ALLOC(xs, (size_t)256 * T1);
-    ALLOC(xs2, (size_t)256 * T1);
-    TRY(conv_strided(st, &m->noise_conv[0], 6, 3, har, nfr, xs, &Tn));
-    if (Tn != T1) TRY(KOKORO_E_INTERNAL);
-    TRY(resblk(st, &m->noise_res[0], xs, T1, s_dec, xs2, scratch));
-    ALLOC(g2, (size_t)256 * T1);
-    if (kk_convt1d(st->pool, m->ups[0].w, m->ups[0].b, 512, 256, 20, 10, 5, 0, x1, F2, g2))
-        TRY(KOKORO_E_NOMEM);
-    for (size_t i = 0; i < (size_t)256 * T1; i++) g2[i] += xs2[i];
-    CHECK_CANCEL();
-    ALLOC(acc, (size_t)256 * T1);
-    memset(acc, 0, (size_t)256 * T1 * sizeof *acc);
-    for (int j = 0; j < 3; j++) {
-        TRY(resblk(st, &m->res[j], g2, T1, s_dec, xs, scratch));
-        for (size_t i = 0; i < (size_t)256 * T1; i++) acc[i] += xs[i] * (1.0f / 3.0f);
-        CHECK_CANCEL();
-    }
-    arena_release(&ar, g2);
-    arena_release(&ar, xs);
-    arena_release(&ar, xs2);
+    st->stage_s[5] = now_s() - t0;
     arena_release(&ar, cat);
     arena_release(&ar, x0);
-    /* stage 1: 256 x 20F -> 128 x (120F + 1) */
-    kk_leaky_relu(acc, (size_t)256 * T1, 0.1f);
-    float *u, *xsrc, *acc2;
-    ALLOC(u, (size_t)128 * (nfr - 1));
-    if (kk_convt1d(st->pool, m->ups[1].w, m->ups[1].b, 256, 128, 12, 6, 3, 0, acc, T1, u))
-        TRY(KOKORO_E_NOMEM);
-    arena_release(&ar, acc);
-    ALLOC(g, (size_t)128 * nfr);
-    for (int c = 0; c < 128; c++) { /* reflection pad one sample on the left */
-        float *o = g + (size_t)c * nfr;
-        const float *r = u + (size_t)c * (nfr - 1);
-        o[0] = r[1];
-        memcpy(o + 1, r, (size_t)(nfr - 1) * sizeof *o);
-    }
-    arena_release(&ar, u);
-    ALLOC(xsrc, (size_t)128 * nfr);
-    ALLOC(acc2, (size_t)128 * nfr);
-    if (kk_conv1d(st->pool, m->noise_conv[1].w, m->noise_conv[1].b, 22, 128, 1, 1, 1, 0, har, nfr, xsrc) < 0)
-        TRY(KOKORO_E_NOMEM);
-    TRY(resblk(st, &m->noise_res[1], xsrc, nfr, s_dec, acc2, scratch));
-    for (size_t i = 0; i < (size_t)128 * nfr; i++) g[i] += acc2[i];
-    CHECK_CANCEL();
-    memset(acc2, 0, (size_t)128 * nfr * sizeof *acc2);
-    for (int j = 3; j < 6; j++) {
-        TRY(resblk(st, &m->res[j], g, nfr, s_dec, xsrc, scratch));
-        for (size_t i = 0; i < (size_t)128 * nfr; i++) acc2[i] += xsrc[i] * (1.0f / 3.0f);
-        CHECK_CANCEL();
-    }
-    arena_release(&ar, g);
-    arena_release(&ar, xsrc);
-    arena_release(&ar, scratch);
-    kk_leaky_relu(acc2, (size_t)128 * nfr, 0.01f);
-    ALLOC(post, (size_t)22 * nfr);
-    TRY(conv(st, &m->conv_post, 1, acc2, nfr, post));
-    keep(st, "gen_pre", post, 22, nfr);
-    t1 = now_s();
-    st->stage_s[4] = t1 - t0 - t_src;
-    t0 = t1;
 
-    /* 8. inverse STFT */
-    size_t L = (size_t)5 * (nfr - 1);
-    float *out = malloc(L * sizeof *out);
-    if (!out) TRY(KOKORO_E_NOMEM);
-    out_counted = (long)(L * sizeof *out); /* the caller's afterwards, alive at the peak */
-    arena_count(&ar, out_counted);
-    rc = istft(m, &ar, post, nfr, out);
-    if (rc) {
-        free(out);
-        TRY(rc);
+    /* 8. generator and inverse STFT: at once, or range by range to on_range */
+    if (p->on_range) {
+        rc = vocode_ranges(st, &ar, x1, har, (int)F, tok, s_dec, p);
+        if (rc == KOKORO_OK) *n_samples = (size_t)F * KOKORO_SAMPLES_PER_FRAME;
+    } else {
+        size_t L = (size_t)KOKORO_SAMPLES_PER_FRAME * F;
+        float *out = malloc(L * sizeof *out);
+        if (!out) TRY(KOKORO_E_NOMEM);
+        out_counted = (long)(L * sizeof *out); /* the caller's afterwards, alive at the peak */
+        arena_count(&ar, out_counted);
+        rc = generate(st, &ar, x1, har, (int)F, s_dec, p, 1, out);
+        if (rc == KOKORO_OK) {
+            keep(st, "audio", out, (int)L, 1);
+            *audio = out;
+            *n_samples = L;
+        } else {
+            free(out);
+        }
     }
-    keep(st, "audio", out, (int)L, 1);
-    st->stage_s[5] = now_s() - t0 + t_src;
-    *audio = out;
-    *n_samples = L;
+    if (rc == KOKORO_E_CANCELLED)
+        kk_fail(err, errlen, rc, "synthesis cancelled");
+    else if (rc != KOKORO_OK)
+        kk_fail(err, errlen, rc, "out of memory during synthesis");
 done:
     arena_free(&ar);
     arena_count(&ar, -out_counted);

@@ -321,6 +321,112 @@ static void test_synthesis(void)
     kokoro_state_free(st);
 }
 
+typedef struct {
+    float *audio;
+    size_t n, cap;
+    int calls, stop_at;
+    size_t first_n; /* samples in the first call */
+} ranges_out;
+
+static int collect_range(const float *samples, size_t n, void *user)
+{
+    ranges_out *o = user;
+    if (++o->calls == o->stop_at) return 1;
+    if (o->calls == 1) o->first_n = n;
+    if (o->n + n > o->cap) {
+        o->cap = (o->n + n) * 2;
+        o->audio = realloc(o->audio, o->cap * sizeof *o->audio);
+        if (!o->audio) abort();
+    }
+    memcpy(o->audio + o->n, samples, n * sizeof *samples);
+    o->n += n;
+    return 0;
+}
+
+/* RMS envelope correlation over 50 ms windows: 1 when the two have the same loudness contour. */
+static double envelope_corr(const float *a, const float *b, size_t n)
+{
+    enum { W = 1200 };
+    size_t nw = n / W;
+    double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+    for (size_t w = 0; w < nw; w++) {
+        double ea = 0, eb = 0;
+        for (size_t i = w * W; i < (w + 1) * W; i++) ea += a[i] * a[i], eb += b[i] * b[i];
+        ea = sqrt(ea / W), eb = sqrt(eb / W);
+        sa += ea, sb += eb, saa += ea * ea, sbb += eb * eb, sab += ea * eb;
+    }
+    double ca = saa - sa * sa / nw, cb = sbb - sb * sb / nw, cab = sab - sa * sb / nw;
+    return cab / sqrt(ca * cb);
+}
+
+/* Progressive output (kokoro_synth_params.on_range), as a stream's first piece uses it: the
+ * first audio is a small part of the utterance, the parts add up to the whole pass's length,
+ * sound like it, and one range covering everything is the whole pass exactly. */
+static void test_ranges(void)
+{
+    char err[256];
+    int32_t ids[8 * (N_HELLO + 1)];
+    int n = 0;
+    for (int r = 0; r < 8; r++) {
+        memcpy(ids + n, hello, sizeof hello);
+        n += N_HELLO;
+        ids[n++] = r == 7 ? 4 : 3; /* "." at the end, "," between */
+    }
+    kokoro_state *st = kokoro_state_new(model, 2);
+    kokoro_synth_params p = kokoro_synth_defaults();
+    p.zero_noise = 1;
+    size_t n_whole;
+    float *whole = synth(st, ids, n, "af_heart", &p, &n_whole, NULL);
+    size_t frames = n_whole / KOKORO_SAMPLES_PER_FRAME;
+
+    ranges_out o = {0};
+    p.on_range = collect_range;
+    p.range_user = &o;
+    p.first_frames = 24;
+    float *audio = (float *)1;
+    size_t ns = 0;
+    int rc = kokoro_synthesize(st, ids, n, kokoro_voice_row(kokoro_voices_get(voices, "af_heart"), n),
+                               &p, &audio, &ns, err, sizeof err);
+    CHECK(rc == KOKORO_OK, "ranges: %s", err);
+    CHECK(audio == NULL && ns == n_whole, "ranges: *audio NULL and the total given (%zu of %zu)",
+          ns, n_whole);
+    CHECK(o.n == n_whole, "ranges hand over %zu samples, the whole pass %zu", o.n, n_whole);
+    CHECK(o.calls >= 3, "%zu frames in %d ranges", frames, o.calls);
+    CHECK(o.first_n < n_whole / 4 && o.first_n >= (size_t)12 * KOKORO_SAMPLES_PER_FRAME,
+          "first range %zu samples of %zu", o.first_n, n_whole);
+    int finite = 1;
+    for (size_t i = 0; i < o.n; i++) finite &= isfinite(o.audio[i]) && fabsf(o.audio[i]) <= 1.0f;
+    CHECK(finite, "ranges: finite samples in [-1, 1]");
+    double corr = envelope_corr(whole, o.audio, o.n < n_whole ? o.n : n_whole);
+    CHECK(corr > 0.95, "ranges follow the whole pass's loudness contour: correlation %.3f", corr);
+    check_memory_bound(st, frames, "ranges");
+    printf("ranges: %d ranges over %zu frames, first %.2f s, envelope correlation %.3f\n", o.calls,
+           frames, (double)o.first_n / KOKORO_SAMPLE_RATE, corr);
+
+    /* one range over everything: the whole pass, bit for bit */
+    free(o.audio);
+    memset(&o, 0, sizeof o);
+    p.first_frames = (int)frames + 100;
+    rc = kokoro_synthesize(st, ids, n, kokoro_voice_row(kokoro_voices_get(voices, "af_heart"), n),
+                           &p, &audio, &ns, err, sizeof err);
+    CHECK(rc == KOKORO_OK && o.calls == 1 && o.n == n_whole &&
+              memcmp(o.audio, whole, n_whole * sizeof *whole) == 0,
+          "one range is the whole pass exactly (%d calls, %zu samples)", o.calls, o.n);
+
+    /* the callback stops it */
+    free(o.audio);
+    memset(&o, 0, sizeof o);
+    o.stop_at = 2;
+    p.first_frames = 24;
+    rc = kokoro_synthesize(st, ids, n, kokoro_voice_row(kokoro_voices_get(voices, "af_heart"), n),
+                           &p, &audio, &ns, err, sizeof err);
+    CHECK(rc == KOKORO_E_CANCELLED && o.calls == 2 && audio == NULL,
+          "a nonzero return from on_range cancels: rc %d after %d calls (%s)", rc, o.calls, err);
+    free(o.audio);
+    free(whole);
+    kokoro_state_free(st);
+}
+
 /* Many syntheses in one process: LeakSanitizer (ASan build) reports any leak at exit. */
 static void test_many(int n)
 {
@@ -351,6 +457,7 @@ int main(int argc, char **argv)
     test_model_errors();
     test_voices();
     test_synthesis();
+    test_ranges();
     test_many(many);
     kokoro_voices_free(voices);
     kokoro_model_free(model);
