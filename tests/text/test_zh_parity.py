@@ -9,8 +9,9 @@ phoneme strings as the model reads them, without characters outside the vocabula
   2. the sentences of tests/text/zh_sentences.txt: character error rate at most 2% and at
      least 85% of the sentences identical (both printed)
   3. the dictionaries' size and the resident memory they add (printed)
-  4. without the dictionaries, every text fails with a message that says what to do
-  5. with $KOKORO set: `kokoro say --voice zf_xiaobei` and `--voice zm_yunjian` give audio
+  4. every word knows the input it was read from (captions and timestamps show it as written)
+  5. without the dictionaries, every text fails with a message that says what to do
+  6. with $KOKORO set: `kokoro say --voice zf_xiaobei` and `--voice zm_yunjian` give audio
      whose length fits the syllables (0.12 to 0.5 s a Han character) and is not silence
 
 Usage: [KOKORO=build/kokoro] test_zh_parity.py ZH_LINES LEXICON_DIR"""
@@ -90,7 +91,20 @@ for s, r, g in [(s, r, g) for s, r, g in zip(sentences, refs, got) if r != g][:1
 print(err.strip())
 failed |= cer > MAX_CER or share < MIN_SAME
 
-# 4. no dictionaries: every text fails alike (the server's probe then leaves zh out)
+# 4. words and their sources
+got, _ = run(sentences, "--words")
+bad = [s for s, g in zip(sentences, got) if not g or any(
+    "=" not in w or w.endswith("=?") for w in g.split("\t"))]
+line = "今天是2024年3月5日，我用iPhone拍了50%的照片。"
+words, _ = run([line], "--words")
+want = ("今天=今天\t是=是\t二零二=2024年3月5日\t四年=2024年3月5日\t三月=2024年3月5日\t"
+        "五日=2024年3月5日\t我用=我用\tiPhone=iPhone\t拍=拍\t了=了\t百分之五十=50%\t的=的\t"
+        "照片=照片")
+print(f"word sources: {len(sentences) - len(bad)}/{len(sentences)} sentences with every word "
+      f"placed; numbers point at their digits: {words[0] == want}")
+failed |= bool(bad) or words[0] != want
+
+# 5. no dictionaries: every text fails alike (the server's probe then leaves zh out)
 with tempfile.TemporaryDirectory() as empty:
     out = subprocess.run([TOOL, empty], input="你好\nhello, world\n", capture_output=True,
                          text=True, timeout=60)
@@ -100,7 +114,7 @@ with tempfile.TemporaryDirectory() as empty:
     print(f"without dictionaries: {errors[0]!r} for each line: {ok}")
     failed |= not ok
 
-# 5. end to end
+# 6. end to end
 exe = os.environ.get("KOKORO")
 if exe:
     text = "你好，欢迎使用语音合成服务。今天是2024年3月5日，北京的气温是18℃。我们一起去看看吧！"

@@ -4,6 +4,8 @@
  *   zh_lines DIR              each line of text -> its phonemes (one line each)
  *   zh_lines DIR --syllables  each line "zhong1" -> its IPA ("?" when not a syllable)
  *   zh_lines DIR --rss        after the lines, the dictionaries' bytes and the RSS growth
+ *   zh_lines DIR --words      each line -> its words as read and the input bytes each came
+ *                             from, "word=source" separated by tabs
  *   zh_lines DIR --threads N  the lines read by N threads at once from a cold start (the first
  *                             load races), each thread's output compared with the others'
  *
@@ -92,7 +94,7 @@ static int threads_main(int n_threads)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: zh_lines LEXICON_DIR [--syllables|--rss|--threads N] < lines\n");
+        fprintf(stderr, "usage: zh_lines LEXICON_DIR [--syllables|--rss|--words|--threads N] < lines\n");
         return 2;
     }
     if (argc > 3 && strcmp(argv[2], "--threads") == 0) {
@@ -101,6 +103,7 @@ int main(int argc, char **argv)
     }
     int syllables = argc > 2 && strcmp(argv[2], "--syllables") == 0;
     int rss = argc > 2 && strcmp(argv[2], "--rss") == 0;
+    int words = argc > 2 && strcmp(argv[2], "--words") == 0;
     kk_zh_set_dir(argv[1]);
     long rss0 = rss_kb();
     char *line = NULL;
@@ -124,7 +127,17 @@ int main(int argc, char **argv)
             fprintf(stderr, "zh_lines: %s\n", err);
             status = 1;
         }
-        printf("%s\n", p.ph.p ? p.ph.p : "");
+        if (words) {
+            for (int w = 0; w < p.n_words; w++) {
+                const kk_word *wd = &p.words[w];
+                int ok = wd->src_start >= 0 && wd->src_end > wd->src_start && wd->src_end <= len;
+                printf("%s%s=%.*s", w ? "\t" : "", wd->text, ok ? wd->src_end - wd->src_start : 1,
+                       ok ? line + wd->src_start : "?");
+            }
+            printf("\n");
+        } else {
+            printf("%s\n", p.ph.p ? p.ph.p : "");
+        }
         kk_phon_free(&p);
     }
     free(line);

@@ -74,6 +74,27 @@ int kk_zu_to_utf8(const uint32_t *c, int n, kk_buf *out)
     return 0;
 }
 
+int kk_zi_pair(kk_zi *m, int a, int b)
+{
+    if (m->n + 2 > m->cap) {
+        int cap = m->cap ? m->cap * 2 : 128;
+        int *v = realloc(m->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        m->v = v;
+        m->cap = cap;
+    }
+    m->v[m->n++] = a;
+    m->v[m->n++] = b;
+    return 0;
+}
+
+void kk_zi_free(kk_zi *m)
+{
+    free(m->v);
+    memset(m, 0, sizeof *m);
+}
+
 /* ------------------------------------------------------------ punctuation */
 
 /* Python's str.isspace, which str.strip() trims. */
@@ -129,41 +150,54 @@ static int put_vocab(const uint32_t *c, int n, kk_buf *out)
     return 0;
 }
 
-/* Phonemes of a Han run: its words' IPA joined by spaces, each word listed in out. */
-static int han_run(const kk_zh_dict *d, const uint32_t *s, int n, kk_phon *out)
+/* Adds word w[0..n) (source bytes src[0], src[2n - 1]) for the phonemes from start on. */
+static int add_word(kk_phon *out, const uint32_t *w, const int *src, int n, int start)
 {
-    kk_zu lens = {0};
-    kk_buf ipa = {0}, word = {0};
+    if ((int)out->ph.n <= start)
+        return 0;
+    kk_buf text = {0};
+    int rc = kk_zu_to_utf8(w, n, &text);
+    if (rc == 0)
+        rc = kk_phon_add_word(out, text.p, text.n, start, (int)out->ph.n);
+    if (rc == 0) {
+        out->words[out->n_words - 1].src_start = src[0];
+        out->words[out->n_words - 1].src_end = src[2 * n - 1];
+    }
+    kk_buf_free(&text);
+    return rc;
+}
+
+/* Phonemes of a Han run: its words' IPA joined by spaces, each word listed in out. */
+static int han_run(const kk_zh_dict *d, const uint32_t *s, const int *src, int n,
+                   kk_phon *out)
+{
+    kk_zu lens = {0}, cps = {0};
+    kk_buf ipa = {0};
     int rc = kk_zh_cut(d, s, n, &lens);
     for (int i = 0, at = 0; i < lens.n && rc == 0; at += (int)lens.c[i++]) {
+        int len = (int)lens.c[i];
         if (i > 0)
             rc = kk_buf_putc(&out->ph, ' ');
         ipa.n = 0;
-        word.n = 0;
-        if (ipa.p)
-            ipa.p[0] = 0;
+        cps.n = 0;
         if (rc == 0)
-            rc = kk_zh_word_ipa(d, s + at, (int)lens.c[i], &ipa);
+            rc = kk_zh_word_ipa(d, s + at, len, &ipa);
         int start = (int)out->ph.n;
-        kk_zu cps = {0};
         if (rc == 0 && ipa.n)
             rc = kk_zu_from_utf8(&cps, ipa.p, ipa.n);
         if (rc == 0)
             rc = put_vocab(cps.c, cps.n, &out->ph);
-        kk_zu_free(&cps);
         if (rc == 0)
-            rc = kk_zu_to_utf8(s + at, (int)lens.c[i], &word);
-        if (rc == 0 && (int)out->ph.n > start)
-            rc = kk_phon_add_word(out, word.p, word.n, start, (int)out->ph.n);
+            rc = add_word(out, s + at, src + 2 * at, len, start);
     }
     kk_zu_free(&lens);
+    kk_zu_free(&cps);
     kk_buf_free(&ipa);
-    kk_buf_free(&word);
     return rc;
 }
 
 /* Text between Han runs, kept as written; each run of Latin letters is a word. */
-static int other_run(const uint32_t *s, int n, kk_phon *out)
+static int other_run(const uint32_t *s, const int *src, int n, kk_phon *out)
 {
     int rc = 0;
     for (int i = 0; i < n && rc == 0;) {
@@ -177,12 +211,8 @@ static int other_run(const uint32_t *s, int n, kk_phon *out)
         }
         int start = (int)out->ph.n;
         rc = put_vocab(s + i, j - i, &out->ph);
-        kk_buf word = {0};
         if (rc == 0)
-            rc = kk_zu_to_utf8(s + i, j - i, &word);
-        if (rc == 0 && (int)out->ph.n > start)
-            rc = kk_phon_add_word(out, word.p, word.n, start, (int)out->ph.n);
-        kk_buf_free(&word);
+            rc = add_word(out, s + i, src + 2 * i, j - i, start);
         i = j;
     }
     return rc;
@@ -205,14 +235,25 @@ int kk_g2p_zh(const char *text, kk_phon *out, char *err, size_t errlen)
     if (rc != KOKORO_OK)
         return rc;
     kk_zu in = {0}, num = {0}, mapped = {0};
-    rc = kk_zu_from_utf8(&in, text, strlen(text)) < 0 ||
-                     kk_zh_an2cn(in.c, in.n, &num) < 0
-                 ? KOKORO_E_NOMEM
-                 : KOKORO_OK;
+    kk_zi in_src = {0}, num_src = {0}, src = {0};
+    size_t len = strlen(text);
+    for (size_t i = 0; i < len && rc == KOKORO_OK;) {
+        uint32_t cp;
+        int k = kk_utf8_next(text + i, len - i, &cp);
+        if (kk_zu_put(&in, cp) < 0 || kk_zi_pair(&in_src, (int)i, (int)i + k) < 0)
+            rc = KOKORO_E_NOMEM;
+        i += (size_t)k;
+    }
+    if (rc == KOKORO_OK && kk_zh_an2cn(in.c, &in_src, in.n, &num, &num_src) < 0)
+        rc = KOKORO_E_NOMEM;
     for (int i = 0; i < num.n && rc == KOKORO_OK; i++) {
         const char *m = punct_map(num.c[i]);
+        int before = mapped.n;
         if (m ? kk_zu_lit(&mapped, m) < 0 : kk_zu_put(&mapped, num.c[i]) < 0)
             rc = KOKORO_E_NOMEM;
+        for (int k = before; k < mapped.n && rc == KOKORO_OK; k++)
+            if (kk_zi_pair(&src, num_src.v[2 * i], num_src.v[2 * i + 1]) < 0)
+                rc = KOKORO_E_NOMEM;
     }
     int a = 0, b = mapped.n;
     while (a < b && py_space(mapped.c[a]))
@@ -230,14 +271,17 @@ int kk_g2p_zh(const char *text, kk_phon *out, char *err, size_t errlen)
             if (rc != KOKORO_OK)
                 break;
         }
-        if ((han ? han_run(d, mapped.c + i, j - i, out) : other_run(mapped.c + i, j - i, out)) <
-            0)
+        if ((han ? han_run(d, mapped.c + i, src.v + 2 * i, j - i, out)
+                 : other_run(mapped.c + i, src.v + 2 * i, j - i, out)) < 0)
             rc = KOKORO_E_NOMEM;
         i = j;
     }
     kk_zu_free(&in);
     kk_zu_free(&num);
     kk_zu_free(&mapped);
+    kk_zi_free(&in_src);
+    kk_zi_free(&num_src);
+    kk_zi_free(&src);
     if (rc == KOKORO_E_NOMEM)
         return kk_fail(err, errlen, rc, "out of memory");
     return rc;

@@ -34,6 +34,16 @@ void kk_zu_free(kk_zu *s);
 /* UTF-8 of c[0..n) appended to out; 0 or -1 when out of memory. */
 int kk_zu_to_utf8(const uint32_t *c, int n, kk_buf *out);
 
+/* Where each code point of a rewritten text came from: the input bytes
+ * [v[2i], v[2i + 1]) of code point i. kk_zi_pair returns 0, or -1 when out of memory. */
+typedef struct {
+    int *v;
+    int n, cap; /* ints, two a code point */
+} kk_zi;
+
+int kk_zi_pair(kk_zi *m, int a, int b);
+void kk_zi_free(kk_zi *m);
+
 /* ------------------------------------------------------------ dictionaries (zh_dict.c) */
 
 typedef struct kk_zh_dict kk_zh_dict;
@@ -70,8 +80,10 @@ size_t kk_zh_dict_bytes(const kk_zh_dict *d);
 /* ------------------------------------------------------------ the steps */
 
 /* cn2an.transform(text, "an2cn"): ranges, dates, fractions, percentages, degrees and plain
- * numbers in Arabic digits become Chinese numerals. Appends to out; 0 or -1 (memory). */
-int kk_zh_an2cn(const uint32_t *s, int n, kk_zu *out);
+ * numbers in Arabic digits become Chinese numerals. Appends to out, and to out_src where
+ * each of its code points came from (src: the same for s; a number's numerals all come from
+ * the whole number). Returns 0 or -1 (memory). */
+int kk_zh_an2cn(const uint32_t *s, const kk_zi *src, int n, kk_zu *out, kk_zi *out_src);
 /* jieba.lcut(s) with the HMM: word lengths (in code points) appended to lens. */
 int kk_zh_cut(const kk_zh_dict *d, const uint32_t *s, int n, kk_zu *lens);
 /* A word's IPA as misaki's word2ipa writes it (pypinyin, then each syllable in IPA).

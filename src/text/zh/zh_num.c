@@ -194,26 +194,33 @@ typedef int (*rewrite_fn)(const uint32_t *m, int n, kk_zu *out);
  * of it too (its digits are greedy and what follows the run decides), so the rest of the run
  * is copied at once; this keeps a megabyte of digits linear, where the regular expression
  * would start again at every digit. */
-static int run_pass(const kk_zu *in, kk_zu *out, match_fn match, rewrite_fn rewrite,
-                    int whole_runs)
+static int run_pass(const kk_zu *in, const kk_zi *in_src, kk_zu *out, kk_zi *out_src,
+                    match_fn match, rewrite_fn rewrite, int whole_runs)
 {
     for (int i = 0; i < in->n;) {
-        int len = match(in->c, in->n, i);
+        int len = match(in->c, in->n, i), before = out->n, rc = 1;
         if (len > 0) {
-            int rc = rewrite(in->c + i, len, out);
+            rc = rewrite(in->c + i, len, out);
             if (rc < 0)
                 return -1;
-            if (rc == 1 && kk_zu_append(out, in->c + i, len) < 0)
-                return -1;
-            i += len;
-            continue;
+        } else {
+            len = whole_runs ? digits_at(in->c, in->n, i) : 0;
+            if (len == 0)
+                len = 1;
         }
-        int skip = whole_runs ? digits_at(in->c, in->n, i) : 0;
-        if (skip == 0)
-            skip = 1;
-        if (kk_zu_append(out, in->c + i, skip) < 0)
-            return -1;
-        i += skip;
+        if (rc == 1) { /* kept as written: each code point keeps its source */
+            out->n = before;
+            if (kk_zu_append(out, in->c + i, len) < 0)
+                return -1;
+            for (int k = i; k < i + len; k++)
+                if (kk_zi_pair(out_src, in_src->v[2 * k], in_src->v[2 * k + 1]) < 0)
+                    return -1;
+        } else { /* rewritten: every numeral comes from the whole match */
+            for (int k = before; k < out->n; k++)
+                if (kk_zi_pair(out_src, in_src->v[2 * i], in_src->v[2 * (i + len - 1) + 1]) < 0)
+                    return -1;
+        }
+        i += len;
     }
     return 0;
 }
@@ -417,7 +424,7 @@ static int rewrite_number(const uint32_t *m, int n, kk_zu *out)
     return an2cn(m, n, 0, out);
 }
 
-int kk_zh_an2cn(const uint32_t *s, int n, kk_zu *out)
+int kk_zh_an2cn(const uint32_t *s, const kk_zi *src, int n, kk_zu *out, kk_zi *out_src)
 {
     static const struct {
         match_fn match;
@@ -427,17 +434,29 @@ int kk_zh_an2cn(const uint32_t *s, int n, kk_zu *out)
                   {match_fraction, rewrite_fraction, 1}, {match_percent, rewrite_percent, 1},
                   {match_celsius, rewrite_celsius, 1},   {match_number, rewrite_number, 1}};
     kk_zu cur = {0}, next = {0};
+    kk_zi cur_src = {0}, next_src = {0};
     int rc = kk_zu_append(&cur, s, n);
+    for (int i = 0; i < 2 * n && rc == 0; i += 2)
+        rc = kk_zi_pair(&cur_src, src->v[i], src->v[i + 1]);
     for (size_t p = 0; p < sizeof passes / sizeof passes[0] && rc == 0; p++) {
         next.n = 0;
-        rc = run_pass(&cur, &next, passes[p].match, passes[p].rewrite, passes[p].whole_runs);
+        next_src.n = 0;
+        rc = run_pass(&cur, &cur_src, &next, &next_src, passes[p].match, passes[p].rewrite,
+                      passes[p].whole_runs);
         kk_zu tmp = cur;
         cur = next;
         next = tmp;
+        kk_zi tmp_src = cur_src;
+        cur_src = next_src;
+        next_src = tmp_src;
     }
     if (rc == 0)
         rc = kk_zu_append(out, cur.c, cur.n);
+    for (int i = 0; i < cur_src.n && rc == 0; i += 2)
+        rc = kk_zi_pair(out_src, cur_src.v[i], cur_src.v[i + 1]);
     kk_zu_free(&cur);
     kk_zu_free(&next);
+    kk_zi_free(&cur_src);
+    kk_zi_free(&next_src);
     return rc;
 }
