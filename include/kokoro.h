@@ -197,8 +197,8 @@ typedef struct {
 kokoro_norm_options kokoro_norm_defaults(void);
 
 /* Language codes accepted: "en-us" (also "en", "a"), "en-gb" ("b"), "es" ("e"), "fr" ("f"),
- * "hi" ("h"), "it" ("i"), "pt" / "pt-br" ("p"), "ja" ("j", "ja-jp"); others give
- * KOKORO_E_UNSUPPORTED.
+ * "hi" ("h"), "it" ("i"), "pt" / "pt-br" ("p"), "ja" ("j", "ja-jp"), "zh" ("z", "zh-cn",
+ * "cmn"); others give KOKORO_E_UNSUPPORTED.
  * kokoro_lang_of_voice gives the language a voice name implies ("af_heart" -> "en-us"),
  * or NULL. */
 const char *kokoro_lang_of_voice(const char *voice_name);
