@@ -87,7 +87,18 @@ static void test_words(kokoro_text *t)
                       (size_t)(p.words[2].ph_end - p.words[2].ph_start)) == 0 &&
                   p.words[2].ph_end - p.words[2].ph_start == (int)strlen("iʔta"),
               "the word's phonemes leave its quotes out");
+        /* where each stands in the input (for word timestamps and captions) */
+        CHECK(p.words[0].src_start == 0 && p.words[0].src_end == 6, "東京 at %d..%d",
+              p.words[0].src_start, p.words[0].src_end);
+        CHECK(p.words[2].src_start == 12 && p.words[2].src_end == 21, "行った at %d..%d",
+              p.words[2].src_start, p.words[2].src_end);
     }
+    kk_phon_free(&p);
+    /* a word the normalisation rewrote (digits) is not in the input: its place is unknown */
+    CHECK(kk_phonemize_words(t, "3人", l, &p, err, sizeof err) == KOKORO_OK, "%s", err);
+    CHECK(p.n_words == 2 && p.words[0].src_end == 0 && p.words[1].src_start == 1 &&
+              p.words[1].src_end == 4,
+          "%d words", p.n_words);
     kk_phon_free(&p);
 }
 

@@ -623,10 +623,30 @@ static int punct(uint32_t c)
 }
 
 #define GLOTTAL 0x294 /* ʔ */
+#define SRC_WINDOW 512 /* bytes of the input searched for a word as written */
 
-/* Tokens -> the phoneme string of the model's vocabulary, words positioned. */
-static int emit(const jtoken *toks, int nt, kk_phon *out)
+/* Where a word (as MeCab saw it, after normalisation) stands in the input src, searched from
+ * *cursor on: the word timestamps and captions point there. Words the normalisation changed
+ * (digits, full-width letters) are not found and stay unknown (src_end 0). */
+static void locate(kk_word *w, const char *src, size_t src_n, size_t *cursor)
 {
+    size_t n = strlen(w->text), left = src_n - *cursor;
+    if (n == 0 || n > left)
+        return;
+    const char *hit = memmem(src + *cursor, left < SRC_WINDOW + n ? left : SRC_WINDOW + n,
+                             w->text, n);
+    if (!hit)
+        return;
+    w->src_start = (int)(hit - src);
+    w->src_end = w->src_start + (int)n;
+    *cursor = (size_t)w->src_end;
+}
+
+/* Tokens -> the phoneme string of the model's vocabulary, words positioned (in the phonemes,
+ * and in src, the input text, where they can be found in it). */
+static int emit(const jtoken *toks, int nt, const char *src, kk_phon *out)
+{
+    size_t src_n = strlen(src), cursor = 0;
     size_t cap = 1, n = 0;
     for (int i = 0; i < nt; i++)
         cap += strlen(toks[i].ph) + 1;
@@ -698,6 +718,8 @@ static int emit(const jtoken *toks, int nt, kk_phon *out)
         if (rc == KOKORO_OK && we > ws &&
             kk_phon_add_word(out, text.p ? text.p : "", text.n, ph_start, ph_end) < 0)
             rc = KOKORO_E_NOMEM;
+        else if (rc == KOKORO_OK && we > ws)
+            locate(&out->words[out->n_words - 1], src, src_n, &cursor);
         if (rc == KOKORO_OK && b < n && kk_buf_putc(&out->ph, ' ') < 0)
             rc = KOKORO_E_NOMEM;
         a = b + 1;
@@ -748,7 +770,7 @@ int kk_g2p_ja(kk_ja *ja, const char *text, kk_phon *out, char *err, size_t errle
     if (rc == KOKORO_OK && toks)
         rc = read_words(ja, &ws, toks, &nt);
     if (rc == KOKORO_OK)
-        rc = emit(toks, nt, out);
+        rc = emit(toks, nt, text, out);
     for (int k = 0; k < nt; k++) {
         free(toks[k].ph);
         free(toks[k].surface);
