@@ -227,6 +227,7 @@ static const struct {
     {"fr-fr", "fr"},    {"f", "fr"},        {"hi", "hi"},       {"h", "hi"},    {"it", "it"},
     {"i", "it"},        {"pt", "pt"},       {"pt-br", "pt"},    {"p", "pt"},    {"ja", "ja"},
     {"j", "ja"},        {"ja-jp", "ja"},    {"ja_jp", "ja"},    {"zh", "zh"},   {"z", "zh"},
+    {"zh-cn", "zh"},    {"zh_cn", "zh"},    {"zh-hans", "zh"},  {"cmn", "zh"},
 };
 
 static const char *canonical_lang(const char *code)
