@@ -246,7 +246,8 @@ void kokoro_chunks_free(kokoro_chunk *chunks, int n_chunks);
 typedef int (*kokoro_audio_fn)(const float *samples, size_t n, void *user);
 
 /* Timing of a word in the produced audio, for captions. A word of the input that is read as
- * several ("$25.50": "twenty-five dollars and fifty cents") is one entry. */
+ * several ("$25.50": "twenty-five dollars and fifty cents") is one entry (two when a chunk
+ * boundary falls inside it: the same offsets twice, in order). */
 typedef struct {
     const char *word;       /* what was read, normalised ("twenty-five dollars ...") */
     double start_s, end_s;

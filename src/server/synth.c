@@ -22,6 +22,7 @@ typedef struct {
      * timings kept for the caption text (job->captions) */
     const char *text;
     long cp_byte, cp_chars;
+    long last_src[2]; /* the written word of the last timestamp (a word cut between chunks) */
     kokoro_word_time *kept;
     int n_kept, cap_kept;
 } run_ctx;
@@ -191,6 +192,23 @@ static void on_words(const kokoro_word_time *w, int n, void *user)
 {
     run_ctx *rc = user;
     for (int i = 0; i < n && rc->words; i++) {
+        if (rc->job->captions)
+            keep_word(rc, &w[i]);
+        size_t k = json_array_size(rc->words);
+        json_t *prev = k ? json_array_get(rc->words, k - 1) : NULL;
+        if (prev && w[i].src_start >= 0 && w[i].src_start == rc->last_src[0] &&
+            w[i].src_end == rc->last_src[1]) {
+            /* the rest of a written word whose first words ended the chunk before */
+            const char *sp = json_string_value(json_object_get(prev, "spoken"));
+            char *joined = NULL;
+            if (sp && asprintf(&joined, "%s %s", sp, w[i].word) >= 0) {
+                json_object_set_new(prev, "spoken", json_string(joined));
+                json_object_set_new(prev, "end_time", json_real(w[i].end_s + rc->offset_s));
+            }
+            free(joined);
+            continue;
+        }
+        rc->last_src[0] = w[i].src_start, rc->last_src[1] = w[i].src_end;
         /* word: as written in the input when known; spoken: what was read */
         json_t *start = char_offset(rc, w[i].src_start), *end = char_offset(rc, w[i].src_end);
         json_array_append_new(rc->words,
@@ -199,8 +217,6 @@ static void on_words(const kokoro_word_time *w, int n, void *user)
                                         w[i].word, "start_time", w[i].start_s + rc->offset_s,
                                         "end_time", w[i].end_s + rc->offset_s, "start_char",
                                         start, "end_char", end));
-        if (rc->job->captions)
-            keep_word(rc, &w[i]);
     }
     if (rc->job->wrap == SV_WRAP_CAPTIONS_NDJSON)
         flush(rc, 0);
@@ -246,6 +262,7 @@ static int speak_item(run_ctx *rc, const sv_item *it, kokoro_state *st, const sv
     rc->offset_s = (double)rc->samples / KOKORO_SAMPLE_RATE;
     rc->text = it->text;
     rc->cp_byte = rc->cp_chars = 0;
+    rc->last_src[0] = rc->last_src[1] = -1;
     rc_ = kokoro_speak(st, eng->text, it->text, it->lang, pack, &sp, on_audio, rc, err, errlen);
     if (rc_ == KOKORO_OK && rc->oom) {
         snprintf(err, errlen, "out of memory holding the encoded audio");
