@@ -345,6 +345,21 @@ def test_kube_play_serves_on_loopback(kube, tmp_path):
             socket.create_connection((other, kube["ports"]["http"]), timeout=2).close()
 
 
+def test_kube_play_wyoming_port_answers(kube):
+    """KOKORO_WYOMING_PORT from the manifest turned the Wyoming server on, on its port."""
+    import asyncio
+    from wyoming.client import AsyncTcpClient
+    from wyoming.info import Describe, Info
+
+    async def describe():
+        async with AsyncTcpClient("127.0.0.1", kube["ports"]["wyoming"]) as c:
+            await c.write_event(Describe().event())
+            return await asyncio.wait_for(c.read_event(), 30)
+    info = Info.from_event(asyncio.run(describe()))
+    assert [t.name for t in info.tts] == ["kokoro"]
+    assert "af_heart" in [v.name for v in info.tts[0].voices]
+
+
 def test_kube_play_applies_the_security_context(kube):
     info, sc, pod_sc = kube["info"], kube["spec"]["securityContext"], kube["pod"]["securityContext"]
     host = info["HostConfig"]
