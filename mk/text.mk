@@ -106,3 +106,18 @@ $(BUILD)/tests/text-asan/test_captions: tests/text/test_captions.c tests/check.h
 	@mkdir -p $(@D)
 	clang $(TEXT_SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ $< $(TEXT_SRCS) src/speak/captions.c src/core/status.c $(TEXT_TEST_LIBS)
+
+# The captions fuzzer (fuzz/captions_fuzz.c): normalization options, source map, cues.
+TEST_TARGETS += test-captions-fuzz
+.PHONY: fuzz-captions test-captions-fuzz
+FUZZ_CAPTIONS_SECONDS ?= 30
+$(FUZZ_BUILD)/captions_fuzz: fuzz/captions_fuzz.c $(TEXT_SRCS) src/speak/captions.c src/core/status.c \
+                             $(wildcard src/text/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/captions_fuzz.c $(TEXT_SRCS) src/speak/captions.c \
+	    src/core/status.c $(TEXT_TEST_LIBS)
+
+fuzz-captions: $(FUZZ_BUILD)/captions_fuzz
+
+test-captions-fuzz: $(FUZZ_BUILD)/captions_fuzz
+	tests/text/run_captions_fuzz.sh $(FUZZ_BUILD)/captions_fuzz $(FUZZ_CAPTIONS_SECONDS)
