@@ -202,6 +202,24 @@ def test_synthesize_in_each_seed_format(served, fmt, tmp_path):
     assert 2.0 < seconds < 15.0, f"{seconds} s of audio for {len(TEXT.split())} words"
 
 
+# The seed's languages in their own script: the image carries each one's dictionaries (the
+# lexicons in /app/models, espeak-ng's data for the rest).
+GREETINGS = {"en-us": "Hello, my friends.", "en-gb": "Hello, my friends.",
+             "es": "Hola, amigos míos.", "fr": "Bonjour, mes amis.", "hi": "नमस्ते, मेरे दोस्तों।",
+             "it": "Ciao, amici miei.", "pt-br": "Olá, meus amigos.", "zh": "你好，我的朋友们。"}
+
+
+@pytest.mark.parametrize("lang", sorted(GREETINGS))
+def test_every_seed_language_is_read(served, lang):
+    r = requests.post(served.base + "/dev/phonemize", timeout=60,
+                      json={"text": GREETINGS[lang], "language": lang})
+    assert r.status_code == 200, r.text
+    phonemes = r.json()["phonemes"]
+    assert len(phonemes) >= 6, phonemes
+    # Spoken, not spelled: no letter of a non-Latin script is left in the phonemes.
+    assert not any("\u0900" <= ch <= "\u097f" or "\u4e00" <= ch <= "\u9fff" for ch in phonemes)
+
+
 def test_openai_speech_streams_and_aac_is_refused_clearly(served, tmp_path):
     r = requests.post(served.base + "/v1/audio/speech", timeout=120,
                       json={"model": "kokoro", "input": TEXT, "voice": "af_heart",
