@@ -161,8 +161,8 @@ def test_image_config_runs_kokoro_as_non_root_with_a_health_check():
     assert set(cfg["ExposedPorts"]) == {"8000/tcp", "10200/tcp"}
     assert "/tmp/audio" in cfg["Volumes"]
     # The docker format keeps the health check (the OCI format would drop it).
-    check = json.loads(engine("image", "inspect", "--format", "{{json .HealthCheck}}",
-                              IMAGE).stdout)
+    where = "{{json .HealthCheck}}" if ENGINE == "podman" else "{{json .Config.Healthcheck}}"
+    check = json.loads(engine("image", "inspect", "--format", where, IMAGE).stdout)
     assert check["Test"][:2] == ["CMD", "bash"] and "KOKORO_PORT" in check["Test"][-1]
     assert check["StartPeriod"] > 0
 
