@@ -74,12 +74,23 @@ def start_diffs(ours, theirs, skip_first=False):
     return diffs
 
 
-def energy_onset(pcm, threshold=0.02):
-    """Seconds to the first 10 ms frame whose RMS passes threshold."""
+def energy_onset(pcm, threshold=0.02, after_s=0.0):
+    """Seconds to the first 10 ms frame from after_s on whose RMS passes threshold."""
     fr = 240
     n = len(pcm) // fr
     rms = np.sqrt((pcm[: n * fr].reshape(n, fr) ** 2).mean(axis=1))
-    return float(np.argmax(rms > threshold)) * 0.01
+    first = int(after_s / 0.01)
+    return (first + float(np.argmax(rms[first:] > threshold))) * 0.01
+
+
+def after_pauses(ts, pcm, gap_s=0.15):
+    """For each word that follows a silence of at least gap_s (by our times): our start minus
+    where the sound comes back after the previous word's end, and Whisper's view is not used."""
+    out = []
+    for a, b in zip(ts, ts[1:]):
+        if b["start_time"] - a["end_time"] >= gap_s:
+            out.append(abs(b["start_time"] - energy_onset(pcm, after_s=a["end_time"] + 0.05)))
+    return out
 
 
 def speak(url, text, voice):
@@ -120,7 +131,7 @@ def main():
                 parts = line.rstrip("\n").split("\t")
                 if len(parts) >= 2 and not line.startswith("#"):
                     sents.append(parts[1])
-        diffs, inner, onset, first_w, n_words, n_written = [], [], [], [], 0, 0
+        diffs, inner, onset, first_w, paused, n_words, n_written = [], [], [], [], [], 0, 0
         for text in sents:
             ts, pcm = speak(srv.url, text, args.voice)
             n_words += len(ts)
@@ -131,6 +142,7 @@ def main():
             diffs += start_diffs(ours, theirs)
             inner += start_diffs(ours, theirs, skip_first=True)
             onset.append(abs(ts[0]["start_time"] - energy_onset(pcm)))
+            paused += after_pauses(ts, pcm)
             if theirs:
                 first_w.append(theirs[0][1])
         print(f"sentences ({len(sents)}, {args.voice}): start difference to Whisper tiny.en, "
@@ -138,6 +150,9 @@ def main():
         print(f"  without each request's first word: {summary(inner)}")
         print(f"  first words: ours {summary(onset)} from the audio's energy onset; Whisper puts "
               f"them at a median {statistics.median(first_w) * 1000:.0f} ms")
+        if paused:
+            print(f"  words after a pause of 150 ms or more: ours {summary(paused)} from where the "
+                  f"sound comes back (no Whisper)")
         print(f"  timestamps that are the input as written: {n_written} of {n_words}")
         if args.long_minutes > 0:
             words = []

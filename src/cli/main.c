@@ -32,6 +32,7 @@ typedef struct {
     const char *model, *voices, *voice, *lang, *out, *file, *text, *ids;
     const char *user_lexicon; /* --user-lexicon (else $KOKORO_USER_LEXICON) */
     const char *captions;     /* --captions FILE.srt|FILE.vtt */
+    kokoro_norm_options norm; /* --normalization (kokoro_norm_defaults() otherwise) */
     float speed;
     int threads, runs, print_ids, seed_set, direct_conv, no_fft;
     unsigned long long seed;
@@ -57,6 +58,11 @@ static void usage_say(FILE *f)
             "                     (default $KOKORO_USER_LEXICON)\n"
             "  --captions FILE    also write captions of the words as written: FILE.srt or\n"
             "                     FILE.vtt (SubRip or WebVTT, by the extension)\n"
+            "  --normalization L  English normalisation switches, Kokoro-FastAPI's names:\n"
+            "                     NAME=true|false,... of normalize, unit_normalization,\n"
+            "                     url_normalization, email_normalization, phone_normalization,\n"
+            "                     optional_pluralization_normalization, replace_remaining_symbols\n"
+            "                     (default: all true)\n"
             "Text starting with <speak is SSML; plain text may hold [pause:1.5s] and\n"
             "[word](/phonemes/) (docs/text.md).\n"
             "A progress bar is drawn on stderr when it is a terminal.\n");
@@ -73,6 +79,34 @@ static void usage_main(FILE *f)
             "  dump       run phoneme ids and write the intermediate tensors (parity tests)\n");
 }
 
+/* Parses "name=true,name=false" into o. Returns 0, or -1 after saying what is wrong. */
+static int parse_norm(const char *spec, kokoro_norm_options *o)
+{
+    static const char *const names[] = {"normalize", "unit_normalization", "url_normalization",
+                                        "email_normalization", "phone_normalization",
+                                        "optional_pluralization_normalization",
+                                        "replace_remaining_symbols"};
+    int *fields[] = {&o->normalize, &o->unit_normalization, &o->url_normalization,
+                     &o->email_normalization, &o->phone_normalization,
+                     &o->optional_pluralization_normalization, &o->replace_remaining_symbols};
+    for (const char *p = spec; *p;) {
+        size_t n = strcspn(p, ","), eq = strcspn(p, "=");
+        int k = -1, v = -1;
+        for (int i = 0; i < 7 && eq < n; i++)
+            if (strlen(names[i]) == eq && strncmp(p, names[i], eq) == 0) k = i;
+        if (eq < n && n - eq - 1 == 4 && strncmp(p + eq + 1, "true", 4) == 0) v = 1;
+        if (eq < n && n - eq - 1 == 5 && strncmp(p + eq + 1, "false", 5) == 0) v = 0;
+        if (k < 0 || v < 0) {
+            fprintf(stderr, "kokoro: --normalization takes NAME=true|false,... (names in --help), "
+                            "not \"%.*s\"\n", (int)n, p);
+            return -1;
+        }
+        *fields[k] = v;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
 /* Parses options shared by the commands; positional text goes to o->text. Returns 0, 1 for
  * --help, -1 for an error (already reported). */
 static int parse_opts(int argc, char **argv, opts *o, void (*usage)(FILE *))
@@ -83,6 +117,7 @@ static int parse_opts(int argc, char **argv, opts *o, void (*usage)(FILE *))
     o->speed = 1.0f;
     o->threads = 1;
     o->runs = 3;
+    o->norm = kokoro_norm_defaults();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -100,6 +135,8 @@ static int parse_opts(int argc, char **argv, opts *o, void (*usage)(FILE *))
             o->voice = v;
         } else if (TAKE("--captions")) {
             o->captions = v;
+        } else if (TAKE("--normalization")) {
+            if (parse_norm(v, &o->norm)) return -1;
         } else if (TAKE("--user-lexicon")) {
             o->user_lexicon = v;
         } else if (TAKE("--voices")) {
@@ -400,6 +437,7 @@ static int cmd_say(int argc, char **argv)
         if (o.seed_set) sp.noise_seed = o.seed;
         sp.voices = e.voices; /* SSML <voice name> */
         if (o.captions) sp.on_words = on_words;
+        sp.norm = &o.norm;
         int ssml = kokoro_is_ssml(text); /* one document: never cut into blocks */
         const char *p = text;
         while (!rc && *p) {

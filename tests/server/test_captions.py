@@ -229,3 +229,21 @@ def test_cli_refuses_other_caption_files():
     r = subprocess.run([BIN, "say", "--captions", "x.txt", "-o", "/tmp/x.wav", "Hi."], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and ".srt or .vtt" in r.stderr
+
+
+def test_cli_normalization_switches():
+    """kokoro say normalises everything by default; --normalization turns parts off."""
+    whisper = asr.load_model()
+    heard = {}
+    with tempfile.TemporaryDirectory() as d:
+        for name, extra in (("default", []), ("off", ["--normalization",
+                                                      "unit_normalization=false,normalize=true"])):
+            wav = os.path.join(d, name + ".wav")
+            r = subprocess.run([BIN, "say", *extra, "-o", wav, "The box weighs 7 kg."], cwd=ROOT,
+                               capture_output=True, text=True, timeout=600)
+            assert r.returncode == 0, r.stderr
+            heard[name] = " ".join(asr.normalise(asr.transcribe(whisper, wav)))
+    assert "kilogram" in heard["default"] and "kilogram" not in heard["off"], heard
+    r = subprocess.run([BIN, "say", "--normalization", "units=false", "-o", "/tmp/x.wav", "Hi."],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "--normalization" in r.stderr
