@@ -612,25 +612,6 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-#define CHECK_CANCEL()                                                                          \
-    do {                                                                                        \
-        if (p->cancel && p->cancel(p->cancel_user)) {                                           \
-            rc = kk_fail(err, errlen, KOKORO_E_CANCELLED, "synthesis cancelled");               \
-            goto done;                                                                          \
-        }                                                                                       \
-    } while (0)
-#define TRY(expr)                                                                               \
-    do {                                                                                        \
-        if ((rc = (expr)) != KOKORO_OK) {                                                       \
-            kk_fail(err, errlen, rc, "out of memory during synthesis");                         \
-            goto done;                                                                          \
-        }                                                                                       \
-    } while (0)
-#define ALLOC(var, n)                                                                           \
-    do {                                                                                        \
-        if (!((var) = A(&ar, (n)))) TRY(KOKORO_E_NOMEM);                                        \
-    } while (0)
-
 /* The generator and the inverse STFT: decoder output x1 [512][2F] (changed in place) and the
  * source's spectrum har [22][120F+1] -> audio [600F]. keep: record tensors for the parity
  * tests. Returns KOKORO_OK, KOKORO_E_NOMEM or KOKORO_E_CANCELLED. */
@@ -805,6 +786,205 @@ static int vocode_ranges(kokoro_state *st, arena *a, const float *x1, const floa
     return rc;
 }
 
+/* ------------------------------------------------------------------ the forward pass */
+
+/* One forward pass: its arena and the tensors each stage hands to the next. */
+typedef struct {
+    kokoro_state *st;
+    const kokoro_model *m;
+    const kokoro_synth_params *p;
+    arena ar;
+    const float *s_dec, *s_pred; /* the style row's halves: decoder, predictor */
+    int32_t *tok;                /* the ids between two boundary zeros */
+    int T, F;                    /* tokens, frames */
+    float *d;                    /* duration encoder output [T][640] */
+    float *f0, *nc;              /* F0 and energy curves [2F] */
+    float *asr;                  /* text encoder output, aligned [512][F] */
+    float *x1;                   /* decoder output [512][2F] */
+    float *har;                  /* the harmonic source's spectrum [22][120F+1] */
+    char *err;
+    size_t errlen;
+} pass;
+
+#define PA(var, n)                                                                              \
+    do {                                                                                        \
+        if (!((var) = A(&x->ar, (n)))) return KOKORO_E_NOMEM;                                   \
+    } while (0)
+
+static int cancelled(const pass *x) { return x->p->cancel && x->p->cancel(x->p->cancel_user); }
+
+/* ALBERT over the tokens, then the duration encoder: x->d. */
+static int stage_albert(pass *x)
+{
+    float *d_en;
+    PA(d_en, (size_t)x->T * 512);
+    int rc = albert(x->st, &x->ar, x->tok, x->T, d_en);
+    if (rc == KOKORO_OK && cancelled(x)) rc = KOKORO_E_CANCELLED;
+    if (rc == KOKORO_OK) {
+        PA(x->d, (size_t)x->T * 640);
+        rc = duration_encoder(x->st, &x->ar, d_en, x->T, x->s_pred, x->d);
+    }
+    arena_release(&x->ar, d_en);
+    return rc;
+}
+
+/* Durations (st->durations) at the requested speed, and the frame count x->F, refused past
+ * the frame cap before any per-frame memory is taken. */
+static int stage_durations(pass *x)
+{
+    const kk_lstm *l = &x->m->pred_lstm;
+    const int T = x->T;
+    float *xl, *logits, *scr;
+    PA(xl, (size_t)T * 512);
+    PA(logits, (size_t)T * 50);
+    PA(scr, (size_t)T * 8 * 256);
+    kk_bilstm(x->st->pool, l->wx, l->wh, l->b, 640, 256, x->d, T, xl, scr);
+    kk_linear_rows(x->st->pool, x->m->dur_proj.w, x->m->dur_proj.b, 512, 50, xl, T, logits);
+    int32_t *dur = realloc(x->st->durations, (size_t)T * sizeof *dur);
+    if (!dur) return KOKORO_E_NOMEM;
+    x->st->durations = dur;
+    x->st->n_durations = T;
+    long F = 0;
+    for (int t = 0; t < T; t++) {
+        float sum = 0;
+        for (int j = 0; j < 50; j++) sum += 1.0f / (1.0f + expf(-logits[t * 50 + j]));
+        float v = rintf(sum / x->p->speed); /* round half to even, like torch.round */
+        dur[t] = v < 1.0f ? 1 : (int32_t)v;
+        F += dur[t];
+    }
+    arena_release(&x->ar, scr);
+    arena_release(&x->ar, logits);
+    arena_release(&x->ar, xl);
+    int cap = x->p->max_frames > 0 ? x->p->max_frames : KOKORO_MAX_FRAMES;
+    if (x->p->max_frames >= 0 && F > cap)
+        return kk_fail(x->err, x->errlen, KOKORO_E_TOO_LONG,
+                       "%d phonemes at speed %g last %ld frames (%.1f s); one forward pass "
+                       "takes at most %d frames: cut the text into shorter pieces", T - 2,
+                       (double)x->p->speed, F,
+                       F * (double)KOKORO_SAMPLES_PER_FRAME / KOKORO_SAMPLE_RATE, cap);
+    x->F = (int)F;
+    if (x->st->keep_tensors) {
+        float *df;
+        PA(df, (size_t)T);
+        for (int t = 0; t < T; t++) df[t] = (float)dur[t];
+        keep(x->st, "durations", df, T, 1);
+    }
+    return KOKORO_OK;
+}
+
+/* F0 and energy (x->f0, x->nc): the duration encoder's rows repeated by their durations,
+ * the shared LSTM, then the two branches. */
+static int stage_prosody(pass *x)
+{
+    const int T = x->T, F = x->F;
+    const int32_t *dur = x->st->durations;
+    float *shared_in, *shared_out, *sh, *scr;
+    PA(shared_in, (size_t)F * 640);
+    for (int t = 0, f = 0; t < T; t++)
+        for (int r = 0; r < dur[t]; r++, f++)
+            memcpy(shared_in + (size_t)f * 640, x->d + (size_t)t * 640, 640 * sizeof *x->d);
+    PA(shared_out, (size_t)F * 512);
+    PA(sh, (size_t)512 * F);
+    PA(scr, (size_t)F * 8 * 256);
+    const kk_lstm *l = &x->m->shared;
+    kk_bilstm(x->st->pool, l->wx, l->wh, l->b, 640, 256, shared_in, F, shared_out, scr);
+    arena_release(&x->ar, scr);
+    transpose(shared_out, F, 512, sh);
+    PA(x->f0, 2 * (size_t)F);
+    PA(x->nc, 2 * (size_t)F);
+    if (cancelled(x)) return KOKORO_E_CANCELLED;
+    int rc = f0n_branch(x->st, &x->ar, x->m->f0, &x->m->f0_proj, sh, F, x->s_pred, x->f0);
+    if (rc == KOKORO_OK)
+        rc = f0n_branch(x->st, &x->ar, x->m->nn, &x->m->n_proj, sh, F, x->s_pred, x->nc);
+    arena_release(&x->ar, shared_in);
+    arena_release(&x->ar, shared_out);
+    arena_release(&x->ar, sh);
+    keep(x->st, "f0", x->f0, 2 * F, 1);
+    keep(x->st, "n", x->nc, 2 * F, 1);
+    return rc;
+}
+
+/* The text encoder, aligned to the frames: x->asr. */
+static int stage_text(pass *x)
+{
+    const int T = x->T, F = x->F;
+    const int32_t *dur = x->st->durations;
+    float *t_en;
+    PA(t_en, (size_t)512 * T);
+    PA(x->asr, (size_t)512 * F);
+    int rc = text_encoder(x->st, &x->ar, x->tok, T, t_en);
+    if (rc != KOKORO_OK) return rc;
+    for (int c = 0; c < 512; c++)
+        for (int t = 0, f = 0; t < T; t++)
+            for (int r = 0; r < dur[t]; r++, f++)
+                x->asr[(size_t)c * F + f] = t_en[(size_t)c * T + t];
+    arena_release(&x->ar, t_en);
+    keep(x->st, "asr", x->asr, 512, F);
+    return KOKORO_OK;
+}
+
+/* The decoder: aligned text, F0 and energy -> x->x1 [512][2F]. */
+static int stage_decoder(pass *x)
+{
+    kokoro_state *st = x->st;
+    const kokoro_model *m = x->m;
+    const int F = x->F;
+    int mark = x->ar.n, Fd, rc;
+    float *f0d, *nd, *x0, *ares, *cat;
+    PA(f0d, (size_t)F + 1);
+    PA(nd, (size_t)F + 1);
+    if ((rc = conv_strided(st, &m->f0_conv, 2, 1, x->f0, 2 * F, f0d, &Fd)) ||
+        (rc = conv_strided(st, &m->n_conv, 2, 1, x->nc, 2 * F, nd, &Fd)))
+        return rc;
+    PA(x->x1, (size_t)1024 * 2 * F);
+    mark = x->ar.n; /* what follows is the decoder's own */
+    PA(cat, (size_t)1090 * F);
+    PA(x0, (size_t)1024 * F);
+    PA(ares, (size_t)64 * F);
+    memcpy(cat, x->asr, (size_t)512 * F * sizeof *cat);
+    memcpy(cat + (size_t)512 * F, f0d, (size_t)F * sizeof *cat);
+    memcpy(cat + (size_t)513 * F, nd, (size_t)F * sizeof *cat);
+    if ((rc = adablk(st, &x->ar, &m->encode, cat, F, x->s_dec, x0))) return rc;
+    if (kk_conv1d(st->pool, m->asr_res.w, m->asr_res.b, 512, 64, 1, 1, 1, 0, x->asr, F, ares) < 0)
+        return KOKORO_E_NOMEM;
+    for (int i = 0; i < 4; i++) {
+        memcpy(cat, x0, (size_t)1024 * F * sizeof *cat);
+        memcpy(cat + (size_t)1024 * F, ares, (size_t)64 * F * sizeof *cat);
+        memcpy(cat + (size_t)1088 * F, f0d, (size_t)F * sizeof *cat);
+        memcpy(cat + (size_t)1089 * F, nd, (size_t)F * sizeof *cat);
+        if ((rc = adablk(st, &x->ar, &m->decode[i], cat, F, x->s_dec, i == 3 ? x->x1 : x0)))
+            return rc;
+        if (cancelled(x)) return KOKORO_E_CANCELLED;
+    }
+    arena_pop(&x->ar, mark);
+    keep(st, "decoder", x->x1, 512, 2 * F);
+    return KOKORO_OK;
+}
+
+/* The harmonic source for the whole utterance (its phase runs on from the start): x->har. */
+static int stage_source(pass *x)
+{
+    int nfr = 120 * x->F + 1;
+    PA(x->har, (size_t)22 * nfr);
+    int rc = source_stft(x->st, &x->ar, x->f0, 2 * x->F, x->p, x->har);
+    keep(x->st, "har", x->har, 22, nfr);
+    return rc;
+}
+
+#undef PA
+
+/* Runs one stage unless an earlier one failed or the caller cancelled; adds its time to
+ * stage_s[slot]. */
+static int run_stage(pass *x, int rc, int (*stage)(pass *), int slot)
+{
+    if (rc != KOKORO_OK) return rc;
+    if (cancelled(x)) return KOKORO_E_CANCELLED;
+    double t0 = now_s();
+    rc = stage(x);
+    x->st->stage_s[slot] += now_s() - t0;
+    return rc;
+}
+
 int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const float *style,
                       const kokoro_synth_params *params, float **audio, size_t *n_samples,
                       char *err, size_t errlen)
@@ -822,178 +1002,43 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
                            ids[i], i);
     kokoro_synth_params defaults = kokoro_synth_defaults();
     const kokoro_synth_params *p = params ? params : &defaults;
-    if (!(p->speed >= 0.25f && p->speed <= 4.0f))
-        return kk_fail(err, errlen, KOKORO_E_ARG, "speed %g is outside 0.25..4", p->speed);
+    if (!(p->speed >= KOKORO_SPEED_MIN && p->speed <= KOKORO_SPEED_MAX))
+        return kk_fail(err, errlen, KOKORO_E_ARG, "speed %g is outside %g..%g", p->speed,
+                       (double)KOKORO_SPEED_MIN, (double)KOKORO_SPEED_MAX);
 
-    const kokoro_model *m = st->m;
-    const float *s_dec = style, *s_pred = style + 128;
-    arena ar = {.acct = st->pool};
+    pass x = {.st = st, .m = st->m, .p = p, .ar = {.acct = st->pool}, .s_dec = style,
+              .s_pred = style + 128, .T = n_ids + 2, .err = err, .errlen = errlen};
     long out_counted = 0; /* the output buffer's bytes, counted while this call runs */
-    int rc = KOKORO_OK, T = n_ids + 2;
-    double t0 = now_s(), t1;
     drop_tensors(st);
     kk_pool_mem_peak(st->pool, 1); /* a new high-water mark for this call */
     memset(st->stage_s, 0, sizeof st->stage_s);
 
-    int32_t *tok = (int32_t *)A(&ar, (size_t)T);
-    if (!tok) TRY(KOKORO_E_NOMEM);
-    tok[0] = tok[T - 1] = 0;
-    memcpy(tok + 1, ids, (size_t)n_ids * sizeof *tok);
+    int rc = (x.tok = (int32_t *)A(&x.ar, (size_t)x.T)) ? KOKORO_OK : KOKORO_E_NOMEM;
+    if (rc == KOKORO_OK) {
+        x.tok[0] = x.tok[x.T - 1] = 0;
+        memcpy(x.tok + 1, ids, (size_t)n_ids * sizeof *x.tok);
+    }
+    rc = run_stage(&x, rc, stage_albert, 0);
+    rc = run_stage(&x, rc, stage_durations, 1);
+    rc = run_stage(&x, rc, stage_prosody, 1);
+    rc = run_stage(&x, rc, stage_text, 2);
+    rc = run_stage(&x, rc, stage_decoder, 3);
+    rc = run_stage(&x, rc, stage_source, 5);
+    if (rc == KOKORO_OK && cancelled(&x)) rc = KOKORO_E_CANCELLED;
 
-    /* 1. ALBERT and the duration encoder */
-    float *d_en, *d;
-    ALLOC(d_en, (size_t)T * 512);
-    TRY(albert(st, &ar, tok, T, d_en));
-    t1 = now_s();
-    st->stage_s[0] = t1 - t0;
-    t0 = t1;
-    CHECK_CANCEL();
-    ALLOC(d, (size_t)T * 640);
-    TRY(duration_encoder(st, &ar, d_en, T, s_pred, d));
-
-    /* 2. durations */
-    float *xl, *logits;
-    ALLOC(xl, (size_t)T * 512);
-    ALLOC(logits, (size_t)T * 50);
-    {
-        float *scr;
-        ALLOC(scr, (size_t)T * 8 * 256);
-        const kk_lstm *l = &m->pred_lstm;
-        kk_bilstm(st->pool, l->wx, l->wh, l->b, 640, 256, d, T, xl, scr);
-    }
-    kk_linear_rows(st->pool, m->dur_proj.w, m->dur_proj.b, 512, 50, xl, T, logits);
-    int32_t *dur = realloc(st->durations, (size_t)T * sizeof *dur);
-    if (!dur) TRY(KOKORO_E_NOMEM);
-    st->durations = dur;
-    st->n_durations = T;
-    long F = 0;
-    for (int t = 0; t < T; t++) {
-        float sum = 0;
-        for (int j = 0; j < 50; j++) sum += 1.0f / (1.0f + expf(-logits[t * 50 + j]));
-        float v = rintf(sum / p->speed); /* round half to even, like torch.round */
-        dur[t] = v < 1.0f ? 1 : (int32_t)v;
-        F += dur[t];
-    }
-    {
-        int cap = p->max_frames > 0 ? p->max_frames : KOKORO_MAX_FRAMES;
-        if (p->max_frames >= 0 && F > cap) {
-            rc = kk_fail(err, errlen, KOKORO_E_TOO_LONG,
-                         "%d phonemes at speed %g last %ld frames (%.1f s); one forward pass "
-                         "takes at most %d frames: cut the text into shorter pieces", n_ids,
-                         (double)p->speed, F, F * (double)KOKORO_SAMPLES_PER_FRAME /
-                         KOKORO_SAMPLE_RATE, cap);
-            goto done;
-        }
-    }
-    if (st->keep_tensors) {
-        float *df;
-        ALLOC(df, (size_t)T);
-        for (int t = 0; t < T; t++) df[t] = (float)dur[t];
-        keep(st, "durations", df, T, 1);
-    }
-    /* 3. alignment: each token's 640-d row repeated by its duration, as [640][F] */
-    float *shared_in, *shared_out, *sh;
-    ALLOC(shared_in, (size_t)F * 640);
-    {
-        long f = 0;
-        for (int t = 0; t < T; t++)
-            for (int r = 0; r < dur[t]; r++, f++)
-                memcpy(shared_in + (size_t)f * 640, d + (size_t)t * 640, 640 * sizeof *d);
-    }
-    /* 4. F0 and N */
-    ALLOC(shared_out, (size_t)F * 512);
-    ALLOC(sh, (size_t)512 * F);
-    {
-        float *scr;
-        ALLOC(scr, (size_t)F * 8 * 256);
-        const kk_lstm *l = &m->shared;
-        kk_bilstm(st->pool, l->wx, l->wh, l->b, 640, 256, shared_in, (int)F, shared_out, scr);
-        arena_release(&ar, scr);
-    }
-    transpose(shared_out, (int)F, 512, sh);
-    float *f0, *nc;
-    ALLOC(f0, 2 * (size_t)F);
-    ALLOC(nc, 2 * (size_t)F);
-    CHECK_CANCEL();
-    TRY(f0n_branch(st, &ar, m->f0, &m->f0_proj, sh, (int)F, s_pred, f0));
-    TRY(f0n_branch(st, &ar, m->nn, &m->n_proj, sh, (int)F, s_pred, nc));
-    arena_release(&ar, shared_in);
-    arena_release(&ar, shared_out);
-    arena_release(&ar, sh);
-    keep(st, "f0", f0, 2 * (int)F, 1);
-    keep(st, "n", nc, 2 * (int)F, 1);
-    t1 = now_s();
-    st->stage_s[1] = t1 - t0;
-    t0 = t1;
-    CHECK_CANCEL();
-
-    /* 5. text encoder, aligned: asr [512][F] */
-    float *t_en, *asr;
-    ALLOC(t_en, (size_t)512 * T);
-    ALLOC(asr, (size_t)512 * F);
-    TRY(text_encoder(st, &ar, tok, T, t_en));
-    for (int c = 0; c < 512; c++) {
-        long f = 0;
-        for (int t = 0; t < T; t++)
-            for (int r = 0; r < dur[t]; r++, f++) asr[(size_t)c * F + f] = t_en[(size_t)c * T + t];
-    }
-    keep(st, "asr", asr, 512, (int)F);
-    t1 = now_s();
-    st->stage_s[2] = t1 - t0;
-    t0 = t1;
-    CHECK_CANCEL();
-
-    /* 6. decoder */
-    float *f0d, *nd, *x0, *x1, *ares, *cat;
-    int Fd;
-    ALLOC(f0d, (size_t)F + 1);
-    ALLOC(nd, (size_t)F + 1);
-    TRY(conv_strided(st, &m->f0_conv, 2, 1, f0, 2 * (int)F, f0d, &Fd));
-    TRY(conv_strided(st, &m->n_conv, 2, 1, nc, 2 * (int)F, nd, &Fd));
-    ALLOC(cat, (size_t)1090 * F);
-    ALLOC(x0, (size_t)1024 * F);
-    ALLOC(x1, (size_t)1024 * 2 * F);
-    ALLOC(ares, (size_t)64 * F);
-    memcpy(cat, asr, (size_t)512 * F * sizeof *cat);
-    memcpy(cat + (size_t)512 * F, f0d, (size_t)F * sizeof *cat);
-    memcpy(cat + (size_t)513 * F, nd, (size_t)F * sizeof *cat);
-    TRY(adablk(st, &ar, &m->encode, cat, (int)F, s_dec, x0));
-    if (kk_conv1d(st->pool, m->asr_res.w, m->asr_res.b, 512, 64, 1, 1, 1, 0, asr, (int)F, ares) < 0)
-        TRY(KOKORO_E_NOMEM);
-    for (int i = 0; i < 4; i++) {
-        memcpy(cat, x0, (size_t)1024 * F * sizeof *cat);
-        memcpy(cat + (size_t)1024 * F, ares, (size_t)64 * F * sizeof *cat);
-        memcpy(cat + (size_t)1088 * F, f0d, (size_t)F * sizeof *cat);
-        memcpy(cat + (size_t)1089 * F, nd, (size_t)F * sizeof *cat);
-        TRY(adablk(st, &ar, &m->decode[i], cat, (int)F, s_dec, i == 3 ? x1 : x0));
-        CHECK_CANCEL();
-    }
-    keep(st, "decoder", x1, 512, 2 * (int)F);
-    t1 = now_s();
-    st->stage_s[3] = t1 - t0;
-    t0 = t1;
-
-    /* 7. the harmonic source, for the whole utterance (its phase runs on from the start) */
-    int F2 = 2 * (int)F, nfr = 120 * (int)F + 1;
-    float *har;
-    ALLOC(har, (size_t)22 * nfr);
-    TRY(source_stft(st, &ar, f0, F2, p, har));
-    keep(st, "har", har, 22, nfr);
-    st->stage_s[5] = now_s() - t0;
-    arena_release(&ar, cat);
-    arena_release(&ar, x0);
-
-    /* 8. generator and inverse STFT: at once, or range by range to on_range */
-    if (p->on_range) {
-        rc = vocode_ranges(st, &ar, x1, har, (int)F, tok, s_dec, p);
-        if (rc == KOKORO_OK) *n_samples = (size_t)F * KOKORO_SAMPLES_PER_FRAME;
-    } else {
-        size_t L = (size_t)KOKORO_SAMPLES_PER_FRAME * F;
+    /* the generator and inverse STFT (they time themselves): at once, or range by range */
+    if (rc == KOKORO_OK && p->on_range) {
+        rc = vocode_ranges(st, &x.ar, x.x1, x.har, x.F, x.tok, x.s_dec, p);
+        if (rc == KOKORO_OK) *n_samples = (size_t)x.F * KOKORO_SAMPLES_PER_FRAME;
+    } else if (rc == KOKORO_OK) {
+        size_t L = (size_t)KOKORO_SAMPLES_PER_FRAME * x.F;
         float *out = malloc(L * sizeof *out);
-        if (!out) TRY(KOKORO_E_NOMEM);
-        out_counted = (long)(L * sizeof *out); /* the caller's afterwards, alive at the peak */
-        arena_count(&ar, out_counted);
-        rc = generate(st, &ar, x1, har, (int)F, s_dec, p, 1, out);
+        if (!out) rc = KOKORO_E_NOMEM;
+        if (out) {
+            out_counted = (long)(L * sizeof *out); /* the caller's afterwards, alive at the peak */
+            arena_count(&x.ar, out_counted);
+            rc = generate(st, &x.ar, x.x1, x.har, x.F, x.s_dec, p, 1, out);
+        }
         if (rc == KOKORO_OK) {
             keep(st, "audio", out, (int)L, 1);
             *audio = out;
@@ -1004,11 +1049,11 @@ int kokoro_synthesize(kokoro_state *st, const int32_t *ids, int n_ids, const flo
     }
     if (rc == KOKORO_E_CANCELLED)
         kk_fail(err, errlen, rc, "synthesis cancelled");
-    else if (rc != KOKORO_OK)
-        kk_fail(err, errlen, rc, "out of memory during synthesis");
-done:
-    arena_free(&ar);
-    arena_count(&ar, -out_counted);
+    else if (rc == KOKORO_E_NOMEM || rc == KOKORO_E_INTERNAL)
+        kk_fail(err, errlen, rc, "%s during synthesis",
+                rc == KOKORO_E_NOMEM ? "out of memory" : "internal error");
+    arena_free(&x.ar);
+    arena_count(&x.ar, -out_counted);
     st->peak_bytes = kk_pool_mem_peak(st->pool, 1);
     return rc;
 }
