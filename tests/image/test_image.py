@@ -265,6 +265,24 @@ def test_health_check_fails_when_the_server_is_elsewhere():
         c.remove()
 
 
+# ------------------------------------------------------------------ Japanese, mounted
+
+def test_japanese_speaks_with_its_dictionary_mounted(tmp_path):
+    """UniDic (248 MB) stays out of the image; mounted read-only where the server looks for
+    it, Japanese is spoken."""
+    unidic = os.path.join(ROOT, "models", "lexicon", "unidic-lite")
+    assert os.path.isdir(unidic), f"{unidic} is missing: run make model first"
+    c = Container("-v", f"{unidic}:/app/models/lexicon/unidic-lite:ro")
+    try:
+        wait_ready(c.base, container=c.name)
+        r = requests.post(c.base + "/synthesize", timeout=120, json={
+            "text": "今日はいい天気ですね。", "voice_id": "jf_alpha", "output_format": "wav"})
+        assert r.status_code == 200, r.text
+        assert ffprobe(r.content, tmp_path, "ja.wav")[1] > 1.0
+    finally:
+        c.remove()
+
+
 # ------------------------------------------------------------------ SIGTERM drain
 
 def test_sigterm_drains_the_request_in_flight(tmp_path):
