@@ -11,14 +11,9 @@ SECONDS_BUDGET=${2:-60}
 LANG_SECONDS=${FUZZ_LANG_SECONDS:-20}
 LANGS=${FUZZ_LANGS:-es fr hi it pt-br}
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
-export LSAN_OPTIONS="suppressions=$here/fuzz/lsan.supp:print_suppressions=0"
-export ASAN_OPTIONS=detect_leaks=1
-export KOKORO_LEXICON_DIR=${KOKORO_LEXICON_DIR:-$here/models/lexicon}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/fuzz_lib.sh"
+fuzz_setup
 seeds="$work/seeds"
-mkdir -p "$seeds" "$work/corpus"
 
 python3 - "$seeds" <<'PY'
 import os, random, sys
@@ -74,23 +69,10 @@ for lang, sample in text.items():
     put("latin-soup-words", " ".join(soup[i:i + 3] for i in range(0, len(soup), 3)))
 PY
 
-echo "run_fuzz: hostile seeds"
-timeout 600 "$FUZZER" -rss_limit_mb=4096 -timeout=120 \
-    -max_len=1100000 "$seeds"/* 2>&1 | tail -n 3
-
-echo "run_fuzz: random inputs for ${SECONDS_BUDGET}s"
-timeout $((SECONDS_BUDGET + 300)) "$FUZZER" -rss_limit_mb=4096 \
-    -timeout=30 -max_len=8192 -max_total_time="$SECONDS_BUDGET" -print_final_stats=1 \
-    "$work/corpus" "$seeds" > "$work/log" 2>&1 || { tail -n 40 "$work/log"; exit 1; }
-grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$work/log" || true
-
+fuzz_seeds run_fuzz "$FUZZER"
+fuzz_random run_fuzz "$FUZZER" "$SECONDS_BUDGET" 8192 "$work/corpus" "$seeds"
 for lang in $LANGS; do
-    echo "run_fuzz: $lang alone for ${LANG_SECONDS}s"
-    mkdir -p "$work/corpus-$lang"
-    KOKORO_FUZZ_LANG=$lang timeout $((LANG_SECONDS + 300)) "$FUZZER" -rss_limit_mb=4096 \
-        -timeout=30 -max_len=4096 -max_total_time="$LANG_SECONDS" -print_final_stats=1 \
-        "$work/corpus-$lang" "$work/lang/$lang" > "$work/log-$lang" 2>&1 ||
-        { tail -n 40 "$work/log-$lang"; exit 1; }
-    grep -E "stat::number_of_executed_units" "$work/log-$lang" || true
+    fuzz_random "run_fuzz ($lang alone)" "$FUZZER" "$LANG_SECONDS" 4096 "$work/corpus-$lang" \
+        "$work/lang/$lang" KOKORO_FUZZ_LANG="$lang"
 done
 echo "run_fuzz: ok"

@@ -7,13 +7,8 @@ set -euo pipefail
 FUZZER=${1:?usage: run_ja_fuzz.sh build-fuzz/ja_fuzz [seconds]}
 SECONDS_BUDGET=${2:-60}
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
-export LSAN_OPTIONS="suppressions=$here/fuzz/lsan.supp:print_suppressions=0"
-export ASAN_OPTIONS=detect_leaks=1
-export KOKORO_LEXICON_DIR=${KOKORO_LEXICON_DIR:-$here/models/lexicon}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/seeds" "$work/corpus"
+. "$(dirname "$0")/fuzz_lib.sh"
+fuzz_setup
 
 python3 - "$work/seeds" "$here/tests/text/ja_sentences.txt" <<'PY'
 import os, random, sys
@@ -40,12 +35,6 @@ for i, l in enumerate(lines[::10]):
 put("all-sentences", "".join(lines))
 PY
 
-echo "run_ja_fuzz: hostile seeds"
-timeout 600 "$FUZZER" -rss_limit_mb=4096 -timeout=120 -max_len=1100000 "$work/seeds"/* 2>&1 | tail -n 3
-
-echo "run_ja_fuzz: random inputs for ${SECONDS_BUDGET}s"
-timeout $((SECONDS_BUDGET + 300)) "$FUZZER" -rss_limit_mb=4096 -timeout=30 -max_len=4096 \
-    -max_total_time="$SECONDS_BUDGET" -print_final_stats=1 "$work/corpus" "$work/seeds" \
-    > "$work/log" 2>&1 || { tail -n 40 "$work/log"; exit 1; }
-grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$work/log" || true
+fuzz_seeds run_ja_fuzz "$FUZZER"
+fuzz_random run_ja_fuzz "$FUZZER" "$SECONDS_BUDGET" 4096 "$work/corpus" "$work/seeds"
 echo "run_ja_fuzz: ok"

@@ -5,13 +5,8 @@
 set -euo pipefail
 FUZZER=${1:?usage: run_ssml_fuzz.sh build-fuzz/ssml_fuzz [seconds]}
 SECONDS_BUDGET=${2:-30}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-export LSAN_OPTIONS="suppressions=$here/fuzz/lsan.supp:print_suppressions=0"
-export ASAN_OPTIONS=detect_leaks=1
-export KOKORO_LEXICON_DIR=${KOKORO_LEXICON_DIR:-$here/models/lexicon}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/seeds" "$work/corpus"
+. "$(dirname "$0")/fuzz_lib.sh"
+fuzz_setup
 i=0
 seed() { printf '%s' "$1" > "$work/seeds/s$i"; i=$((i + 1)); }
 seed $'\x00<speak>Hello <break time="1s"/> world. <prosody rate="slow" volume="+6dB">slow</prosody></speak>'
@@ -23,5 +18,5 @@ seed $'\x00<!DOCTYPE a [<!ENTITY b "cc"><!ENTITY d "&b;&b;&b;">]><speak>&d;</spe
 seed $'\x00One. [pause:1.5s] Two [pause:500ms] [tomato](/t\xc9\x99m\xcb\x88AtO/).'
 seed $'\x00[pause:0s][a](/b/)[pause:10s]'
 seed $'\x01<emphasis><emphasis><emphasis><emphasis>deep</emphasis></emphasis></emphasis></emphasis></speak>'
-"$FUZZER" -max_total_time="$SECONDS_BUDGET" -max_len=4096 -timeout=20 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$work/corpus" "$work/seeds" 2>&1 | tail -n 15
+fuzz_random run_ssml_fuzz "$FUZZER" "$SECONDS_BUDGET" 4096 "$work/corpus" "$work/seeds"
+echo "run_ssml_fuzz: ok"

@@ -7,12 +7,8 @@ set -euo pipefail
 FUZZER=${1:?usage: run_zh_fuzz.sh build-fuzz/zh_fuzz [seconds]}
 SECONDS_BUDGET=${2:-45}
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
-export ASAN_OPTIONS=detect_leaks=1
-export KOKORO_LEXICON_DIR=${KOKORO_LEXICON_DIR:-$here/models/lexicon}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/seeds" "$work/corpus"
+. "$(dirname "$0")/fuzz_lib.sh"
+fuzz_setup
 
 python3 - "$work/seeds" "$here/tests/text/zh_sentences.txt" <<'PY'
 import os, random, sys
@@ -34,14 +30,6 @@ put("invalid-utf8", bytes(random.randrange(256) for _ in range(20000)))
 put("rare-han", "".join(chr(c) for c in range(0x9FA0, 0xA000)) + "〇㐀䶵")
 PY
 
-echo "run_zh_fuzz: hostile seeds"
-timeout 600 "$FUZZER" -rss_limit_mb=4096 -timeout=120 -max_len=1100000 "$work/seeds"/* \
-    > "$work/log-seeds" 2>&1 || { tail -n 40 "$work/log-seeds"; exit 1; }
-echo "run_zh_fuzz: $(grep -c '^Executed' "$work/log-seeds") seeds ran clean"
-
-echo "run_zh_fuzz: random inputs for ${SECONDS_BUDGET}s"
-timeout $((SECONDS_BUDGET + 300)) "$FUZZER" -rss_limit_mb=4096 -timeout=30 -max_len=4096 \
-    -max_total_time="$SECONDS_BUDGET" -print_final_stats=1 "$work/corpus" "$work/seeds" \
-    > "$work/log" 2>&1 || { tail -n 40 "$work/log"; exit 1; }
-grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$work/log" || true
+fuzz_seeds run_zh_fuzz "$FUZZER"
+fuzz_random run_zh_fuzz "$FUZZER" "$SECONDS_BUDGET" 4096 "$work/corpus" "$work/seeds"
 echo "run_zh_fuzz: ok"
