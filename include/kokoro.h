@@ -203,6 +203,15 @@ kokoro_norm_options kokoro_norm_defaults(void);
  * or NULL. */
 const char *kokoro_lang_of_voice(const char *voice_name);
 
+/* The languages the front end knows, so that a program need not keep its own list:
+ * kokoro_lang_count() of them, kokoro_lang_code(i) the canonical code of the i-th
+ * (0 <= i < count; NULL otherwise). kokoro_lang_canonical maps any accepted code or alias
+ * (any case: "EN", "a", "pt", "zh-CN") to its canonical code, NULL when unknown. Whether a
+ * language's data is installed shows when it is first used (kokoro_phonemize). */
+int kokoro_lang_count(void);
+const char *kokoro_lang_code(int i);
+const char *kokoro_lang_canonical(const char *code);
+
 /* Text -> phoneme string in the model's vocabulary (UTF-8, malloc'd, caller frees). */
 int kokoro_phonemize(kokoro_text *t, const char *text, const char *lang, char **phonemes,
                      char *err, size_t errlen);

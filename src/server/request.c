@@ -218,30 +218,15 @@ char *sv_resolve_voice(sv_server *s, const char *spec, const char *param, sv_err
     return NULL;
 }
 
-/* Language codes and what they mean to the front end. */
-static const struct {
-    const char *code, *canonical;
-} lang_alias[] = {
-    {"en", "en"},       {"en-us", "en-us"}, {"en_us", "en-us"}, {"a", "en-us"}, {"en-gb", "en-gb"},
-    {"en_gb", "en-gb"}, {"b", "en-gb"},     {"es", "es"},       {"e", "es"},    {"fr", "fr"},
-    {"fr-fr", "fr"},    {"f", "fr"},        {"hi", "hi"},       {"h", "hi"},    {"it", "it"},
-    {"i", "it"},        {"pt", "pt"},       {"pt-br", "pt"},    {"p", "pt"},    {"ja", "ja"},
-    {"j", "ja"},        {"ja-jp", "ja"},    {"ja_jp", "ja"},    {"zh", "zh"},   {"z", "zh"},
-    {"zh-cn", "zh"},    {"zh_cn", "zh"},    {"zh-hans", "zh"},  {"cmn", "zh"},
-};
-
+/* A language code as the server names it: the library's canonical code for any of its codes
+ * and aliases, in any case (kokoro_lang_canonical), but Portuguese as "pt", and "en" alone
+ * kept as "en" (the voice's English, else en-us: sv_pick_lang). NULL when unknown. */
 static const char *canonical_lang(const char *code)
 {
-    char low[16];
-    size_t n = strlen(code);
-    if (n >= sizeof low)
-        return NULL;
-    for (size_t i = 0; i <= n; i++)
-        low[i] = (char)tolower((unsigned char)code[i]);
-    for (size_t i = 0; i < sizeof lang_alias / sizeof *lang_alias; i++)
-        if (strcmp(lang_alias[i].code, low) == 0)
-            return lang_alias[i].canonical;
-    return NULL;
+    if (strcasecmp(code, "en") == 0)
+        return "en";
+    const char *c = kokoro_lang_canonical(code);
+    return c && strcmp(c, "pt-br") == 0 ? "pt" : c;
 }
 
 static int lang_supported(sv_server *s, const char *lang)

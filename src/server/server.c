@@ -849,15 +849,16 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ------------------------------------------------------------------ lifecycle */
 
-/* The languages the text front end really speaks, found by asking it. */
+/* The languages the text front end knows (the library's list, so that a new front end shows
+ * up here by itself) whose data is installed, found by asking it to read one word. The
+ * server names Portuguese "pt", as the OpenAI-style API always has. */
 static void probe_languages(sv_server *s)
 {
-    static const char *candidates[] = {"en-us", "en-gb", "es", "fr", "hi", "it", "pt", "ja", "zh"};
-    for (size_t i = 0; i < sizeof candidates / sizeof *candidates && s->n_langs < SV_MAX_LANGS;
-         i++) {
+    for (int i = 0; i < kokoro_lang_count() && s->n_langs < SV_MAX_LANGS; i++) {
+        const char *code = kokoro_lang_code(i);
         char *ph = NULL;
-        if (kokoro_phonemize(s->eng.text, "a", candidates[i], &ph, NULL, 0) == KOKORO_OK)
-            s->langs[s->n_langs++] = candidates[i];
+        if (kokoro_phonemize(s->eng.text, "a", code, &ph, NULL, 0) == KOKORO_OK)
+            s->langs[s->n_langs++] = strcmp(code, "pt-br") == 0 ? "pt" : code;
         free(ph);
     }
 }

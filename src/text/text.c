@@ -42,6 +42,22 @@ const kk_lang *kk_lang_find(const char *code)
     return NULL;
 }
 
+int kokoro_lang_count(void)
+{
+    return (int)(sizeof LANGS / sizeof LANGS[0]);
+}
+
+const char *kokoro_lang_code(int i)
+{
+    return i >= 0 && i < kokoro_lang_count() ? LANGS[i].code : NULL;
+}
+
+const char *kokoro_lang_canonical(const char *code)
+{
+    const kk_lang *l = kk_lang_find(code);
+    return l ? l->code : NULL;
+}
+
 const char *kokoro_lang_of_voice(const char *voice_name)
 {
     if (!voice_name || !voice_name[0] || voice_name[1] == 0)

@@ -119,6 +119,34 @@ static void test_languages(void)
     sv_err_clear(&e);
 }
 
+/* The library's list of languages, and the server's checks accepting each of them. */
+static void test_library_languages(void)
+{
+    int n = kokoro_lang_count();
+    CHECK(n >= 7, "the library lists %d languages", n);
+    CHECK(kokoro_lang_code(-1) == NULL && kokoro_lang_code(n) == NULL, "outside the list: NULL");
+    CHECK_STR(kokoro_lang_canonical("EN"), "en-us");
+    CHECK_STR(kokoro_lang_canonical("b"), "en-gb");
+    CHECK_STR(kokoro_lang_canonical("pt"), "pt-br");
+    CHECK(kokoro_lang_canonical("xx") == NULL && kokoro_lang_canonical(NULL) == NULL,
+          "unknown codes have no canonical form");
+    srv.n_langs = 0;
+    for (int i = 0; i < n && srv.n_langs < SV_MAX_LANGS; i++)
+        srv.langs[srv.n_langs++] = strcmp(kokoro_lang_code(i), "pt-br") == 0 ? "pt"
+                                                                            : kokoro_lang_code(i);
+    for (int i = 0; i < n; i++) {
+        const char *code = kokoro_lang_code(i);
+        CHECK(code && kokoro_lang_canonical(code) && strcmp(kokoro_lang_canonical(code), code) == 0,
+              "language %d (%s) is its own canonical code", i, code ? code : "(null)");
+        sv_err e = {0};
+        char out[8];
+        CHECK(code && sv_pick_lang(&srv, code, "af_heart", 0, "language", out, &e) == 0,
+              "the server refuses the library's language %s: %s", code ? code : "(null)",
+              e.message);
+        sv_err_clear(&e);
+    }
+}
+
 static int parse_args(sv_config *cfg, const char *a1, const char *a2)
 {
     char *argv[] = {"serve", (char *)a1, (char *)a2, NULL};
@@ -157,6 +185,7 @@ int main(void)
     test_body();
     test_fields();
     test_languages();
+    test_library_languages();
     test_config();
     test_utf8_sanitize();
     return check_done("test_request");
