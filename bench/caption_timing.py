@@ -34,6 +34,7 @@ import requests
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "server"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "asr"))
+import conftest  # noqa: E402
 from conftest import Server  # noqa: E402
 import asr  # noqa: E402
 
@@ -120,7 +121,7 @@ def main():
     ap.add_argument("--long-minutes", type=float, default=20)
     ap.add_argument("--voice", default="af_heart")
     args = ap.parse_args()
-    os.environ["KOKORO_BIN"] = args.bin
+    conftest.BIN = os.path.abspath(args.bin)  # the servers started below run this binary
     model = asr.load_model()
     srv = Server("--max-text", "1000000", "--max-audio", "7200", "--job-timeout", "7200",
                  "--request-timeout", "3600", "--idle-timeout", "3600")

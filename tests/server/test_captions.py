@@ -247,3 +247,33 @@ def test_cli_normalization_switches():
     r = subprocess.run([BIN, "say", "--normalization", "units=false", "-o", "/tmp/x.wav", "Hi."],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "--normalization" in r.stderr
+
+
+# ------------------------------------------------------------------ front-end errors (issue 12)
+
+FRONT_END = [
+    ("Call 1-800-555-0199 today.", "Call one, eight zero zero, five five five, zero one nine nine today."),
+    ("I read the book yesterday.", "I red the book yesterday."),
+    ("He read it twice.", "He red it twice."),
+    ("I read books every day.", "I reed books every day."),
+    ("Key " + "1234567890" * 5 + " ok.", "Key " + " ".join(
+        "one two three four five six seven eight nine zero".split() * 5) + " ok."),
+    ("The U.S. Navy sailed.", "The U-S Navy sailed."),
+]
+
+
+@pytest.mark.parametrize("written,said", FRONT_END)
+def test_front_end_fixes_through_http_and_cli(api, written, said):
+    def http(text):
+        r = post(api + "/dev/phonemize", {"text": text, "language": "en-us"})
+        assert r.status_code == 200, r.text
+        return r.json()["phonemes"]
+
+    def cli(text):
+        r = subprocess.run([BIN, "phonemize", text], cwd=ROOT, capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    assert http(written) == http(said)
+    assert cli(written) == cli(said) == http(said)
