@@ -156,6 +156,9 @@ const float *kokoro_voices_get(const kokoro_voices *v, const char *name);
  * normalised to sum 1). KOKORO_E_NOT_FOUND names the unknown voice; KOKORO_E_ARG a bad spec. */
 int kokoro_voice_blend(const kokoro_voices *v, const char *spec, float *pack_out, char *err,
                        size_t errlen);
+/* Checks a voice spec as kokoro_voice_blend would (same codes and messages) without blending:
+ * no pack is written, so a server can refuse a bad spec before any work. */
+int kokoro_voice_check(const kokoro_voices *v, const char *spec, char *err, size_t errlen);
 
 /* The style row for an utterance of n_ids phonemes: pack + clamp(n_ids - 1, 0, 509) * 256. */
 const float *kokoro_voice_row(const float *pack, int n_ids);

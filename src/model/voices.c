@@ -291,13 +291,14 @@ const float *kokoro_voices_get(const kokoro_voices *vs, const char *name)
     return v ? v->pack : NULL;
 }
 
-int kokoro_voice_blend(const kokoro_voices *vs, const char *spec, float *pack_out, char *err,
-                       size_t errlen)
+enum { MAX_PARTS = 8 };
+
+/* Reads a voice spec into its voices' packs and weights (*n of them, *total their weights'
+ * sum); the checks and messages of kokoro_voice_check. */
+static int parse_blend(const kokoro_voices *vs, const char *spec, const float **packs,
+                       double *weights, int *n_out, double *total_out, char *err, size_t errlen)
 {
-    if (!vs || !spec || !pack_out) return kk_fail(err, errlen, KOKORO_E_ARG, "missing argument");
-    enum { MAX_PARTS = 8 };
-    const float *packs[MAX_PARTS];
-    double weights[MAX_PARTS], total = 0;
+    double total = 0;
     int n = 0;
     const char *p = spec;
     if (!*p) return kk_fail(err, errlen, KOKORO_E_ARG, "empty voice name");
@@ -341,6 +342,29 @@ int kokoro_voice_blend(const kokoro_voices *vs, const char *spec, float *pack_ou
         total += w;
         n++;
     }
+    *n_out = n;
+    *total_out = total;
+    return KOKORO_OK;
+}
+
+int kokoro_voice_check(const kokoro_voices *vs, const char *spec, char *err, size_t errlen)
+{
+    if (!vs || !spec) return kk_fail(err, errlen, KOKORO_E_ARG, "missing argument");
+    const float *packs[MAX_PARTS];
+    double weights[MAX_PARTS], total;
+    int n;
+    return parse_blend(vs, spec, packs, weights, &n, &total, err, errlen);
+}
+
+int kokoro_voice_blend(const kokoro_voices *vs, const char *spec, float *pack_out, char *err,
+                       size_t errlen)
+{
+    if (!vs || !spec || !pack_out) return kk_fail(err, errlen, KOKORO_E_ARG, "missing argument");
+    const float *packs[MAX_PARTS];
+    double weights[MAX_PARTS], total;
+    int n;
+    int rc = parse_blend(vs, spec, packs, weights, &n, &total, err, errlen);
+    if (rc != KOKORO_OK) return rc;
     for (size_t i = 0; i < KOKORO_VOICE_FLOATS; i++) {
         double acc = 0;
         for (int j = 0; j < n; j++) acc += weights[j] / total * packs[j][i];

@@ -198,12 +198,10 @@ char *sv_resolve_voice(sv_server *s, const char *spec, const char *param, sv_err
         p = *end ? end + 1 : end;
     }
     char *resolved = sv_buf_take(&out, NULL);
-    float *scratch = malloc(sizeof(float) * KOKORO_VOICE_FLOATS);
     char err[256] = "";
-    int rc = resolved && scratch
-                 ? kokoro_voice_blend(s->eng.voices, resolved, scratch, err, sizeof err)
-                 : KOKORO_E_NOMEM;
-    free(scratch);
+    /* parsed and looked up here; the worker blends it */
+    int rc = resolved ? kokoro_voice_check(s->eng.voices, resolved, err, sizeof err)
+                      : KOKORO_E_NOMEM;
     if (rc == KOKORO_OK)
         return resolved;
     free(resolved);

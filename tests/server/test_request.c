@@ -6,7 +6,9 @@
 #include "server/config.h"
 #include "server/http.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static sv_server srv;
 
@@ -147,6 +149,78 @@ static void test_library_languages(void)
     }
 }
 
+/* Voice specs against a folder of three made-up voices (constant packs): the server's check
+ * (sv_resolve_voice, which maps OpenAI's names) and the library's, which must agree with the
+ * blend on every spec without blending. */
+static void test_voices(void)
+{
+    char dir[] = "/tmp/kokoro-check-voicesXXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "a temporary folder");
+    static const char *names[] = {"af_heart", "af_bella", "am_puck"};
+    static float pack[KOKORO_VOICE_FLOATS];
+    char path[256];
+    for (int i = 0; i < 3; i++) {
+        for (size_t k = 0; k < KOKORO_VOICE_FLOATS; k++)
+            pack[k] = (float)(i + 1);
+        snprintf(path, sizeof path, "%s/%s.bin", dir, names[i]);
+        FILE *f = fopen(path, "wb");
+        CHECK(f && fwrite(pack, sizeof pack, 1, f) == 1, "writing %s", path);
+        if (f)
+            fclose(f);
+    }
+    char err[256] = "";
+    kokoro_voices *v = NULL;
+    CHECK(kokoro_voices_load(dir, &v, err, sizeof err) == KOKORO_OK, "%s", err);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s.bin", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    if (!v)
+        return;
+    static const struct {
+        const char *spec;
+        int rc;
+    } specs[] = {
+        {"af_heart", KOKORO_OK},          {"af_heart(2)+am_puck(1)", KOKORO_OK},
+        {" af_bella + am_puck ", KOKORO_OK}, {"af_nobody", KOKORO_E_NOT_FOUND},
+        {"af_heart+", KOKORO_E_ARG},      {"af_heart(0)", KOKORO_E_ARG},
+        {"af_heart(x)", KOKORO_E_ARG},    {"", KOKORO_E_ARG},
+        {"af_heart+af_heart+af_heart+af_heart+af_heart+af_heart+af_heart+af_heart+af_heart",
+         KOKORO_E_ARG},
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        char e1[256] = "", e2[256] = "";
+        int check = kokoro_voice_check(v, specs[i].spec, e1, sizeof e1);
+        int blend = kokoro_voice_blend(v, specs[i].spec, pack, e2, sizeof e2);
+        CHECK(check == specs[i].rc && blend == check && strcmp(e1, e2) == 0,
+              "\"%s\": check %d (%s), blend %d (%s), want %d", specs[i].spec, check, e1, blend,
+              e2, specs[i].rc);
+    }
+    CHECK(kokoro_voice_blend(v, "af_heart(3)+am_puck(1)", pack, err, sizeof err) == KOKORO_OK &&
+              fabsf(pack[0] - 1.5f) < 1e-6f, "3:1 of packs 1 and 3 is 1.5, got %g", pack[0]);
+
+    srv.eng.voices = v;
+    sv_err e = {0};
+    char *r = sv_resolve_voice(&srv, "shimmer", "voice", &e);
+    CHECK(r && strcmp(r, "af_bella") == 0, "OpenAI's shimmer is af_bella: %s", r ? r : e.message);
+    free(r);
+    r = sv_resolve_voice(&srv, "verse(1)+af_heart(3)", "voice", &e);
+    CHECK(r && strcmp(r, "am_puck(1)+af_heart(3)") == 0, "aliases inside a blend: %s",
+          r ? r : e.message);
+    free(r);
+    r = sv_resolve_voice(&srv, "af_nobody", "voice", &e);
+    CHECK(!r && e.status == 400 && strcmp(e.type, "UnsupportedVoice") == 0 &&
+              strstr(e.message, "af_nobody") && strstr(e.message, "3 voices"),
+          "an unknown voice: %s", e.message);
+    sv_err_clear(&e);
+    r = sv_resolve_voice(&srv, "af_heart;rm", "voice", &e);
+    CHECK(!r && e.status == 400 && strcmp(e.param, "voice") == 0, "a character no name has");
+    sv_err_clear(&e);
+    srv.eng.voices = NULL;
+    kokoro_voices_free(v);
+}
+
 static int parse_args(sv_config *cfg, const char *a1, const char *a2)
 {
     char *argv[] = {"serve", (char *)a1, (char *)a2, NULL};
@@ -186,6 +260,7 @@ int main(void)
     test_fields();
     test_languages();
     test_library_languages();
+    test_voices();
     test_config();
     test_utf8_sanitize();
     return check_done("test_request");
