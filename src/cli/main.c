@@ -152,8 +152,9 @@ static int parse_opts(int argc, char **argv, opts *o, void (*usage)(FILE *))
         } else if (TAKE("--speed")) {
             char *end;
             o->speed = strtof(v, &end);
-            if (*end || !(o->speed >= 0.25f && o->speed <= 4.0f)) {
-                fprintf(stderr, "kokoro: --speed must be a number from 0.25 to 4\n");
+            if (*end || !(o->speed >= KOKORO_SPEED_MIN && o->speed <= KOKORO_SPEED_MAX)) {
+                fprintf(stderr, "kokoro: --speed must be a number from %g to %g\n",
+                        (double)KOKORO_SPEED_MIN, (double)KOKORO_SPEED_MAX);
                 return -1;
             }
         } else if (TAKE("--threads") || TAKE("--runs") || TAKE("--seed")) {

@@ -375,7 +375,8 @@ static int parse_speech(sv_req *r, json_t *o, int captioned, speech_req *q, sv_i
         return sv_fail(e, 400, "ValidationError", "stream_format",
                        "stream_format must be \"audio\" or \"sse\", not \"%.32s\"",
                        q->stream_format);
-    if (check_text(s, q->input, "input", e) || check_range(q->speed, 0.25, 4.0, "speed", e) ||
+    if (check_text(s, q->input, "input", e) ||
+        check_range(q->speed, KOKORO_SPEED_MIN, KOKORO_SPEED_MAX, "speed", e) ||
         check_range(q->volume, 0.0, 4.0, "volume_multiplier", e) ||
         check_format(q->format, formats, "response_format", &it->fmt, e))
         return -1;
