@@ -579,6 +579,10 @@ static sv_req *req_new(sv_server *s, struct MHD_Connection *conn, const char *ur
     r->conn = conn;
     r->method = method;
     r->path = strdup(url);
+    if (!r->path) {
+        free(r);
+        return NULL;
+    }
     r->t0 = sv_now();
     r->fd = -1;
     r->route = "unmatched";
