@@ -57,13 +57,17 @@ test-engine: $(BUILD)/tests/engine/test_engine build-asan/tests/engine/test_engi
 	ASAN_OPTIONS=detect_leaks=1 build-asan/tests/engine/test_engine_asan 100
 	python3 fuzz/make_seeds.py $(ENGINE_OUT)/seeds
 	@mkdir -p $(ENGINE_OUT)/corpus-model $(ENGINE_OUT)/corpus-voices
+	@echo "== model_fuzz and voices_fuzz side by side, $(ENGINE_FUZZ_SECONDS) s (one core each)"
 	build-fuzz/model_fuzz -max_total_time=$(ENGINE_FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
-	    $(ENGINE_OUT)/corpus-model $(ENGINE_OUT)/seeds/model > $(ENGINE_OUT)/model_fuzz.log 2>&1 \
-	    || { tail -n 40 $(ENGINE_OUT)/model_fuzz.log; exit 1; }
-	@tail -n 1 $(ENGINE_OUT)/model_fuzz.log
+	    $(ENGINE_OUT)/corpus-model $(ENGINE_OUT)/seeds/model > $(ENGINE_OUT)/model_fuzz.log 2>&1 & \
+	m=$$!; \
 	build-fuzz/voices_fuzz -max_total_time=$(ENGINE_FUZZ_SECONDS) -max_len=1100000 -rss_limit_mb=2048 \
-	    $(ENGINE_OUT)/corpus-voices $(ENGINE_OUT)/seeds/voices > $(ENGINE_OUT)/voices_fuzz.log 2>&1 \
-	    || { tail -n 40 $(ENGINE_OUT)/voices_fuzz.log; exit 1; }
+	    $(ENGINE_OUT)/corpus-voices $(ENGINE_OUT)/seeds/voices > $(ENGINE_OUT)/voices_fuzz.log 2>&1; \
+	v=$$?; wait $$m; mrc=$$?; \
+	[ $$mrc = 0 ] || tail -n 40 $(ENGINE_OUT)/model_fuzz.log; \
+	[ $$v = 0 ] || tail -n 40 $(ENGINE_OUT)/voices_fuzz.log; \
+	[ $$mrc = 0 ] && [ $$v = 0 ]
+	@tail -n 1 $(ENGINE_OUT)/model_fuzz.log
 	@tail -n 1 $(ENGINE_OUT)/voices_fuzz.log
 
 $(BUILD)/tests/engine/test_ops: tests/engine/test_ops.c tests/check.h $(BUILD)/libkokoro.a

@@ -78,8 +78,10 @@ test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_B
 	    TSAN_OPTIONS=halt_on_error=1 $$t || exit 1; done
 	tests/text/asr_wer.py
 	KOKORO=$(BUILD)/kokoro tests/text/test_long_say.sh
-	tests/text/run_fuzz.sh $(FUZZ_BUILD)/text_fuzz $(FUZZ_TEXT_SECONDS)
-	tests/text/run_ssml_fuzz.sh $(FUZZ_BUILD)/ssml_fuzz $(FUZZ_SSML_SECONDS)
+	@echo "== the text and SSML fuzzers side by side (one core each)"
+	tests/text/run_ssml_fuzz.sh $(FUZZ_BUILD)/ssml_fuzz $(FUZZ_SSML_SECONDS) & s=$$!; \
+	tests/text/run_fuzz.sh $(FUZZ_BUILD)/text_fuzz $(FUZZ_TEXT_SECONDS); t=$$?; \
+	wait $$s && [ $$t = 0 ]
 
 # Helper of the ASR tests: speaks lines to WAV files with one model load.
 $(BUILD)/tests/text/say_lines: tests/text/say_lines.c $(BUILD)/libkokoro.a
