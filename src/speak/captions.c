@@ -91,6 +91,29 @@ static int abbreviation(const char *s, size_t n)
     return 0;
 }
 
+static int blank(unsigned char c) { return c <= 0x20 || c == 0x7F; }
+
+/* Gives t its text (owned): line breaks, tabs and control characters become single spaces,
+ * and its length and punctuation are worked out again. */
+static void set_text(token *t, char *text)
+{
+    char *w = text;
+    for (const char *r = text; *r; r++)
+        if (!blank((unsigned char)*r))
+            *w++ = *r;
+        else if (w > text && w[-1] != ' ')
+            *w++ = ' ';
+    while (w > text && w[-1] == ' ')
+        w--;
+    *w = 0;
+    size_t n = (size_t)(w - text);
+    t->text = text;
+    t->chars = chars_of(text, n);
+    t->sentence_end = ends_with(text, n, ".!?", 1) && !abbreviation(text, n);
+    t->clause_end = ends_with(text, n, ",;:", 0) ||
+                    (n >= 3 && memcmp(text + n - 3, "\xe2\x80\x94", 3) == 0);
+}
+
 static int push(token_list *l, char *text, double a, double b)
 {
     if (l->n == l->cap) {
@@ -101,14 +124,13 @@ static int push(token_list *l, char *text, double a, double b)
         l->t = t;
         l->cap = cap;
     }
-    size_t n = strlen(text);
-    for (char *p = text; *p; p++) /* a caption line holds no line break or control character */
-        if ((unsigned char)*p < 0x20 || *p == 0x7F)
-            *p = ' ';
-    l->t[l->n++] = (token){text, chars_of(text, n), a, b,
-                           ends_with(text, n, ".!?", 1) && !abbreviation(text, n),
-                           ends_with(text, n, ",;:", 0) ||
-                               (n >= 3 && memcmp(text + n - 3, "\xe2\x80\x94", 3) == 0)};
+    token *t = &l->t[l->n++];
+    t->start_s = a, t->end_s = b;
+    set_text(t, text);
+    if (!t->chars) { /* only blanks: nothing to show */
+        free(text);
+        l->n--;
+    }
     return 0;
 }
 
@@ -142,13 +164,27 @@ static int add_word(token_list *l, const char *s, size_t n, double a, double b)
     return 0;
 }
 
-/* The words as shown: the input's bytes with the punctuation that clings to them, or what was
- * read when the input's bytes are not known. A written word split over two entries (a word
+/* The text of [a, b) without its blanks at the ends, as a token of no duration at `at` (none
+ * when it is all blank). */
+static int standalone(token_list *l, const char *text, long a, long b, double at)
+{
+    while (a < b && blank((unsigned char)text[a]))
+        a++;
+    while (b > a && blank((unsigned char)text[b - 1]))
+        b--;
+    return b > a ? add_word(l, text + a, (size_t)(b - a), at, at) : 0;
+}
+
+/* The words as shown: the input's bytes or what was read when they are not known. In plain
+ * text everything not blank is shown: what touches a word with it, what stands alone with the
+ * word before it. In marked-up text (SSML, [pause:], [word](/ph/)) only the punctuation that
+ * clings to a word is, so that no tag shows. A written word split over two entries (a word
  * cut between chunks) is shown once. */
 static int make_tokens(const kokoro_word_time *w, int n, const char *text, token_list *l)
 {
     size_t tn = text ? strlen(text) : 0;
     long prev_end = 0;
+    int plain = text && !kk_is_ssml(text) && !strstr(text, "[pause:") && !strstr(text, "](/");
     for (int i = 0; i < n; i++) {
         long s = w[i].src_start, e = w[i].src_end;
         int known = text && w[i].written && s >= 0 && e > s && (size_t)e <= tn;
@@ -164,14 +200,29 @@ static int make_tokens(const kokoro_word_time *w, int n, const char *text, token
         }
         long next = i + 1 < n && w[i + 1].src_start > e ? w[i + 1].src_start : (long)tn;
         size_t k;
-        while (s > prev_end && (k = opening_before(text, (size_t)s)) > 0 && s - (long)k >= prev_end)
-            s -= (long)k;
-        while (e < next && (k = closing_at(text + e, (size_t)(next - e))) > 0)
-            e += (long)k;
+        if (plain) {
+            while (s > prev_end && !blank((unsigned char)text[s - 1]))
+                s--;
+            while (e < next && !blank((unsigned char)text[e]))
+                e++;
+            /* what stands alone between the two words ("a — b"), at the end of the one before */
+            double at = l->n ? l->t[l->n - 1].end_s : w[i].start_s;
+            if (standalone(l, text, prev_end, s, at) < 0)
+                return -1;
+        } else {
+            while (s > prev_end && (k = opening_before(text, (size_t)s)) > 0 &&
+                   s - (long)k >= prev_end)
+                s -= (long)k;
+            while (e < next && (k = closing_at(text + e, (size_t)(next - e))) > 0)
+                e += (long)k;
+        }
         prev_end = e;
         if (add_word(l, text + s, (size_t)(e - s), w[i].start_s, w[i].end_s) < 0)
             return -1;
     }
+    if (plain && prev_end > 0 && l->n && /* what follows the last word */
+        standalone(l, text, prev_end, (long)tn, l->t[l->n - 1].end_s) < 0)
+        return -1;
     return 0;
 }
 
