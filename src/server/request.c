@@ -255,7 +255,7 @@ int sv_pick_lang(sv_server *s, const char *requested, const char *voice_spec, in
         if (!c) {
             sv_fail(e, 400, "UnsupportedLanguage", param,
                     "language \"%.32s\" is not a code this service knows; use en, en-us, "
-                    "en-gb, es, fr, hi, it, pt, ja (zh needs its front end)", requested);
+                    "en-gb, es, fr, hi, it, pt, ja or zh", requested);
             e->details = json_pack("{s:s, s:s}", "field", param, "received", requested);
             return -1;
         }
@@ -278,7 +278,8 @@ int sv_pick_lang(sv_server *s, const char *requested, const char *voice_spec, in
     }
     if (!lang_supported(s, lang)) {
         sv_fail(e, 400, "UnsupportedLanguage", param,
-                "language %s is not available in this build (no front end for it)", lang);
+                "language %s is not available on this server: its front end or dictionary is "
+                "missing (make model fetches the Japanese and Mandarin dictionaries)", lang);
         e->details = json_pack("{s:s, s:s}", "field", param, "received", requested ? requested : lang);
         return -1;
     }
