@@ -226,12 +226,48 @@ static int make_tokens(const kokoro_word_time *w, int n, const char *text, token
     return 0;
 }
 
-/* Characters of tokens [a, b) on one line, spaces between. */
+/* Chinese and Japanese are written without spaces between words: CJK punctuation, kana,
+ * Han and full-width forms. */
+static int is_cjk(unsigned cp)
+{
+    return (cp >= 0x3000 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+           (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+           (cp >= 0xFF00 && cp <= 0xFFEF);
+}
+
+/* The code point that starts at s (0 for an empty or malformed start). */
+static unsigned first_cp(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (u[0] < 0x80) return u[0];
+    if ((u[0] & 0xE0) == 0xC0 && (u[1] & 0xC0) == 0x80) return (u[0] & 0x1Fu) << 6 | (u[1] & 0x3F);
+    if ((u[0] & 0xF0) == 0xE0 && (u[1] & 0xC0) == 0x80 && (u[2] & 0xC0) == 0x80)
+        return (u[0] & 0x0Fu) << 12 | (u[1] & 0x3Fu) << 6 | (u[2] & 0x3F);
+    return 0;
+}
+
+/* The last code point of s. */
+static unsigned last_cp(const char *s)
+{
+    size_t n = strlen(s);
+    if (!n) return 0;
+    size_t i = n - 1;
+    while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80) i--;
+    return first_cp(s + i);
+}
+
+/* Nonzero when tokens i-1 and i meet without a space (either side is CJK). */
+static int tight(const token *t, int i)
+{
+    return is_cjk(last_cp(t[i - 1].text)) || is_cjk(first_cp(t[i].text));
+}
+
+/* Characters of tokens [a, b) on one line, spaces between (none where CJK meets). */
 static int line_chars(const token *t, int a, int b)
 {
     int c = 0;
     for (int i = a; i < b; i++)
-        c += t[i].chars + (i > a);
+        c += t[i].chars + (i > a && !tight(t, i));
     return c;
 }
 
@@ -291,8 +327,10 @@ static void put_cue(kk_buf *b, const token *t, int a, int b_, int number, long l
     *oom |= kk_buf_putc(b, '\n');
     int k = line_break(t, a, b_);
     for (int i = a; i < b_; i++) {
-        if (i > a)
-            *oom |= kk_buf_putc(b, i == k ? '\n' : ' ');
+        if (i == k)
+            *oom |= kk_buf_putc(b, '\n');
+        else if (i > a && !tight(t, i))
+            *oom |= kk_buf_putc(b, ' ');
         put_text(b, t[i].text, vtt, oom);
     }
     *oom |= kk_buf_puts(b, "\n\n");

@@ -182,6 +182,17 @@ static void test_captions(void)
               strcmp(cap, "1\n00:00:00,100 --> 00:00:00,800\ntwenty five.\n\n") == 0,
           "got \"%s\"", cap ? cap : "");
     free(cap);
+    /* Japanese and Chinese words meet without a space; a Latin word next to them keeps none
+     * either, two Latin words keep theirs */
+    const char *ja = "\xe4\xbb\x8a\xe6\x97\xa5\xe3\x81\xaf iPhone \xe3\x81\xa7\xe3\x81\x99\xe3\x80\x82";
+    kokoro_word_time j[4] = {{"\xe4\xbb\x8a\xe6\x97\xa5", 0.1, 0.4, NULL, -1, -1},
+                             {"\xe3\x81\xaf", 0.4, 0.5, NULL, -1, -1},
+                             {"iPhone", 0.5, 0.9, NULL, -1, -1},
+                             {"\xe3\x81\xa7\xe3\x81\x99\xe3\x80\x82", 0.9, 1.3, NULL, -1, -1}};
+    CHECK(kokoro_captions(j, 4, ja, 0, &cap, NULL, 0) == KOKORO_OK && cap &&
+              strstr(cap, "\xe4\xbb\x8a\xe6\x97\xa5\xe3\x81\xafiPhone\xe3\x81\xa7\xe3\x81\x99\xe3\x80\x82\n"),
+          "CJK words joined without spaces: \"%s\"", cap ? cap : "");
+    free(cap);
 }
 
 int main(void)
