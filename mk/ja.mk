@@ -19,7 +19,7 @@ TEST_TARGETS += test-ja
 .PHONY: test-ja fuzz-ja
 
 # (mk/text.mk, where the front end's own objects are listed, is read after this file)
-$(BUILD)/tests/text/ja_lines: tests/text/ja_lines.c $(BUILD)/libkokoro.a
+$(BUILD)/tests/text/ja_lines: tests/text/ja_lines.c tests/text/rss.h $(BUILD)/libkokoro.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 

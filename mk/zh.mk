@@ -15,18 +15,18 @@ TEST_TARGETS += test-zh
 model-zh:
 	tools/fetch-zh.sh
 
-$(BUILD)/tests/text/zh_lines: tests/text/zh_lines.c $(BUILD)/libkokoro.a
+$(BUILD)/tests/text/zh_lines: tests/text/zh_lines.c tests/text/rss.h $(BUILD)/libkokoro.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 
 # The same tool with the front end's sources under AddressSanitizer + UBSan (leaks included).
-$(BUILD)/tests/text-asan/zh_lines: tests/text/zh_lines.c $(TEXT_SRCS) $(wildcard src/text/*.h src/text/zh/*.h)
+$(BUILD)/tests/text-asan/zh_lines: tests/text/zh_lines.c tests/text/rss.h $(TEXT_SRCS) $(wildcard src/text/*.h src/text/zh/*.h)
 	@mkdir -p $(@D)
 	clang $(TEXT_SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ $< $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
 
 # ... and under ThreadSanitizer: threads racing to the first load, then reading the tables.
-$(BUILD)/tests/text-tsan/zh_lines: tests/text/zh_lines.c $(TEXT_SRCS) $(wildcard src/text/*.h src/text/zh/*.h)
+$(BUILD)/tests/text-tsan/zh_lines: tests/text/zh_lines.c tests/text/rss.h $(TEXT_SRCS) $(wildcard src/text/*.h src/text/zh/*.h)
 	@mkdir -p $(@D)
 	clang $(TEXT_SAN_FLAGS) -fsanitize=thread -o $@ $< $(TEXT_SRCS) src/core/status.c \
 	    $(TEXT_TEST_LIBS)

@@ -18,6 +18,8 @@ import re
 import subprocess
 import sys
 
+from g2p_parity import edit_distance, vocabulary
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 HELPER = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build/tests/text/ja_lines")
@@ -25,25 +27,9 @@ SENTENCES = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "ja_sentenc
 MAX_CER, MIN_SAME = 0.02, 0.85
 
 
-def vocabulary():
-    """The model's phoneme characters, from src/text/vocab.c's table."""
-    with open(os.path.join(ROOT, "src/text/vocab.c"), encoding="utf-8") as f:
-        return {chr(int(h, 16)) for h in re.findall(r"\{0x([0-9A-Fa-f]+), \d+\}", f.read())}
-
-
 def as_model_sees(ps, vocab):
     kept = "".join(c for c in ps if c in vocab)
     return re.sub(r" +", " ", kept).strip()
-
-
-def distance(a, b):
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def main():
@@ -75,7 +61,7 @@ def main():
     for text, mine in zip(lines, ours):
         ref = as_model_sees(g2p(text)[0], vocab)
         mine = as_model_sees(mine, vocab)
-        d = distance(ref, mine)
+        d = edit_distance(ref, mine)
         errors += d
         total += len(ref)
         same += d == 0

@@ -18,7 +18,7 @@ phoneme strings as the model reads them, without characters outside the vocabula
      whose length fits the syllables (0.12 to 0.5 s a Han character) and is not silence
 
 Usage: [KOKORO=build/kokoro] test_zh_parity.py ZH_LINES LEXICON_DIR"""
-import os, random, re, subprocess, sys, tempfile, warnings, wave
+import os, random, subprocess, sys, tempfile, warnings, wave
 
 warnings.filterwarnings("ignore")
 import logging
@@ -26,15 +26,15 @@ import logging
 import jieba
 from misaki.zh import ZHG2P
 
+from g2p_parity import edit_distance, vocabulary
+
 jieba.setLogLevel(logging.WARNING)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL, LEXICON = sys.argv[1], sys.argv[2]
 SENTENCES = os.path.join(ROOT, "tests", "text", "zh_sentences.txt")
 MAX_CER, MIN_SAME = 0.02, 0.85
 
-with open(os.path.join(ROOT, "src", "text", "vocab.c"), encoding="utf-8") as f:
-    VOCAB = {chr(int(h, 16)) for h in re.findall(r"\{0x([0-9A-F]{4,5}), \d+\}", f.read())}
-assert len(VOCAB) == 114, f"read {len(VOCAB)} vocabulary entries from vocab.c"
+VOCAB = vocabulary()
 
 
 def in_vocab(ps):
@@ -48,16 +48,6 @@ def run(lines, *flags):
     got = out.stdout.split("\n")[:-1]
     assert len(got) == len(lines), (len(got), len(lines))
     return got, out.stderr
-
-
-def distance(a, b):
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 failed = False
@@ -83,7 +73,7 @@ sentences = [l.rstrip("\n") for l in open(SENTENCES, encoding="utf-8")
 g2p = ZHG2P()  # what KPipeline(lang_code='z') builds for hexgrad/Kokoro-82M (v1.0)
 refs = [in_vocab(g2p(s)[0]) for s in sentences]
 got, err = run(sentences, "--rss")
-edits = sum(distance(r, g) for r, g in zip(refs, got))
+edits = sum(edit_distance(r, g) for r, g in zip(refs, got))
 chars = sum(len(r) for r in refs)
 same = sum(r == g for r, g in zip(refs, got))
 cer, share = edits / chars, same / len(sentences)
