@@ -27,6 +27,18 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The process's resident memory now, in MB (0 when /proc is not there). */
+static double rss_mb(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return resident * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
+}
+
 /* Common options of the synthesis commands. */
 typedef struct {
     const char *model, *voices, *voice, *lang, *out, *file, *text, *ids;
@@ -228,7 +240,8 @@ typedef struct {
     kokoro_voices *voices;
     kokoro_state *st;
     float *pack;
-    double load_s; /* seconds to load the model */
+    double load_s;   /* seconds to load the model */
+    double model_mb; /* resident memory the model added */
 } engine;
 
 /* Opens voices (a folder, an archive, or one .bin file when voice_file is set), blends the
@@ -242,9 +255,10 @@ static int engine_open(engine *e, const opts *o, int voice_file, char *err, size
     if (!rc)
         rc = kokoro_voice_blend(e->voices, voice_file ? kokoro_voices_name(e->voices, 0) : o->voice,
                                 e->pack, err, errlen);
-    double t = now_s();
+    double t = now_s(), rss0 = rss_mb();
     if (!rc) rc = kokoro_model_load(o->model, &e->model, err, errlen);
     e->load_s = now_s() - t;
+    e->model_mb = rss_mb() - rss0;
     if (!rc && !(e->st = kokoro_state_new(e->model, o->threads))) {
         snprintf(err, errlen, "out of memory");
         rc = KOKORO_E_NOMEM;
@@ -646,7 +660,8 @@ static int cmd_bench(int argc, char **argv)
                o.threads, n, o.runs, audio_s, best, best / audio_s);
         printf("kernels %s\n", kk_cpu_name());
         for (int i = 0; i < 6; i++) printf("stage_%s_s %.4f\n", kk_stage_names[i], best_stage[i]);
-        printf("load_s %.3f\npeak_rss_mb %.1f\n", e.load_s, ru.ru_maxrss / 1024.0);
+        printf("load_s %.3f\nmodel_rss_mb %.1f\npeak_rss_mb %.1f\nend_rss_mb %.1f\n", e.load_s,
+               e.model_mb, ru.ru_maxrss / 1024.0, rss_mb());
         int frames = (int)(samples / KOKORO_SAMPLES_PER_FRAME);
         size_t work = kokoro_state_peak_bytes(e.st);
         printf("frames %d\nwork_peak_mb %.1f\nwork_bytes_per_frame %.0f\n", frames,

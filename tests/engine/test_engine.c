@@ -173,6 +173,10 @@ static void check_memory_bound(kokoro_state *st, size_t frames, const char *what
     if (frames >= 400)
         CHECK(peak >= 0.85 * KOKORO_FRAME_BYTES * frames,
               "%s: %zu bytes for %zu frames: KOKORO_FRAME_BYTES is a tight figure", what, peak, frames);
+    /* the dequantised weights the state keeps (the model holds 8 bits a weight) */
+    size_t wt = kk_state_weight_bytes(st);
+    CHECK(wt > 0 && wt <= KOKORO_STATE_WEIGHT_BYTES, "%s: the state keeps %zu bytes of weights",
+          what, wt);
 }
 
 static void test_synthesis(void)
