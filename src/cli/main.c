@@ -1,7 +1,6 @@
 /* main.c - the kokoro program: say, phonemize, bench, dump and serve, on top of libkokoro. */
 #include "kokoro.h"
-#include "model/model.h" /* the engine hooks bench and dump use */
-#include "model/cpu/kernels.h" /* kk_cpu_name: the kernels' CPU back end */
+#include "kokoro_debug.h" /* the engine hooks bench and dump use */
 #include "server/server.h"
 
 #include <errno.h>
@@ -618,9 +617,9 @@ static int cmd_bench(int argc, char **argv)
     }
     engine e = {0};
     rc = engine_open(&e, &o, 0, err, sizeof err);
-    if (!rc) kk_state_direct_conv(e.st, o.direct_conv);
-    if (!rc) kk_state_no_fft(e.st, o.no_fft);
-    double best = 1e30, best_stage[6] = {0};
+    if (!rc) kokoro_debug_direct_conv(e.st, o.direct_conv);
+    if (!rc) kokoro_debug_no_fft(e.st, o.no_fft);
+    double best = 1e30, best_stage[KOKORO_DEBUG_STAGES] = {0};
     size_t samples = 0;
     kokoro_synth_params sp = kokoro_synth_defaults();
     sp.max_frames = -1; /* a tool measures the engine on any input */
@@ -633,7 +632,7 @@ static int cmd_bench(int argc, char **argv)
         free(audio);
         if (!rc && run > 0 && t < best) {
             best = t;
-            memcpy(best_stage, kk_state_stage_seconds(e.st), sizeof best_stage);
+            memcpy(best_stage, kokoro_debug_stage_seconds(e.st), sizeof best_stage);
         }
     }
     if (rc) {
@@ -644,8 +643,9 @@ static int cmd_bench(int argc, char **argv)
         double audio_s = samples / (double)KOKORO_SAMPLE_RATE;
         printf("threads %d\nphonemes %d\nruns %d\naudio_s %.3f\ncompute_s %.4f\nrtf %.4f\n",
                o.threads, n, o.runs, audio_s, best, best / audio_s);
-        printf("kernels %s\n", kk_cpu_name());
-        for (int i = 0; i < 6; i++) printf("stage_%s_s %.4f\n", kk_stage_names[i], best_stage[i]);
+        printf("kernels %s\n", kokoro_kernels());
+        for (int i = 0; i < KOKORO_DEBUG_STAGES; i++)
+            printf("stage_%s_s %.4f\n", kokoro_debug_stage_name(i), best_stage[i]);
         printf("load_s %.3f\npeak_rss_mb %.1f\n", e.load_s, ru.ru_maxrss / 1024.0);
         int frames = (int)(samples / KOKORO_SAMPLES_PER_FRAME);
         size_t work = kokoro_state_peak_bytes(e.st);
@@ -681,9 +681,9 @@ static int cmd_dump(int argc, char **argv)
     /* --voice may be a .bin file path or a name in --voices */
     int rc = engine_open(&e, &o, strchr(o.voice, '/') || strstr(o.voice, ".bin"), err, sizeof err);
     if (!rc) {
-        kk_state_keep_tensors(e.st, 1);
-        kk_state_direct_conv(e.st, o.direct_conv);
-        kk_state_no_fft(e.st, o.no_fft);
+        kokoro_debug_keep_tensors(e.st, 1);
+        kokoro_debug_direct_conv(e.st, o.direct_conv);
+        kokoro_debug_no_fft(e.st, o.no_fft);
         kokoro_synth_params sp = kokoro_synth_defaults();
         sp.max_frames = -1; /* a tool: the parity references go up to 510 ids */
         sp.speed = o.speed;

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-const char *const kk_stage_names[6] = {"albert", "predictor", "text_encoder",
-                                       "decoder", "generator", "source+istft"};
+static const char *const stage_names[KOKORO_DEBUG_STAGES] = {
+    "albert", "predictor", "text_encoder", "decoder", "generator", "source+istft"};
 
 /* ------------------------------------------------------------------ model and state */
 
@@ -95,16 +95,19 @@ int kokoro_state_tensor(const kokoro_state *st, const char *name, const float **
     return KOKORO_E_NOT_FOUND;
 }
 
-const double *kk_state_stage_seconds(const kokoro_state *st) { return st->stage_s; }
+/* The hooks of kokoro_debug.h. */
+const char *kokoro_debug_stage_name(int i)
+{
+    return i >= 0 && i < KOKORO_DEBUG_STAGES ? stage_names[i] : NULL;
+}
 
-/* Enables keeping intermediates (internal: used by the dump command and tests). */
-void kk_state_keep_tensors(kokoro_state *st, int on) { st->keep_tensors = on; }
+const double *kokoro_debug_stage_seconds(const kokoro_state *st) { return st->stage_s; }
 
-/* Selects the direct convolutions instead of Winograd (internal: reference runs). */
-void kk_state_direct_conv(kokoro_state *st, int on) { st->direct_conv = on; }
+void kokoro_debug_keep_tensors(kokoro_state *st, int on) { st->keep_tensors = on; }
 
-/* Selects Winograd instead of the FFT for the long convolutions (internal: comparisons). */
-void kk_state_no_fft(kokoro_state *st, int on) { st->no_fft = on; }
+void kokoro_debug_direct_conv(kokoro_state *st, int on) { st->direct_conv = on; }
+
+void kokoro_debug_no_fft(kokoro_state *st, int on) { st->no_fft = on; }
 
 static void keep(kokoro_state *st, const char *name, const float *data, int d0, int d1)
 {
