@@ -1,6 +1,6 @@
 /* request.c - strict reading of JSON request bodies, and the checks shared by the routes:
  * typed fields, unknown-field policy, voice specs (names, OpenAI aliases, blends), languages. */
-#include "server/http.h"
+#include "server/handler.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -25,7 +25,7 @@ static const char *type_name(const json_t *v)
 
 json_t *sv_parse_body(sv_req *r, sv_err *e)
 {
-    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    const char *ct = r->content_type;
     if (ct) {
         size_t n = strlen("application/json");
         if (strncasecmp(ct, "application/json", n) != 0 ||

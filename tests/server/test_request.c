@@ -4,7 +4,7 @@
  * would send and the status, type and field the API document says it gets back. */
 #include "check.h"
 #include "server/config.h"
-#include "server/http.h"
+#include "server/handler.h"
 
 #include <stdio.h>
 #include <stdlib.h>
