@@ -3,6 +3,8 @@
  * audio. Follows the original PyTorch model (see docs/engine.md for where the ONNX export
  * differs). */
 #include "model/model.h"
+#include "core/alloc.h"
+#include "core/clock.h"
 #include "core/util.h"
 #include "model/cpu/kernels.h"
 
@@ -10,7 +12,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const stage_names[KOKORO_DEBUG_STAGES] = {
     "albert", "predictor", "text_encoder", "decoder", "generator", "source+istft"};
@@ -43,8 +44,7 @@ int kokoro_model_load(const char *path, kokoro_model **out, char *err, size_t er
 void kokoro_model_free(kokoro_model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->n_allocs; i++) free(m->allocs[i]);
-    free(m->allocs);
+    kk_allocs_free(&m->allocs);
     onnx_close(&m->onnx);
     free(m);
 }
@@ -146,72 +146,41 @@ size_t kokoro_state_peak_bytes(const kokoro_state *st) { return st ? st->peak_by
 /* Every buffer of one synthesis, with its size: the live total and its high-water mark are
  * what KOKORO_FRAME_BYTES promises, and what tests hold it to. */
 typedef struct {
-    void **ptrs;
-    size_t *sizes;
-    int n, cap;
+    kk_allocs bufs;
     int oom;
     kk_pool *acct; /* counts live bytes, with the kernels' own large buffers */
 } arena;
 
 static void arena_count(arena *a, long bytes) { kk_pool_mem(a->acct, bytes); }
 
+/* A buffer of n floats, freed with the arena. NULL (and a->oom set) when out of memory. */
 static float *A(arena *a, size_t n)
 {
     if (a->oom) return NULL;
-    if (a->n == a->cap) {
-        int cap = a->cap ? a->cap * 2 : 64;
-        void **np = realloc(a->ptrs, (size_t)cap * sizeof *np);
-        if (np) a->ptrs = np;
-        size_t *ns = np ? realloc(a->sizes, (size_t)cap * sizeof *ns) : NULL;
-        if (!np || !ns) {
-            a->oom = 1;
-            return NULL;
-        }
-        a->sizes = ns;
-        a->cap = cap;
-    }
     size_t bytes = (n ? n : 1) * sizeof(float);
-    float *p = malloc(bytes);
+    float *p = kk_allocs_add(&a->bufs, malloc(bytes), bytes);
     if (!p) {
         a->oom = 1;
         return NULL;
     }
-    a->sizes[a->n] = bytes;
-    a->ptrs[a->n++] = p;
     arena_count(a, (long)bytes);
     return p;
 }
 
-/* Frees one buffer of the arena early (large generator buffers), so peak memory stays low. */
-static void arena_release(arena *a, void *p)
-{
-    for (int i = a->n - 1; i >= 0; i--)
-        if (a->ptrs[i] == p) {
-            free(p);
-            arena_count(a, -(long)a->sizes[i]);
-            a->n--;
-            /* keep the order: arena_pop frees by position */
-            memmove(a->ptrs + i, a->ptrs + i + 1, (size_t)(a->n - i) * sizeof *a->ptrs);
-            memmove(a->sizes + i, a->sizes + i + 1, (size_t)(a->n - i) * sizeof *a->sizes);
-            return;
-        }
-}
+/* Frees one buffer of the arena early (large generator buffers), so peak memory stays low;
+ * the others keep their order, since arena_pop frees by position. */
+static void arena_release(arena *a, void *p) { arena_count(a, -(long)kk_allocs_release(&a->bufs, p)); }
 
-/* Frees every buffer allocated since a->n was `mark`: a helper's temporaries, on its way out. */
-static void arena_pop(arena *a, int mark)
-{
-    while (a->n > mark) {
-        a->n--;
-        free(a->ptrs[a->n]);
-        arena_count(a, -(long)a->sizes[a->n]);
-    }
-}
+/* A mark for arena_pop: the buffers allocated so far. */
+static size_t arena_mark(const arena *a) { return kk_allocs_count(&a->bufs); }
+
+/* Frees every buffer allocated since `mark`: a helper's temporaries, on its way out. */
+static void arena_pop(arena *a, size_t mark) { arena_count(a, -(long)kk_allocs_pop(&a->bufs, mark)); }
 
 static void arena_free(arena *a)
 {
     arena_pop(a, 0);
-    free(a->ptrs);
-    free(a->sizes);
+    kk_allocs_free(&a->bufs);
 }
 
 /* ------------------------------------------------------------------ building blocks */
@@ -250,7 +219,7 @@ static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int
 static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x, int T,
                   const float *s, float *y)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     int To = b->upsample ? 2 * T : T;
     float *gb1 = A(a, 2 * (size_t)b->in), *gb2 = A(a, 2 * (size_t)b->out);
     float *r = A(a, (size_t)b->in * T), *h = A(a, (size_t)b->in * To);
@@ -346,7 +315,7 @@ static void gelu_tanh(float *x, size_t n)
 /* ALBERT + bert_encoder: tokens [T] -> d_en [T][512]. */
 static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *d_en)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     float *e = A(a, (size_t)T * 128), *h = A(a, (size_t)T * 768), *q = A(a, (size_t)T * 768);
     float *k = A(a, (size_t)T * 768), *v = A(a, (size_t)T * 768), *ctx = A(a, (size_t)T * 768);
@@ -391,7 +360,7 @@ static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *
 static int duration_encoder(kokoro_state *st, arena *a, const float *d_en, int T, const float *s,
                             float *d)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     float *y = A(a, (size_t)T * 512), *scr = A(a, (size_t)T * 8 * 256), *gb = A(a, 1024);
     if (a->oom) return KOKORO_E_NOMEM;
@@ -418,7 +387,7 @@ static int duration_encoder(kokoro_state *st, arena *a, const float *d_en, int T
 /* Text encoder: tokens -> t_en [512][T]. */
 static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, float *t_en)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     float *x = A(a, (size_t)512 * T), *y = A(a, (size_t)512 * T), *rows = A(a, (size_t)T * 512);
     float *out = A(a, (size_t)T * 512), *scr = A(a, (size_t)T * 8 * 256);
@@ -444,7 +413,7 @@ static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, f
 static int f0n_branch(kokoro_state *st, arena *a, const kk_adablk *blk, const kk_conv *proj,
                       const float *x, int F, const float *s, float *curve)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     float *b0 = A(a, (size_t)512 * F), *b1 = A(a, (size_t)256 * 2 * F), *b2 = A(a, (size_t)256 * 2 * F);
     if (a->oom) return KOKORO_E_NOMEM;
     int rc = adablk(st, a, &blk[0], x, F, s, b0);
@@ -489,7 +458,7 @@ static double rng_normal(normal_rng *g)
 static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
                        const kokoro_synth_params *p, float *har)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     const int up = 300, L = F2 * up, nfr = L / 5 + 1;
     float *src = A(a, (size_t)L);
@@ -568,7 +537,7 @@ static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
 /* Inverse STFT of conv_post output x [22][nfr] -> audio [5*(nfr-1)]. */
 static int istft(const kokoro_model *m, arena *a, const float *x, int nfr, float *audio)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     int Lp = 5 * (nfr - 1) + 20;
     float *acc = A(a, (size_t)Lp), *wsum = A(a, (size_t)Lp);
     if (a->oom) return KOKORO_E_NOMEM;
@@ -608,13 +577,6 @@ static int istft(const kokoro_model *m, arena *a, const float *x, int nfr, float
     return KOKORO_OK;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* The generator and the inverse STFT: decoder output x1 [512][2F] (changed in place) and the
  * source's spectrum har [22][120F+1] -> audio [600F]. keep: record tensors for the parity
  * tests. Returns KOKORO_OK, KOKORO_E_NOMEM or KOKORO_E_CANCELLED. */
@@ -636,8 +598,8 @@ static int generate(kokoro_state *st, arena *a, float *x1, const float *har, int
         if (p->cancel && p->cancel(p->cancel_user)) return KOKORO_E_CANCELLED;                  \
     } while (0)
     const kokoro_model *m = st->m;
-    double t0 = now_s();
-    int mark = a->n;
+    double t0 = kk_now();
+    size_t mark = arena_mark(a);
     int F2 = 2 * F, nfr = 120 * F + 1;
     float *g, *g2, *xs, *xs2, *acc, *post, *scratch;
     /* Stage 1 buffers (128 x (120F+1)) dominate memory: stage 0 buffers are released before
@@ -702,10 +664,10 @@ static int generate(kokoro_state *st, arena *a, float *x1, const float *har, int
     GA(post, (size_t)22 * nfr);
     GTRY(conv(st, &m->conv_post, 1, acc2, nfr, post));
     if (keep_tensors) keep(st, "gen_pre", post, 22, nfr);
-    double t1 = now_s();
+    double t1 = kk_now();
     st->stage_s[4] += t1 - t0;
     int rc = istft(m, a, post, nfr, out);
-    st->stage_s[5] += now_s() - t1;
+    st->stage_s[5] += kk_now() - t1;
     arena_pop(a, mark);
     return rc;
 #undef GA
@@ -745,7 +707,8 @@ static int vocode_ranges(kokoro_state *st, arena *a, const float *x1, const floa
                          const int32_t *tok, const float *s_dec, const kokoro_synth_params *p)
 {
     const int SPF = KOKORO_SAMPLES_PER_FRAME, H = RANGE_FADE / 2;
-    int mark = a->n, rc = KOKORO_OK;
+    size_t mark = arena_mark(a);
+    int rc = KOKORO_OK;
     float tail[RANGE_FADE]; /* the previous range's samples over the fade */
     int from = 0, want = p->first_frames > 0 ? p->first_frames : F;
     while (from < F && rc == KOKORO_OK) {
@@ -932,7 +895,8 @@ static int stage_decoder(pass *x)
     kokoro_state *st = x->st;
     const kokoro_model *m = x->m;
     const int F = x->F;
-    int mark = x->ar.n, Fd, rc;
+    size_t mark = arena_mark(&x->ar);
+    int Fd, rc;
     float *f0d, *nd, *x0, *ares, *cat;
     PA(f0d, (size_t)F + 1);
     PA(nd, (size_t)F + 1);
@@ -940,7 +904,7 @@ static int stage_decoder(pass *x)
         (rc = conv_strided(st, &m->n_conv, 2, 1, x->nc, 2 * F, nd, &Fd)))
         return rc;
     PA(x->x1, (size_t)1024 * 2 * F);
-    mark = x->ar.n; /* what follows is the decoder's own */
+    mark = arena_mark(&x->ar); /* what follows is the decoder's own */
     PA(cat, (size_t)1090 * F);
     PA(x0, (size_t)1024 * F);
     PA(ares, (size_t)64 * F);
@@ -982,9 +946,9 @@ static int run_stage(pass *x, int rc, int (*stage)(pass *), int slot)
 {
     if (rc != KOKORO_OK) return rc;
     if (cancelled(x)) return KOKORO_E_CANCELLED;
-    double t0 = now_s();
+    double t0 = kk_now();
     rc = stage(x);
-    x->st->stage_s[slot] += now_s() - t0;
+    x->st->stage_s[slot] += kk_now() - t0;
     return rc;
 }
 

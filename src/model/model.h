@@ -5,6 +5,7 @@
 
 #include "kokoro.h"
 #include "kokoro_debug.h" /* the hooks on kokoro_state, defined in engine.c */
+#include "core/alloc.h"
 #include "model/onnx.h"
 #include "model/ops.h"
 
@@ -88,9 +89,7 @@ struct kokoro_model {
     kk_resblk res[6];
     kk_conv conv_post;
     float window[20];
-    /* every float buffer above lives in this list, for freeing */
-    float **allocs;
-    int n_allocs, cap_allocs;
+    kk_allocs allocs; /* every float buffer above, freed with the model */
 };
 
 /* Loads every weight of the model from a parsed ONNX file into m. */

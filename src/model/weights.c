@@ -18,38 +18,16 @@ typedef struct {
 
 /* Registers a malloc'd buffer with the model, which frees it. Returns p, or NULL (and frees
  * p) when the list cannot grow. */
-static float *own(loader *L, float *p)
+static float *own(loader *L, float *p, size_t n)
 {
-    kokoro_model *m = L->m;
-    if (!p) return NULL;
-    if (m->n_allocs == m->cap_allocs) {
-        int cap = m->cap_allocs ? m->cap_allocs * 2 : 256;
-        float **na = realloc(m->allocs, (size_t)cap * sizeof *na);
-        if (!na) {
-            free(p);
-            return NULL;
-        }
-        m->allocs = na;
-        m->cap_allocs = cap;
-    }
-    m->allocs[m->n_allocs++] = p;
-    return p;
+    return kk_allocs_add(&L->m->allocs, p, n * sizeof(float));
 }
 
-static float *track(loader *L, size_t n) { return own(L, calloc(n ? n : 1, sizeof(float))); }
+static float *track(loader *L, size_t n) { return own(L, calloc(n ? n : 1, sizeof(float)), n); }
 
 /* Frees a buffer own() registered, once its contents have been copied into another layout:
  * keeping the dequantised tensors next to their rearranged copies doubled the model's memory. */
-static void disown(loader *L, float *p)
-{
-    kokoro_model *m = L->m;
-    for (int i = m->n_allocs - 1; i >= 0; i--)
-        if (m->allocs[i] == p) {
-            m->allocs[i] = m->allocs[--m->n_allocs];
-            free(p);
-            return;
-        }
-}
+static void disown(loader *L, float *p) { kk_allocs_release(&L->m->allocs, p); }
 
 static int fail(loader *L, int rc, const char *fmt, const char *a)
 {
@@ -414,7 +392,8 @@ static void prep_wino(loader *L, kk_conv *c)
 {
     float *u = NULL;
     if (L->rc || c->k < 3) return;
-    if (kk_wino_prepare(c->w, c->in, c->out, c->k, &u) || !own(L, u)) {
+    if (kk_wino_prepare(c->w, c->in, c->out, c->k, &u) ||
+        !own(L, u, (size_t)(c->k / 3) * 6 * (size_t)c->out * (size_t)c->in)) {
         fail(L, KOKORO_E_NOMEM, "out of memory for %s", "Winograd weights");
         return;
     }

@@ -54,7 +54,7 @@ typedef struct sv_req {
     const char *method;
     char *path;
     const char *content_type; /* the Content-Type header, NULL when absent */
-    sv_buf body;
+    kk_buf body;
     char id[48];              /* X-Request-Id: the client's when safe, else made up */
     sv_job *job;              /* one reference, released with the request */
     /* Nonzero when the client is gone (the transport's test on its socket). */

@@ -3,6 +3,7 @@
  * No HTTP library here: the transport asks through sv_req's client_gone whether the client
  * is still there. */
 #include "server/handler.h"
+#include "core/utf8.h"
 #include "server/metrics.h"
 
 #include <stdarg.h>
@@ -34,8 +35,8 @@ void sv_err_clear(sv_err *e)
 char *sv_err_body(sv_err *e, int family, size_t *len)
 {
     json_t *body;
-    sv_utf8_sanitize(e->message);
-    sv_utf8_sanitize(e->param);
+    kk_utf8_sanitize(e->message);
+    kk_utf8_sanitize(e->param);
     if (family == SV_FAM_OPENAI) {
         const char *kind = e->status >= 500 ? "server_error"
                            : e->status == 401 ? "authentication_error"
@@ -132,7 +133,7 @@ void sv_resp_release(sv_server *s, sv_resp *resp)
 void sv_wait_job(sv_req *r, sv_job *job, int want_first)
 {
     pthread_mutex_lock(&job->mu);
-    while (job->state != SV_JOB_DONE && !(want_first && job->out.len > job->out_pos)) {
+    while (job->state != SV_JOB_DONE && !(want_first && job->out.n > job->out_pos)) {
         sv_job_wait(job, 50);
         if (!atomic_load(&job->cancel) &&
             ((r->client_gone && r->client_gone(r->gone_ctx)) ||
@@ -167,15 +168,17 @@ long sv_stream_next(sv_server *s, sv_job *job, char *buf, size_t max, int (*gone
 {
     pthread_mutex_lock(&job->mu);
     for (;;) {
-        if (job->out_pos < job->out.len) {
-            size_t n = job->out.len - job->out_pos;
+        if (job->out_pos < job->out.n) {
+            size_t n = job->out.n - job->out_pos;
             if (n > max)
                 n = max;
-            memcpy(buf, job->out.data + job->out_pos, n);
+            memcpy(buf, job->out.p + job->out_pos, n);
             job->out_pos += n;
             job->sent += n;
-            if (job->out_pos == job->out.len)
-                job->out_pos = job->out.len = 0; /* reuse the buffer */
+            if (job->out_pos == job->out.n) { /* all taken: the buffer is reused */
+                job->out_pos = 0;
+                kk_buf_clear(&job->out);
+            }
             pthread_cond_broadcast(&job->cv); /* the worker may wait for this (wait_sent) */
             pthread_mutex_unlock(&job->mu);
             return (long)n;

@@ -1,6 +1,8 @@
 /* routes.c - the handlers of the API routes: the seed's /synthesize family, the OpenAI-style
  * speech API, captions, phonemes, listings, health and metrics. */
 #include "server/handler.h"
+#include "core/clock.h"
+#include "core/utf8.h"
 #include "server/metrics.h"
 
 #include <ctype.h>
@@ -34,7 +36,7 @@ static int check_text(sv_server *s, const char *text, const char *param, sv_err 
         e->details = json_pack("{s:s, s:s}", "field", param, "received", text);
         return -1;
     }
-    size_t n = sv_utf8_len(text);
+    size_t n = kk_utf8_len(text);
     if (n > (size_t)s->cfg.max_text) {
         sv_fail(e, 413, "PayloadTooLarge", param,
                 "field \"%s\" has %zu characters; the limit is %d (split the text, or use "
@@ -77,16 +79,16 @@ static int check_format(const char *name, const char *const *allowed, const char
     for (const char *const *a = allowed; *a; a++)
         if (strcmp(*a, name) == 0 && kokoro_format_parse(name, out) == KOKORO_OK)
             return 0;
-    sv_buf list = {0};
+    kk_buf list = {0};
     json_t *arr = json_array();
     for (const char *const *a = allowed; *a; a++) {
-        sv_buf_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
+        kk_buf_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
         json_array_append_new(arr, json_string(*a));
     }
     sv_fail(e, 400, "UnsupportedFormat", param, "format \"%.32s\" is not offered here; use one "
-            "of %s", name, list.data ? list.data : "");
+            "of %s", name, list.p ? list.p : "");
     e->details = json_pack("{s:s, s:s, s:o}", "field", param, "received", name, "supported", arr);
-    sv_buf_free(&list);
+    kk_buf_free(&list);
     return -1;
 }
 
@@ -161,7 +163,7 @@ static sv_resp run_buffered(sv_req *r, sv_job *job, const char *mime)
         return job_error(r, job);
     pthread_mutex_lock(&job->mu);
     size_t n;
-    char *data = sv_buf_take(&job->out, &n);
+    char *data = kk_buf_take(&job->out, &n);
     job->out_pos = 0;
     pthread_mutex_unlock(&job->mu);
     return sv_resp_bytes(200, mime, data, n);
@@ -178,7 +180,7 @@ static sv_resp run_streamed(sv_req *r, sv_job *job, const char *mime)
     r->job = job;
     sv_wait_job(r, job, 1);
     pthread_mutex_lock(&job->mu);
-    int failed = job->out.len == job->out_pos && job->status != KOKORO_OK;
+    int failed = job->out.n == job->out_pos && job->status != KOKORO_OK;
     pthread_mutex_unlock(&job->mu);
     if (failed)
         return job_error(r, job);
@@ -225,7 +227,7 @@ sv_resp sv_h_batch(sv_req *r)
     for (int i = 0; i < n; i++) {
         json_t *text = json_object_get(json_array_get(items, (size_t)i), "text");
         if (json_is_string(text))
-            total += sv_utf8_len(json_string_value(text));
+            total += kk_utf8_len(json_string_value(text));
     }
     if (total > (size_t)r->srv->cfg.batch_max_chars) {
         sv_fail(&e, 413, "PayloadTooLarge", "items",
@@ -539,7 +541,7 @@ sv_resp sv_h_model_one(sv_req *r)
 sv_resp sv_h_health(sv_req *r)
 {
     return sv_resp_json(200, json_pack("{s:s, s:f}", "status", "ok", "uptime_s",
-                                             sv_now() - r->srv->started));
+                                             kk_now() - r->srv->started));
 }
 
 sv_resp sv_h_ready(sv_req *r)
@@ -567,12 +569,12 @@ sv_resp sv_h_metrics(sv_req *r)
     int queued = 0, running = 0, workers = 0, capacity = 0;
     if (s->pool && atomic_load(&s->ready))
         sv_pool_stats(s->pool, &queued, &running, &workers, &capacity);
-    sv_buf b = {0};
+    kk_buf b = {0};
     if (sv_metrics_render(&b, atomic_load(&s->ready) && !atomic_load(&s->draining), queued,
                           running, workers, capacity))
         return sv_resp_none();
     size_t n;
-    char *data = sv_buf_take(&b, &n);
+    char *data = kk_buf_take(&b, &n);
     return sv_resp_bytes(200, "text/plain; version=0.0.4; charset=utf-8", data, n);
 }
 

@@ -2,6 +2,7 @@
  * Wyoming port), the model loaded in the background while the probes already answer, the
  * worker pool, signals, and the SIGTERM drain. */
 #include "server/server.h"
+#include "core/clock.h"
 #include "server/transport.h"
 #include "server/wyoming.h"
 
@@ -32,7 +33,7 @@ static void *load_main(void *arg)
 {
     sv_server *s = arg;
     char err[512];
-    double t = sv_now();
+    double t = kk_now();
     sv_log(SV_LOG_INFO, "loading model %s and voices %s", s->cfg.model, s->cfg.voices);
     if (kokoro_model_load(s->cfg.model, &s->eng.model, err, sizeof err) != KOKORO_OK ||
         kokoro_voices_load(s->cfg.voices, &s->eng.voices, err, sizeof err) != KOKORO_OK ||
@@ -56,7 +57,7 @@ static void *load_main(void *arg)
     atomic_store(&s->pool, pool);
     atomic_store(&s->ready, 1);
     sv_log(SV_LOG_INFO, "ready in %.1f s: %d voices, %d languages, %d workers sharing %d cores "
-           "(at most %d threads per job, %s kernels), queue %d", sv_now() - t,
+           "(at most %d threads per job, %s kernels), queue %d", kk_now() - t,
            kokoro_voices_count(s->eng.voices), s->n_langs, workers, sv_usable_cpus(),
            s->cfg.threads_per_worker ? s->cfg.threads_per_worker : sv_usable_cpus(),
            kokoro_kernels(), s->cfg.queue_depth);
@@ -77,14 +78,14 @@ static void drain(sv_server *s)
            s->cfg.drain_timeout);
     sv_http_quiesce();
     sv_wyoming_quiesce();
-    double end = sv_now() + s->cfg.drain_timeout;
-    while (atomic_load(&s->active) > 0 && sv_now() < end)
+    double end = kk_now() + s->cfg.drain_timeout;
+    while (atomic_load(&s->active) > 0 && kk_now() < end)
         usleep(20000);
     if (atomic_load(&s->active) > 0) {
         sv_log(SV_LOG_WARN, "drain bound passed; cancelling %d requests", atomic_load(&s->active));
         atomic_store(&s->abort_all, 1);
-        double hard = sv_now() + 5;
-        while (atomic_load(&s->active) > 0 && sv_now() < hard)
+        double hard = kk_now() + 5;
+        while (atomic_load(&s->active) > 0 && kk_now() < hard)
             usleep(20000);
     }
     sv_wyoming_stop(); /* before the pool: its connections hold jobs */
@@ -98,7 +99,7 @@ int kk_serve_main(int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 2;
     sv_log_level = s->cfg.log_level;
-    s->started = sv_now();
+    s->started = kk_now();
 
     /* Signals go to sigwait below, never to a worker in the middle of a synthesis. */
     sigset_t set;

@@ -9,6 +9,8 @@
  * request (libmicrohttpd's own timeout only measures silence, which a client sending a byte
  * a second never lets run out). */
 #include "server/transport.h"
+#include "core/clock.h"
+#include "core/utf8.h"
 #include "server/metrics.h"
 
 #include <arpa/inet.h>
@@ -353,7 +355,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&c->peer, &c->peer_len))
             c->peer_len = 0;
         c->state = CT_READING;
-        c->t_start = sv_now();
+        c->t_start = kk_now();
         pthread_mutex_lock(&conns_lock);
         c->next = conns;
         if (conns)
@@ -399,7 +401,7 @@ static int track_set(struct MHD_Connection *conn, int state)
             c->t_start = c->t_checked; /* the sweeper had not seen it begin yet */
         c->state = state;
         if (state == CT_IDLE)
-            c->t_idle = c->t_checked = sv_now();
+            c->t_idle = c->t_checked = kk_now();
     }
     pthread_mutex_unlock(&conns_lock);
     return was;
@@ -421,7 +423,7 @@ static void *sweep_main(void *arg)
     sv_server *s = arg;
     while (!atomic_load(&sweeper_stop)) {
         usleep(SWEEP_MS * 1000);
-        double now = sv_now();
+        double now = kk_now();
         int cut = 0;
         pthread_mutex_lock(&conns_lock);
         for (conn_track *c = conns; c; c = c->next) {
@@ -496,7 +498,7 @@ static http_req *req_new(sv_server *s, struct MHD_Connection *conn, const char *
     r->req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     r->req.client_gone = req_gone;
     r->req.gone_ctx = r;
-    r->t0 = sv_now();
+    r->t0 = kk_now();
     r->fd = -1;
     r->route = "unmatched";
     r->family = strncmp(url, "/v1/", 4) == 0 || strncmp(url, "/dev/", 5) == 0 ? SV_FAM_OPENAI
@@ -517,7 +519,7 @@ static http_req *req_new(sv_server *s, struct MHD_Connection *conn, const char *
 
 static void req_free(http_req *r)
 {
-    sv_buf_free(&r->req.body);
+    kk_buf_free(&r->req.body);
     free(r->req.path);
     sv_job_unref(r->req.job);
     atomic_fetch_sub(&r->req.srv->active, 1);
@@ -676,17 +678,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->status || r->too_large || r->req.body.len + n > s->cfg.max_body) {
+        if (r->status || r->too_large || r->req.body.n + n > s->cfg.max_body) {
             /* A body past the limit (chunked, so its size was not declared): libmicrohttpd
              * takes no answer before the body's end, so the rest is read and thrown away and
              * the 413 goes out then, where the client reads it. The request deadline bounds
              * the time; DISCARD_MAX the bytes, past which the connection is dropped. */
             r->too_large = 1;
-            sv_buf_free(&r->req.body);
+            kk_buf_free(&r->req.body);
             r->discarded += n;
             return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
         }
-        return sv_buf_append(&r->req.body, upload_data, n) ? MHD_NO : MHD_YES;
+        return kk_buf_put(&r->req.body, upload_data, n) ? MHD_NO : MHD_YES;
     }
     if (r->status) /* already answered on the first call */
         return MHD_YES;
@@ -704,7 +706,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (track_set(conn, CT_IDLE) == CT_CUT && !r->status)
         r->status = 408;
     static const char *why[] = {"ok", "error", "timeout", "shutdown", "read_error", "client_abort"};
-    double dur = sv_now() - r->t0;
+    double dur = kk_now() - r->t0;
     size_t bytes = r->bytes;
     double ttfa = -1, audio_s = 0;
     sv_job *job = r->req.job;
@@ -734,12 +736,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
          * them replaced, rather than not at all. */
         char method[32];
         snprintf(method, sizeof method, "%s", r->req.method);
-        sv_utf8_sanitize(method);
-        sv_utf8_sanitize(r->req.path);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        kk_utf8_sanitize(method);
+        kk_utf8_sanitize(r->req.path);
         json_t *o = json_pack("{s:f, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:s, s:s}", "ts",
-                              ts.tv_sec + ts.tv_nsec * 1e-9, "level", "info", "msg", "request",
+                              kk_wall_now(), "level", "info", "msg", "request",
                               "method", method, "path", r->req.path, "route", r->route, "status",
                               r->status, "bytes", (json_int_t)bytes, "duration_ms",
                               dur * 1000.0, "remote", addr, "request_id", r->req.id);

@@ -1,4 +1,5 @@
 /* text.c - the text front end's public entry points: languages, phonemize, tokenize. */
+#include "core/clock.h"
 #include "core/util.h"
 #include "text/text_int.h"
 #include "text/ja/ja.h"
@@ -6,7 +7,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_TEXT_BYTES (4u << 20) /* kokoro_phonemize input limit (KOKORO_E_TOO_LONG) */
 
@@ -69,13 +69,6 @@ const char *kokoro_lang_of_voice(const char *voice_name)
     return NULL;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 int kokoro_text_new(const char *data_dir, kokoro_text **out, char *err, size_t errlen)
 {
     if (!out)
@@ -88,14 +81,14 @@ int kokoro_text_new(const char *data_dir, kokoro_text **out, char *err, size_t e
     kokoro_text *t = calloc(1, sizeof *t);
     if (!t)
         return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
-    double t0 = now_ms();
+    double t0 = kk_now();
     int rc = kk_lexicon_load(data_dir, "us", &t->us, err, errlen);
     if (rc == KOKORO_OK)
         rc = kk_lexicon_load(data_dir, "gb", &t->gb, err, errlen);
     const char *user = getenv("KOKORO_USER_LEXICON");
     if (rc == KOKORO_OK && user && *user)
         rc = kk_lexicon_load_user(user, &t->user, err, errlen);
-    t->load_ms = now_ms() - t0;
+    t->load_ms = (kk_now() - t0) * 1e3;
     if (rc == KOKORO_OK && !(t->ja = kk_ja_new(data_dir)))
         rc = kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
     if (rc == KOKORO_OK)

@@ -3,34 +3,12 @@
 #define KK_TEXT_INT_H
 
 #include "kokoro.h"
+#include "core/buf.h"  /* kk_buf: the strings the front end builds */
+#include "core/utf8.h" /* kk_utf8_next, kk_utf8_put */
 
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* ------------------------------------------------------------ growable string */
-
-/* A NUL-terminated, growable byte string. Functions return 0, or -1 when out of memory
- * (the buffer then keeps its previous contents). */
-typedef struct {
-    char *p;
-    size_t n, cap;
-} kk_buf;
-
-int kk_buf_put(kk_buf *b, const char *s, size_t n);
-int kk_buf_puts(kk_buf *b, const char *s);
-int kk_buf_putc(kk_buf *b, char c);
-void kk_buf_free(kk_buf *b);
-/* Removes trailing spaces. */
-void kk_buf_rtrim(kk_buf *b);
-
-/* ------------------------------------------------------------ UTF-8 */
-
-/* Decodes one code point at s (n bytes left). Returns its length (>= 1) and sets *cp;
- * invalid or truncated sequences give length 1 and *cp = 0xFFFD. */
-int kk_utf8_next(const char *s, size_t n, uint32_t *cp);
-/* Encodes cp into out (4 bytes at least); returns the length. */
-int kk_utf8_put(uint32_t cp, char *out);
 
 /* ------------------------------------------------------------ vocabulary */
 

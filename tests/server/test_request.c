@@ -3,6 +3,7 @@
  * environment, the UTF-8 cleaner used for logs and messages. Each case is what a client
  * would send and the status, type and field the API document says it gets back. */
 #include "check.h"
+#include "core/utf8.h"
 #include "server/config.h"
 #include "server/handler.h"
 
@@ -17,9 +18,9 @@ static json_t *body(const char *text, sv_err *e)
 {
     sv_req r = {.srv = &srv};
     memset(e, 0, sizeof *e);
-    sv_buf_append(&r.body, text, strlen(text));
+    kk_buf_put(&r.body, text, strlen(text));
     json_t *o = sv_parse_body(&r, e);
-    sv_buf_free(&r.body);
+    kk_buf_free(&r.body);
     return o;
 }
 
@@ -250,7 +251,7 @@ static void test_utf8_sanitize(void)
 {
     char buf[] = "caf\xc3\xa9 \xe9t\xc3 \xed\xa0\x80 \xf4\x90\x80\x80 ok";
     const char *s = buf;
-    sv_utf8_sanitize(buf);
+    kk_utf8_sanitize(buf);
     CHECK_STR(s, "caf\xc3\xa9 ?t? ??? ???? ok");
 }
 
