@@ -211,6 +211,8 @@ static void stream_free(void *cls)
     free(st);
 }
 
+/* Sends e in r's family with its headers (Retry-After, Allow, WWW-Authenticate) and clears
+ * it. Returns libmicrohttpd's answer, MHD_NO when out of memory. */
 static enum MHD_Result send_error(http_req *r, sv_err *e)
 {
     size_t n;
@@ -237,7 +239,8 @@ static enum MHD_Result send_error(http_req *r, sv_err *e)
     return queue(r, status, resp, n);
 }
 
-/* Sends a handler's response, taking over what it owns. */
+/* Sends a handler's response, taking over what it owns (freed here when it cannot be
+ * sent). Returns libmicrohttpd's answer, MHD_NO for SV_RESP_NONE or out of memory. */
 static enum MHD_Result send_resp(http_req *r, sv_resp *out)
 {
     struct MHD_Response *resp = NULL;
@@ -583,6 +586,9 @@ static int unauthorized(const http_req *r, const route *rt)
                      r->req.srv->cfg.api_key);
 }
 
+/* Answers r from l's routes: the transport's own refusals (405, 404, 401, 413, 503 while
+ * loading or draining), else the route's handler. Returns libmicrohttpd's answer: MHD_NO
+ * (the connection is closed) when no response could be queued. */
 static enum MHD_Result dispatch(http_req *r, const listener *l)
 {
     sv_server *s = r->req.srv;
