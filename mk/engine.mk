@@ -29,7 +29,7 @@ build-asan/tests/engine/test_engine_asan: tests/engine/test_engine.c tests/check
 .PHONY: FORCE
 FORCE:
 
-ENGINE_FUZZ_SRCS := $(wildcard src/model/*.c src/model/cpu/*.c) src/core/status.c
+ENGINE_FUZZ_SRCS := $(wildcard src/model/*.c src/model/cpu/*.c src/core/*.c)
 ENGINE_FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -Iinclude -Isrc -D_GNU_SOURCE
 

@@ -13,7 +13,8 @@ TEST_TARGETS += test-text
 model-lexicon:
 	tools/fetch-lexicon.sh
 
-TEXT_SRCS := $(wildcard src/text/*.c src/text/ja/*.c src/text/zh/*.c)
+TEXT_SRCS := $(wildcard src/text/*.c src/text/ja/*.c src/text/zh/*.c) src/core/buf.c src/core/utf8.c \
+             src/core/clock.c
 TEXT_OBJS := $(TEXT_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/src/core/status.o
 TEXT_TESTS := $(patsubst tests/text/%.c,$(BUILD)/tests/text/%,$(filter-out tests/text/test_speak.c,$(wildcard tests/text/test_*.c)))
 TEXT_TEST_LIBS := $(shell pkg-config --libs espeak-ng 2>/dev/null || echo -lespeak-ng) -lexpat $(JA_LIBS) -lpthread -lm

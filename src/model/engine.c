@@ -3,6 +3,8 @@
  * audio. Follows the original PyTorch model (see docs/engine.md for where the ONNX export
  * differs). */
 #include "model/model.h"
+#include "core/alloc.h"
+#include "core/clock.h"
 #include "core/util.h"
 #include "model/cpu/kernels.h"
 
@@ -10,10 +12,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-const char *const kk_stage_names[6] = {"albert", "predictor", "text_encoder",
-                                       "decoder", "generator", "source+istft"};
+static const char *const stage_names[KOKORO_DEBUG_STAGES] = {
+    "albert", "predictor", "text_encoder", "decoder", "generator", "source+istft"};
 
 /* ------------------------------------------------------------------ model and state */
 
@@ -43,8 +44,7 @@ int kokoro_model_load(const char *path, kokoro_model **out, char *err, size_t er
 void kokoro_model_free(kokoro_model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->n_allocs; i++) free(m->allocs[i]);
-    free(m->allocs);
+    kk_allocs_free(&m->allocs);
     onnx_close(&m->onnx);
     free(m);
 }
@@ -96,23 +96,26 @@ int kokoro_state_tensor(const kokoro_state *st, const char *name, const float **
     return KOKORO_E_NOT_FOUND;
 }
 
-const double *kk_state_stage_seconds(const kokoro_state *st) { return st->stage_s; }
+/* The hooks of kokoro_debug.h. */
+const char *kokoro_debug_stage_name(int i)
+{
+    return i >= 0 && i < KOKORO_DEBUG_STAGES ? stage_names[i] : NULL;
+}
 
-size_t kk_state_weight_bytes(const kokoro_state *st)
+const double *kokoro_debug_stage_seconds(const kokoro_state *st) { return st->stage_s; }
+
+size_t kokoro_debug_weight_bytes(const kokoro_state *st)
 {
     size_t n = 0;
     for (int i = 0; i < KK_WT_SLOTS; i++) n += st->wt[i].cap * sizeof(float);
     return n;
 }
 
-/* Enables keeping intermediates (internal: used by the dump command and tests). */
-void kk_state_keep_tensors(kokoro_state *st, int on) { st->keep_tensors = on; }
+void kokoro_debug_keep_tensors(kokoro_state *st, int on) { st->keep_tensors = on; }
 
-/* Selects the direct convolutions instead of Winograd (internal: reference runs). */
-void kk_state_direct_conv(kokoro_state *st, int on) { st->direct_conv = on; }
+void kokoro_debug_direct_conv(kokoro_state *st, int on) { st->direct_conv = on; }
 
-/* Selects Winograd instead of the FFT for the long convolutions (internal: comparisons). */
-void kk_state_no_fft(kokoro_state *st, int on) { st->no_fft = on; }
+void kokoro_debug_no_fft(kokoro_state *st, int on) { st->no_fft = on; }
 
 static void keep(kokoro_state *st, const char *name, const float *data, int d0, int d1)
 {
@@ -151,72 +154,41 @@ size_t kokoro_state_peak_bytes(const kokoro_state *st) { return st ? st->peak_by
 /* Every buffer of one synthesis, with its size: the live total and its high-water mark are
  * what KOKORO_FRAME_BYTES promises, and what tests hold it to. */
 typedef struct {
-    void **ptrs;
-    size_t *sizes;
-    int n, cap;
+    kk_allocs bufs;
     int oom;
     kk_pool *acct; /* counts live bytes, with the kernels' own large buffers */
 } arena;
 
 static void arena_count(arena *a, long bytes) { kk_pool_mem(a->acct, bytes); }
 
+/* A buffer of n floats, freed with the arena. NULL (and a->oom set) when out of memory. */
 static float *A(arena *a, size_t n)
 {
     if (a->oom) return NULL;
-    if (a->n == a->cap) {
-        int cap = a->cap ? a->cap * 2 : 64;
-        void **np = realloc(a->ptrs, (size_t)cap * sizeof *np);
-        if (np) a->ptrs = np;
-        size_t *ns = np ? realloc(a->sizes, (size_t)cap * sizeof *ns) : NULL;
-        if (!np || !ns) {
-            a->oom = 1;
-            return NULL;
-        }
-        a->sizes = ns;
-        a->cap = cap;
-    }
     size_t bytes = (n ? n : 1) * sizeof(float);
-    float *p = malloc(bytes);
+    float *p = kk_allocs_add(&a->bufs, malloc(bytes), bytes);
     if (!p) {
         a->oom = 1;
         return NULL;
     }
-    a->sizes[a->n] = bytes;
-    a->ptrs[a->n++] = p;
     arena_count(a, (long)bytes);
     return p;
 }
 
-/* Frees one buffer of the arena early (large generator buffers), so peak memory stays low. */
-static void arena_release(arena *a, void *p)
-{
-    for (int i = a->n - 1; i >= 0; i--)
-        if (a->ptrs[i] == p) {
-            free(p);
-            arena_count(a, -(long)a->sizes[i]);
-            a->n--;
-            /* keep the order: arena_pop frees by position */
-            memmove(a->ptrs + i, a->ptrs + i + 1, (size_t)(a->n - i) * sizeof *a->ptrs);
-            memmove(a->sizes + i, a->sizes + i + 1, (size_t)(a->n - i) * sizeof *a->sizes);
-            return;
-        }
-}
+/* Frees one buffer of the arena early (large generator buffers), so peak memory stays low;
+ * the others keep their order, since arena_pop frees by position. */
+static void arena_release(arena *a, void *p) { arena_count(a, -(long)kk_allocs_release(&a->bufs, p)); }
 
-/* Frees every buffer allocated since a->n was `mark`: a helper's temporaries, on its way out. */
-static void arena_pop(arena *a, int mark)
-{
-    while (a->n > mark) {
-        a->n--;
-        free(a->ptrs[a->n]);
-        arena_count(a, -(long)a->sizes[a->n]);
-    }
-}
+/* A mark for arena_pop: the buffers allocated so far. */
+static size_t arena_mark(const arena *a) { return kk_allocs_count(&a->bufs); }
+
+/* Frees every buffer allocated since `mark`: a helper's temporaries, on its way out. */
+static void arena_pop(arena *a, size_t mark) { arena_count(a, -(long)kk_allocs_pop(&a->bufs, mark)); }
 
 static void arena_free(arena *a)
 {
     arena_pop(a, 0);
-    free(a->ptrs);
-    free(a->sizes);
+    kk_allocs_free(&a->bufs);
 }
 
 /* ------------------------------------------------------------------ weights */
@@ -343,7 +315,7 @@ static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int
 static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x, int T,
                   const float *s, float *y)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     int To = b->upsample ? 2 * T : T;
     float *gb1 = A(a, 2 * (size_t)b->in), *gb2 = A(a, 2 * (size_t)b->out);
     float *r = A(a, (size_t)b->in * T), *h = A(a, (size_t)b->in * To);
@@ -439,7 +411,7 @@ static void gelu_tanh(float *x, size_t n)
 /* ALBERT + bert_encoder: tokens [T] -> d_en [T][512]. */
 static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *d_en)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     float *e = A(a, (size_t)T * 128), *h = A(a, (size_t)T * 768), *q = A(a, (size_t)T * 768);
     float *k = A(a, (size_t)T * 768), *v = A(a, (size_t)T * 768), *ctx = A(a, (size_t)T * 768);
@@ -485,7 +457,7 @@ static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *
 static int duration_encoder(kokoro_state *st, arena *a, const float *d_en, int T, const float *s,
                             float *d)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     float *y = A(a, (size_t)T * 512), *scr = A(a, (size_t)T * 8 * 256), *gb = A(a, 1024);
     if (a->oom) return KOKORO_E_NOMEM;
@@ -511,7 +483,7 @@ static int duration_encoder(kokoro_state *st, arena *a, const float *d_en, int T
 /* Text encoder: tokens -> t_en [512][T]. */
 static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, float *t_en)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     float *x = A(a, (size_t)512 * T), *y = A(a, (size_t)512 * T), *rows = A(a, (size_t)T * 512);
     float *out = A(a, (size_t)T * 512), *scr = A(a, (size_t)T * 8 * 256);
@@ -536,7 +508,7 @@ static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, f
 static int f0n_branch(kokoro_state *st, arena *a, const kk_adablk *blk, const kk_conv *proj,
                       const float *x, int F, const float *s, float *curve)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     float *b0 = A(a, (size_t)512 * F), *b1 = A(a, (size_t)256 * 2 * F), *b2 = A(a, (size_t)256 * 2 * F);
     if (a->oom) return KOKORO_E_NOMEM;
     int rc = adablk(st, a, &blk[0], x, F, s, b0);
@@ -580,7 +552,7 @@ static double rng_normal(normal_rng *g)
 static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
                        const kokoro_synth_params *p, float *har)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     const int up = 300, L = F2 * up, nfr = L / 5 + 1;
     float *src = A(a, (size_t)L);
@@ -659,7 +631,7 @@ static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
 /* Inverse STFT of conv_post output x [22][nfr] -> audio [5*(nfr-1)]. */
 static int istft(const kokoro_model *m, arena *a, const float *x, int nfr, float *audio)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     int Lp = 5 * (nfr - 1) + 20;
     float *acc = A(a, (size_t)Lp), *wsum = A(a, (size_t)Lp);
     if (a->oom) return KOKORO_E_NOMEM;
@@ -697,13 +669,6 @@ static int istft(const kokoro_model *m, arena *a, const float *x, int nfr, float
     }
     arena_pop(a, mark);
     return KOKORO_OK;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static int stop_asked(const kokoro_synth_params *p)
@@ -803,8 +768,9 @@ static int generate(kokoro_state *st, arena *a, float *x1, const float *har, int
                     const float *s_dec, const kokoro_synth_params *p, int keep_tensors,
                     float *out)
 {
-    double t0 = now_s();
-    int mark = a->n, nfr = 120 * F + 1;
+    double t0 = kk_now();
+    size_t mark = arena_mark(a);
+    int nfr = 120 * F + 1;
     float *acc = NULL, *post = NULL;
     /* one scratch for both halves (2 x 128 x (120F+1) >= 2 x 256 x 20F); the first half's
      * buffers are released before the second's, larger, are taken */
@@ -814,10 +780,10 @@ static int generate(kokoro_state *st, arena *a, float *x1, const float *har, int
     if (rc == KOKORO_OK) rc = gen_second(st, a, acc, har, F, s_dec, p, scratch, &post);
     if (rc == KOKORO_OK) {
         if (keep_tensors) keep(st, "gen_pre", post, 22, nfr);
-        double t1 = now_s();
+        double t1 = kk_now();
         st->stage_s[4] += t1 - t0;
         rc = istft(st->m, a, post, nfr, out);
-        st->stage_s[5] += now_s() - t1;
+        st->stage_s[5] += kk_now() - t1;
     }
     arena_pop(a, mark);
     return rc;
@@ -855,7 +821,8 @@ static int vocode_ranges(kokoro_state *st, arena *a, const float *x1, const floa
                          const int32_t *tok, const float *s_dec, const kokoro_synth_params *p)
 {
     const int SPF = KOKORO_SAMPLES_PER_FRAME, H = RANGE_FADE / 2;
-    int mark = a->n, rc = KOKORO_OK;
+    size_t mark = arena_mark(a);
+    int rc = KOKORO_OK;
     float tail[RANGE_FADE]; /* the previous range's samples over the fade */
     int from = 0, want = p->first_frames > 0 ? p->first_frames : F;
     while (from < F && rc == KOKORO_OK) {
@@ -1037,7 +1004,8 @@ static int stage_decoder(pass *x)
     kokoro_state *st = x->st;
     const kokoro_model *m = x->m;
     const int F = x->F;
-    int mark = x->ar.n, Fd, rc;
+    size_t mark = arena_mark(&x->ar);
+    int Fd, rc;
     float *f0d, *nd, *x0, *ares, *cat;
     if (!(f0d = A(&x->ar, (size_t)F + 1))) return KOKORO_E_NOMEM;
     if (!(nd = A(&x->ar, (size_t)F + 1))) return KOKORO_E_NOMEM;
@@ -1045,7 +1013,7 @@ static int stage_decoder(pass *x)
         (rc = conv_strided(st, &m->n_conv, 2, 1, x->nc, 2 * F, nd, &Fd)))
         return rc;
     if (!(x->x1 = A(&x->ar, (size_t)1024 * 2 * F))) return KOKORO_E_NOMEM;
-    mark = x->ar.n; /* what follows is the decoder's own */
+    mark = arena_mark(&x->ar); /* what follows is the decoder's own */
     if (!(cat = A(&x->ar, (size_t)1090 * F))) return KOKORO_E_NOMEM;
     if (!(x0 = A(&x->ar, (size_t)1024 * F))) return KOKORO_E_NOMEM;
     if (!(ares = A(&x->ar, (size_t)64 * F))) return KOKORO_E_NOMEM;
@@ -1084,9 +1052,9 @@ static int run_stage(pass *x, int rc, int (*stage)(pass *), int slot)
 {
     if (rc != KOKORO_OK) return rc;
     if (cancelled(x)) return KOKORO_E_CANCELLED;
-    double t0 = now_s();
+    double t0 = kk_now();
     rc = stage(x);
-    x->st->stage_s[slot] += now_s() - t0;
+    x->st->stage_s[slot] += kk_now() - t0;
     return rc;
 }
 

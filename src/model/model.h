@@ -4,6 +4,8 @@
 #define KK_MODEL_H
 
 #include "kokoro.h"
+#include "kokoro_debug.h" /* the hooks on kokoro_state, defined in engine.c */
+#include "core/alloc.h"
 #include "model/onnx.h"
 #include "model/ops.h"
 
@@ -99,9 +101,7 @@ struct kokoro_model {
     kk_resblk res[6];
     kk_conv conv_post;
     float window[20];
-    /* every buffer above lives in this list, for freeing */
-    void **allocs;
-    int n_allocs, cap_allocs;
+    kk_allocs allocs; /* every buffer above, freed with the model */
 };
 
 /* Loads every weight of the model from a parsed ONNX file into m. */
@@ -136,18 +136,10 @@ struct kokoro_state {
     int keep_tensors; /* keep intermediates for kokoro_state_tensor (parity tests) */
     int direct_conv;  /* 1: no Winograd, no FFT (the reference path, for tests and comparisons) */
     int no_fft;       /* 1: Winograd where the FFT would be used (comparisons) */
-    double stage_s[6]; /* seconds per stage of the last run, see kk_stage_names */
+    double stage_s[KOKORO_DEBUG_STAGES]; /* seconds per stage of the last run */
     size_t peak_bytes; /* working memory high-water mark of the last run */
     kk_wt_slot wt[KK_WT_SLOTS];
 };
 
-extern const char *const kk_stage_names[6];
-
-/* Hooks for the CLI's bench and dump commands and the tests (not in the public header). */
-void kk_state_keep_tensors(kokoro_state *st, int on); /* keep intermediates (dump, parity) */
-void kk_state_direct_conv(kokoro_state *st, int on);  /* 1: no Winograd (the reference path) */
-void kk_state_no_fft(kokoro_state *st, int on);       /* 1: no FFT convolutions (comparisons) */
-const double *kk_state_stage_seconds(const kokoro_state *st); /* seconds per stage, last run */
-size_t kk_state_weight_bytes(const kokoro_state *st); /* the floats its weight slots keep */
 
 #endif

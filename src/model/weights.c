@@ -18,38 +18,19 @@ typedef struct {
 
 /* Registers a malloc'd buffer with the model, which frees it. Returns p, or NULL (and frees
  * p) when the list cannot grow. */
-static void *own(loader *L, void *p)
+static void *own(loader *L, void *p, size_t bytes)
 {
-    kokoro_model *m = L->m;
-    if (!p) return NULL;
-    if (m->n_allocs == m->cap_allocs) {
-        int cap = m->cap_allocs ? m->cap_allocs * 2 : 256;
-        void **na = realloc(m->allocs, (size_t)cap * sizeof *na);
-        if (!na) {
-            free(p);
-            return NULL;
-        }
-        m->allocs = na;
-        m->cap_allocs = cap;
-    }
-    m->allocs[m->n_allocs++] = p;
-    return p;
+    return kk_allocs_add(&L->m->allocs, p, bytes);
 }
 
-static float *track(loader *L, size_t n) { return own(L, calloc(n ? n : 1, sizeof(float))); }
+static float *track(loader *L, size_t n)
+{
+    return own(L, calloc(n ? n : 1, sizeof(float)), (n ? n : 1) * sizeof(float));
+}
 
 /* Frees a buffer own() registered, once its contents have been copied into another layout:
  * keeping the dequantised tensors next to their rearranged copies doubled the model's memory. */
-static void disown(loader *L, void *p)
-{
-    kokoro_model *m = L->m;
-    for (int i = m->n_allocs - 1; i >= 0; i--)
-        if (m->allocs[i] == p) {
-            m->allocs[i] = m->allocs[--m->n_allocs];
-            free(p);
-            return;
-        }
-}
+static void disown(loader *L, void *p) { kk_allocs_release(&L->m->allocs, p); }
 
 static int fail(loader *L, int rc, const char *fmt, const char *a)
 {
@@ -280,7 +261,7 @@ static int load_wt(loader *L, kk_wt *w, const onnx_tensor *t, const onnx_tensor 
         return L->rc;
     }
     int shift = t->dtype == ONNX_UINT8 ? 128 : 0;
-    w->q = own(L, malloc(n ? n : 1));
+    w->q = own(L, malloc(n ? n : 1), n ? n : 1);
     w->scale = track(L, (size_t)rows);
     w->zero = track(L, (size_t)rows);
     if (!w->q || !w->scale || !w->zero) {
