@@ -31,10 +31,5 @@ test-ja: $(BUILD)/tests/text/ja_lines build-fuzz/ja_fuzz $(BUILD)/kokoro
 	KOKORO_BIN=$(BUILD)/kokoro python3 -m pytest -q tests/text/test_ja_server.py
 	tests/text/run_ja_fuzz.sh build-fuzz/ja_fuzz $(FUZZ_JA_SECONDS)
 
-# The fuzzer is built like mk/text.mk's (its FUZZ_CFLAGS, TEXT_SRCS and TEXT_TEST_LIBS).
-build-fuzz/ja_fuzz: fuzz/ja_fuzz.c $(wildcard src/text/*.c src/text/*.h src/text/ja/*.c \
-                    src/text/ja/*.h src/text/zh/*.c src/text/zh/*.h) src/core/status.c
-	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/ja_fuzz.c $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
-
+# build-fuzz/ja_fuzz: built by mk/text.mk's rule of the front end's fuzzers
 fuzz-ja: build-fuzz/ja_fuzz
