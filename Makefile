@@ -97,8 +97,21 @@ model: $(MODEL_TARGETS)
 
 # The test tools (ffprobe, clang, chromium, podman, qemu, pytest...) are installed first, as
 # `make run` installs the build's; install-deps.sh leaves present packages alone (2 s).
-test: $(TEST_TARGETS)
+#
+# The areas are independent (no area writes what another reads while it runs, and what two
+# share, such as build/kokoro, the ASan build or the float reference graph, is one target of
+# this make), so `make test` runs them side by side: TEST_JOBS at a time (2, the cores of the
+# machines it is planned for), each area's output printed whole when it ends (-Otarget). The
+# longest areas start first (TEST_FIRST) and the short ones fill the other slot around them.
+TEST_JOBS  ?= 2
+TEST_FIRST := test-server-asan test-arm64 test-parity test-text test-image test-engine
+TEST_ORDER := $(foreach t,$(TEST_FIRST),$(filter $(t),$(TEST_TARGETS))) \
+              $(filter-out $(TEST_FIRST),$(TEST_TARGETS))
+.PHONY: test-areas
+test:
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -Otarget test-areas
 	@echo "all tests passed: $(TEST_TARGETS)"
+test-areas: $(TEST_ORDER)
 $(TEST_TARGETS): | deps
 
 clean:

@@ -28,7 +28,7 @@ FUZZ_JA_SECONDS ?= 60
 
 test-ja: $(BUILD)/tests/text/ja_lines build-fuzz/ja_fuzz $(BUILD)/kokoro
 	tests/text/test_ja_parity.py $(BUILD)/tests/text/ja_lines tests/text/ja_sentences.txt
-	KOKORO_BIN=$(BUILD)/kokoro python3 -m pytest -q tests/text/test_ja_server.py
+	KOKORO_BIN=$(BUILD)/kokoro python3 -m pytest -q -p no:cacheprovider tests/text/test_ja_server.py
 	tests/text/run_ja_fuzz.sh build-fuzz/ja_fuzz $(FUZZ_JA_SECONDS)
 
 # build-fuzz/ja_fuzz: built by mk/text.mk's rule of the front end's fuzzers
