@@ -23,8 +23,8 @@ $(BUILD)/tests/text/ja_lines: tests/text/ja_lines.c tests/text/rss.h $(BUILD)/li
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 
-# FUZZ_JA_SECONDS bounds the fuzzing run inside the tests (default 60).
-FUZZ_JA_SECONDS ?= 60
+# FUZZ_JA_SECONDS bounds the fuzzing run inside the tests (after the hostile seeds).
+FUZZ_JA_SECONDS ?= 30
 
 test-ja: $(BUILD)/tests/text/ja_lines build-fuzz/ja_fuzz $(BUILD)/kokoro
 	tests/text/test_ja_parity.py $(BUILD)/tests/text/ja_lines tests/text/ja_sentences.txt

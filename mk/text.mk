@@ -62,10 +62,13 @@ fuzz-text: $(FUZZ_BUILD)/text_fuzz
 # SSML and the plain-text controls (src/text/ssml.c, controls.c): $(FUZZ_BUILD)/ssml_fuzz
 
 fuzz-ssml: $(FUZZ_BUILD)/ssml_fuzz
-FUZZ_SSML_SECONDS ?= 30
+FUZZ_SSML_SECONDS ?= 20
 
-# FUZZ_TEXT_SECONDS bounds the fuzzing run inside the tests (default 60).
-FUZZ_TEXT_SECONDS ?= 60
+# The bounded fuzzing runs of `make test` (each from its hostile seeds, which all run first
+# whatever the budget): FUZZ_TEXT_SECONDS of all languages, then FUZZ_LANG_SECONDS for each
+# espeak-ng language alone. Longer runs: `make test-text FUZZ_TEXT_SECONDS=600`.
+FUZZ_TEXT_SECONDS ?= 30
+FUZZ_LANG_SECONDS ?= 10
 
 test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_BUILD)/text_fuzz \
            $(FUZZ_BUILD)/ssml_fuzz \
@@ -79,7 +82,8 @@ test-text: $(TEXT_TESTS) $(BUILD)/tests/text/test_speak $(BUILD)/kokoro $(FUZZ_B
 	KOKORO=$(BUILD)/kokoro tests/text/test_long_say.sh
 	@echo "== the text and SSML fuzzers side by side (one core each)"
 	tests/text/run_ssml_fuzz.sh $(FUZZ_BUILD)/ssml_fuzz $(FUZZ_SSML_SECONDS) & s=$$!; \
-	tests/text/run_fuzz.sh $(FUZZ_BUILD)/text_fuzz $(FUZZ_TEXT_SECONDS); t=$$?; \
+	FUZZ_LANG_SECONDS=$(FUZZ_LANG_SECONDS) \
+	    tests/text/run_fuzz.sh $(FUZZ_BUILD)/text_fuzz $(FUZZ_TEXT_SECONDS); t=$$?; \
 	wait $$s && [ $$t = 0 ]
 
 # Helper of the ASR tests: speaks lines to WAV files with one model load.
@@ -111,7 +115,7 @@ $(BUILD)/tests/text-asan/test_captions: tests/text/test_captions.c tests/check.h
 # The captions fuzzer (fuzz/captions_fuzz.c): normalization options, source map, cues.
 TEST_TARGETS += test-captions-fuzz
 .PHONY: fuzz-captions test-captions-fuzz
-FUZZ_CAPTIONS_SECONDS ?= 30
+FUZZ_CAPTIONS_SECONDS ?= 20
 $(FUZZ_BUILD)/captions_fuzz: fuzz/captions_fuzz.c $(TEXT_FUZZ_OBJS) $(FUZZ_BUILD)/obj/$(CAPTIONS_OBJ)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(TEXT_FUZZ_OBJS) $(FUZZ_BUILD)/obj/$(CAPTIONS_OBJ) \

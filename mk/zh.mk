@@ -30,7 +30,7 @@ $(BUILD)/tests/text-tsan/zh_lines: tests/text/rss.h
 
 fuzz-zh: $(FUZZ_BUILD)/zh_fuzz
 
-FUZZ_ZH_SECONDS ?= 45
+FUZZ_ZH_SECONDS ?= 30
 
 test-zh: $(BUILD)/tests/text/zh_lines $(BUILD)/tests/text-asan/zh_lines \
          $(BUILD)/tests/text-tsan/zh_lines $(FUZZ_BUILD)/zh_fuzz $(BUILD)/kokoro
