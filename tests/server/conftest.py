@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -171,6 +172,14 @@ def server():
 @pytest.fixture
 def api(server):
     return server.url
+
+
+@pytest.fixture(scope="session")
+def whisper():
+    """Whisper tiny.en (tests/asr), loaded once for every test that listens to the audio."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "asr"))
+    import asr
+    return asr.load_model()
 
 
 def post(url, body, headers=None, **kw):
