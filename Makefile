@@ -103,28 +103,31 @@ model: $(MODEL_TARGETS)
 # this make), so `make test` runs them side by side: TEST_JOBS at a time (2, the cores of the
 # machines it is planned for), each area's output printed whole when it ends (-Otarget). The
 # longest areas start first (TEST_FIRST) and the short ones fill the other slot around them.
-# At the end it prints each area's wall time (from its start, builds included, to its end)
-# with the load average then, slowest first: build/test-times/table.
+# At the end it prints each area's wall time (from its first recipe, its builds included, to its
+# last; tests/area-shell.sh, the areas' shell here, notes both) with the load average then,
+# slowest first: build/test-times/table.
 TEST_JOBS  ?= 2
 TEST_FIRST := test-server-asan test-arm64 test-parity test-text test-image test-engine
 TEST_ORDER := $(foreach t,$(TEST_FIRST),$(filter $(t),$(TEST_TARGETS))) \
               $(filter-out $(TEST_FIRST),$(TEST_TARGETS))
 TEST_TIMES := $(BUILD)/test-times
-.PHONY: test-areas $(TEST_TARGETS:%=start-%) $(TEST_TARGETS:%=timed-%)
+.PHONY: test-areas
 test:
 	@rm -rf $(TEST_TIMES) && mkdir -p $(TEST_TIMES) && date +%s > $(TEST_TIMES)/.start
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -Otarget test-areas
-	@sort -k2 -n -r $(TEST_TIMES)/areas > $(TEST_TIMES)/table
-	@echo "== areas, wall seconds from start to end (side by side), load average at their end:"
+	@for t in $(TEST_TARGETS); do [ -e $(TEST_TIMES)/$$t.end ] || continue; \
+	    read end load < $(TEST_TIMES)/$$t.end; \
+	    echo "$$t $$(( end - $$(cat $(TEST_TIMES)/$$t.start) )) s, load $$load"; \
+	done | sort -k2 -n -r > $(TEST_TIMES)/table
+	@echo "== areas, wall time from first to last recipe (side by side), load average at the end:"
 	@cat $(TEST_TIMES)/table
 	@echo "== make test: $$(( $$(date +%s) - $$(cat $(TEST_TIMES)/.start) )) s, load $$(cut -d' ' -f1-3 /proc/loadavg)"
 	@echo "all tests passed: $(TEST_TARGETS)"
-test-areas: $(TEST_ORDER:%=timed-%)
-$(TEST_TARGETS:%=start-%): start-%:
-	@mkdir -p $(TEST_TIMES) && date +%s > $(TEST_TIMES)/$*
-$(TEST_TARGETS:%=timed-%): timed-%: start-% %
-	@echo "$* $$(( $$(date +%s) - $$(cat $(TEST_TIMES)/$*) )) $$(cut -d' ' -f1-3 /proc/loadavg)" \
-	    | tee -a $(TEST_TIMES)/areas
+test-areas: $(TEST_ORDER)
+ifeq ($(MAKECMDGOALS),test-areas)
+$(foreach t,$(TEST_TARGETS),$(eval $(t): SHELL := $(CURDIR)/tests/area-shell.sh) \
+    $(eval $(t): .SHELLFLAGS := $(t) $(TEST_TIMES) -c))
+endif
 $(TEST_TARGETS): | deps
 
 clean:
