@@ -138,8 +138,15 @@ static void report_words(kokoro_state *st, const kk_phon *p, const kk_span *sp, 
         int b = wd->ph_end < sp->ph_end ? wd->ph_end : sp->ph_end;
         if (b <= a)
             continue;
+        /* A word is heard from the start of the space token(s) before it: the model voices
+         * a word's onset (a fricative's hiss, a stop's closure) about 3 frames before the
+         * frame of its first phoneme, inside the space (docs/text.md "Captions", measured at
+         * spectral landmarks: 75 ms before the first phoneme, 25 ms before the space). */
+        int a_heard = a;
+        while (a_heard > sp->ph_start && p->ph.p[a_heard - 1] == ' ')
+            a_heard--;
         /* position 0 is the leading boundary token */
-        int ta = 1 + kk_count_ids(p->ph.p, sp->ph_start, a);
+        int ta = 1 + kk_count_ids(p->ph.p, sp->ph_start, a_heard);
         int tb = 1 + kk_count_ids(p->ph.p, sp->ph_start, b);
         if (ta > n_dur)
             ta = n_dur;
