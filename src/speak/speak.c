@@ -48,7 +48,8 @@ static void shape_at(float *a, size_t n, size_t pos, size_t total, float volume)
 static void shape(float *a, size_t n, float volume) { shape_at(a, n, 0, n, volume); }
 
 /* Where the words of the input are, for captions. Plain text: the front end knows each word's
- * bytes. Marked-up text (SSML, [word](/ph/)): the words are looked for in the input in order,
+ * bytes. Marked-up text (SSML, [word](/ph/)): the words an element rewrote (<sub>, <say-as>,
+ * <phoneme>) carry the bytes of its content; the others are looked for in the input in order,
  * outside tags and controls; a word that is not found (a number the normaliser rewrote inside
  * SSML) has no written form. */
 typedef struct {
@@ -102,6 +103,13 @@ static int source_bytes(src_track *tr, const kk_word *wd, long *s, long *e)
         if (wd->src_end <= wd->src_start)
             return 0;
         *s = wd->src_start, *e = wd->src_end;
+        return 1;
+    }
+    if (wd->src_input && wd->src_end > wd->src_start) {
+        /* a rewritten piece (<sub>, <say-as>, <phoneme>): the markup gave its source bytes */
+        *s = wd->src_start, *e = wd->src_end;
+        if ((size_t)wd->src_end > tr->cursor)
+            tr->cursor = (size_t)wd->src_end;
         return 1;
     }
     return find_written(tr, wd->text, s, e);
