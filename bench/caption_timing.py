@@ -120,11 +120,11 @@ VOWEL_END = re.compile(r"[aeiouylmnrw]$")
 def landmarks(ts, pcm):
     """Where the words that begin with a hiss (s, sh, f) or a stop (p t k b d g) after a word
     ending in a vowel or a sonorant, with no pause between, begin by the audio alone: the first
-    5 ms frame from the middle of the previous word on whose energy is mostly above 3.5 kHz (a
-    hiss), or whose energy falls under a fifth of the loudest before it (a stop's closure).
-    [(index in ts, seconds)]. Independent of Whisper; the search window is anchored on the
-    previous word and reaches 100 ms past our start, so that it holds both our times and the
-    sound's onset, which comes before them."""
+    5 ms frame from 100 ms before the previous word's end on whose energy is mostly above 3.5 kHz
+    (a hiss), or whose energy falls under a fifth of the loudest before it (a stop's closure).
+    [(index in ts, seconds)]. Independent of Whisper; the window, from 100 ms before the
+    previous word's end to 150 ms after it, is the same for our start at the word's first
+    phoneme or at the space before it (the previous word ends where the space starts)."""
     fr = 120  # 5 ms
     n = len(pcm) // fr
     fa = pcm[: n * fr].reshape(n, fr)
@@ -136,8 +136,8 @@ def landmarks(ts, pcm):
         w, pw = ts[i]["word"].lower(), ts[i - 1]["word"].lower()
         if not VOWEL_END.search(pw) or ts[i]["start_time"] - ts[i - 1]["end_time"] > 0.15:
             continue
-        lo = int((ts[i - 1]["start_time"] + ts[i - 1]["end_time"]) / 2 / 0.005)
-        hi = min(n, int((ts[i]["start_time"] + 0.1) / 0.005))
+        edge = ts[i - 1]["end_time"]  # where the space before the word starts
+        lo, hi = int((edge - 0.1) / 0.005), min(n, int((edge + 0.15) / 0.005))
         k = None
         if re.match(r"(s[^c]|sh|f)", w):
             k = next((k for k in range(lo, hi) if hf[k] > 0.5 and rms[k] > 0.005), None)
