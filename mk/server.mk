@@ -35,8 +35,7 @@ test-server-all: $(BUILD)/kokoro
 
 # The sanitizer run skips the timing-bound load tests (ASan is several times slower) but
 # keeps every route, error and hostile-input test; leaks fail it at shutdown.
-test-server-asan:
-	$(MAKE) asan
+test-server-asan: asan
 	KOKORO_BIN=build-asan/kokoro KOKORO_TEST_ASAN=1 $(SERVER_PYTEST) -m "not load"
 
 # The race test (tests/server/test_races.py): requests while the model loads and the pool
@@ -46,7 +45,7 @@ test-server-asan:
 # took minutes to speak a sentence.
 TEST_TARGETS += test-server-tsan
 .PHONY: test-server-tsan
-TSAN_CFLAGS := -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=thread $(WARN)
+TSAN_CFLAGS := -std=c11 $(SAN_OPT) $(TSAN_FLAGS) $(WARN)
 TSAN_OBJS   := $(BIN_SRCS:%.c=$(BUILD)/tsan/obj/%.o)
 
 $(BUILD)/tsan/obj/%.o: %.c
@@ -58,7 +57,7 @@ $(BUILD)/tsan/obj/src/server/openapi.o: src/server/openapi.json
 -include $(TSAN_OBJS:.o=.d)
 
 $(BUILD)/tsan/kokoro: $(TSAN_OBJS) $(BUILD)/libkokoro.a
-	$(CC) -fsanitize=thread -o $@ $(TSAN_OBJS) $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(TSAN_FLAGS) -o $@ $(TSAN_OBJS) $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 
 test-server-tsan: $(BUILD)/tsan/kokoro
 	KOKORO_BIN=$(BUILD)/tsan/kokoro KOKORO_TEST_TSAN=1 $(SERVER_PYTEST)/test_races.py

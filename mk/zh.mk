@@ -20,30 +20,23 @@ $(BUILD)/tests/text/zh_lines: tests/text/zh_lines.c tests/text/rss.h $(BUILD)/li
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libkokoro.a $(LDFLAGS) $(LDLIBS)
 
 # The same tool with the front end's sources under AddressSanitizer + UBSan (leaks included).
-$(BUILD)/tests/text-asan/zh_lines: tests/text/zh_lines.c tests/text/rss.h $(TEXT_SRCS) $(wildcard src/text/*.h src/text/zh/*.h)
-	@mkdir -p $(@D)
-	clang $(TEXT_SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	    -o $@ $< $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
+# (the pattern rule of mk/text.mk, with the front end's ASan objects)
+$(BUILD)/tests/text-asan/zh_lines: tests/text/rss.h
 
 # ... and under ThreadSanitizer: threads racing to the first load, then reading the tables.
-$(BUILD)/tests/text-tsan/zh_lines: tests/text/zh_lines.c tests/text/rss.h $(TEXT_SRCS) $(wildcard src/text/*.h src/text/zh/*.h)
-	@mkdir -p $(@D)
-	clang $(TEXT_SAN_FLAGS) -fsanitize=thread -o $@ $< $(TEXT_SRCS) src/core/status.c \
-	    $(TEXT_TEST_LIBS)
+$(BUILD)/tests/text-tsan/zh_lines: tests/text/rss.h
 
-$(FUZZ_BUILD)/zh_fuzz: fuzz/zh_fuzz.c $(TEXT_SRCS) src/core/status.c $(wildcard src/text/*.h src/text/zh/*.h)
-	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/zh_fuzz.c $(TEXT_SRCS) src/core/status.c $(TEXT_TEST_LIBS)
+# $(FUZZ_BUILD)/zh_fuzz: built by mk/text.mk's rule of the front end's fuzzers
 
 fuzz-zh: $(FUZZ_BUILD)/zh_fuzz
 
-FUZZ_ZH_SECONDS ?= 45
+FUZZ_ZH_SECONDS ?= 30
 
 test-zh: $(BUILD)/tests/text/zh_lines $(BUILD)/tests/text-asan/zh_lines \
          $(BUILD)/tests/text-tsan/zh_lines $(FUZZ_BUILD)/zh_fuzz $(BUILD)/kokoro
 	KOKORO=$(BUILD)/kokoro tests/text/test_zh_parity.py $(BUILD)/tests/text/zh_lines models/lexicon
-	grep -v '^#' tests/text/zh_sentences.txt | ASAN_OPTIONS=detect_leaks=1 \
+	grep -v '^#' tests/text/zh_sentences.txt | \
 	    $(BUILD)/tests/text-asan/zh_lines models/lexicon > /dev/null
-	grep -v '^#' tests/text/zh_sentences.txt | TSAN_OPTIONS=halt_on_error=1 \
+	grep -v '^#' tests/text/zh_sentences.txt | \
 	    $(BUILD)/tests/text-tsan/zh_lines models/lexicon --threads 4
 	tests/text/run_zh_fuzz.sh $(FUZZ_BUILD)/zh_fuzz $(FUZZ_ZH_SECONDS)

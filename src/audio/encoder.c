@@ -76,22 +76,9 @@ int kk_enc_out(kokoro_encoder *e, const void *data, size_t n)
     if (e->closing || n == 0)
         return KOKORO_OK;
     if (!e->streaming || e->opening) {
-        if (n > e->out_cap - e->out_len) {
-            size_t cap = e->out_cap ? e->out_cap : 65536;
-            while (cap - e->out_len < n) {
-                if (cap > SIZE_MAX / 2)
-                    return kk_enc_fail(e, KOKORO_E_NOMEM, "encoded audio too large");
-                cap *= 2;
-            }
-            unsigned char *p = realloc(e->out, cap);
-            if (!p)
-                return kk_enc_fail(e, KOKORO_E_NOMEM, "out of memory buffering %zu bytes",
-                                   cap);
-            e->out = p;
-            e->out_cap = cap;
-        }
-        memcpy(e->out + e->out_len, data, n);
-        e->out_len += n;
+        if (kk_buf_put(&e->out, data, n))
+            return kk_enc_fail(e, KOKORO_E_NOMEM, "out of memory buffering %zu bytes",
+                               e->out.n + n);
         return KOKORO_OK;
     }
     if (e->write(data, n, e->user) != 0)
@@ -144,13 +131,13 @@ int kokoro_encoder_new(kokoro_format f, int sample_rate, int streaming, kokoro_w
 /* Streaming: sends what open() held back. Whole-file mode: sends the file. */
 static int send_held(kokoro_encoder *e)
 {
-    if (e->out_len == 0)
+    if (e->out.n == 0)
         return KOKORO_OK;
-    if (e->write(e->out, e->out_len, e->user) != 0)
+    if (e->write(e->out.p, e->out.n, e->user) != 0)
         return kk_enc_fail(e, KOKORO_E_CANCELLED, "the write callback stopped the %s encoder",
                            formats[e->format].name);
-    e->bytes_emitted += e->out_len;
-    e->out_len = 0;
+    e->bytes_emitted += e->out.n;
+    kk_buf_clear(&e->out);
     return KOKORO_OK;
 }
 
@@ -218,6 +205,6 @@ void kokoro_encoder_free(kokoro_encoder *e)
         return;
     e->closing = 1;
     e->codec->close(e);
-    free(e->out);
+    kk_buf_free(&e->out);
     free(e);
 }

@@ -4,6 +4,7 @@
 #define KK_AUDIO_ENCODER_H
 
 #include "kokoro.h"
+#include "core/buf.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -44,8 +45,7 @@ struct kokoro_encoder {
 
     /* Non-streaming: the whole file collects here and goes to the callback in finish, so
      * that codecs can fix up headers (WAV sizes, the MP3 LAME tag, FLAC STREAMINFO). */
-    unsigned char *out;
-    size_t out_len, out_cap;
+    kk_buf out;
     uint64_t bytes_emitted; /* bytes handed to the user's callback so far */
 };
 

@@ -36,10 +36,10 @@ static void flac_metadata(const FLAC__StreamEncoder *enc, const FLAC__StreamMeta
 {
     kokoro_encoder *e = user;
     if (e->streaming || e->closing || m->type != FLAC__METADATA_TYPE_STREAMINFO ||
-        e->out_len < STREAMINFO_AT + STREAMINFO_LEN)
+        e->out.n < STREAMINFO_AT + STREAMINFO_LEN)
         return;
     const FLAC__StreamMetadata_StreamInfo *si = &m->data.stream_info;
-    unsigned char *p = e->out + STREAMINFO_AT;
+    unsigned char *p = (unsigned char *)e->out.p + STREAMINFO_AT;
     put_be(p, si->min_blocksize, 2);
     put_be(p + 2, si->max_blocksize, 2);
     put_be(p + 4, si->min_framesize, 3);

@@ -64,10 +64,10 @@ static int mp3_finish(kokoro_encoder *e)
         return rc;
     /* LAME began the file with a blank frame of the tag's size; the final tag replaces it. */
     size_t tag = lame_get_lametag_frame(s->gf, s->buf, sizeof s->buf);
-    if (tag > sizeof s->buf || tag > e->out_len)
+    if (tag > sizeof s->buf || tag > e->out.n)
         return kk_enc_fail(e, KOKORO_E_INTERNAL, "LAME tag of %zu bytes does not fit", tag);
     for (size_t i = 0; i < tag; i++)
-        e->out[i] = s->buf[i];
+        e->out.p[i] = (char)s->buf[i];
     return KOKORO_OK;
 }
 

@@ -44,11 +44,11 @@ static int wav_finish(kokoro_encoder *e)
 {
     if (e->streaming)
         return KOKORO_OK;
-    size_t data = e->out_len - WAV_HEADER;
+    size_t data = e->out.n - WAV_HEADER;
     if (data > UINT32_MAX - 36)
         return kk_enc_fail(e, KOKORO_E_TOO_LONG,
                            "%zu bytes of audio do not fit in a WAV file (4 GiB at most)", data);
-    wav_header(e->out, e->rate, (uint32_t)(data + 36), (uint32_t)data);
+    wav_header((unsigned char *)e->out.p, e->rate, (uint32_t)(data + 36), (uint32_t)data);
     return KOKORO_OK;
 }
 

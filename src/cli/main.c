@@ -1,7 +1,8 @@
 /* main.c - the kokoro program: say, phonemize, bench, dump and serve, on top of libkokoro. */
 #include "kokoro.h"
-#include "model/model.h" /* the engine hooks bench and dump use */
-#include "model/cpu/kernels.h" /* kk_cpu_name: the kernels' CPU back end */
+#include "kokoro_debug.h" /* the engine hooks bench and dump use */
+#include "core/buf.h"
+#include "core/clock.h"
 #include "server/server.h"
 
 #include <errno.h>
@@ -20,11 +21,16 @@ static const char *env_or(const char *name, const char *def)
     return v && *v ? v : def;
 }
 
-static double now_s(void)
+/* The process's resident memory now, in MB (0 when /proc is not there). */
+static double rss_mb(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return resident * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
 }
 
 /* Common options of the synthesis commands. */
@@ -190,30 +196,23 @@ static int parse_opts(int argc, char **argv, opts *o, void (*usage)(FILE *))
     return 0;
 }
 
-/* Reads a whole file (or stdin for "-") into a NUL-terminated buffer. */
+/* Reads a whole file (or stdin for "-") into a NUL-terminated buffer (malloc'd). Returns
+ * NULL when it cannot be opened or memory runs out. */
 static char *slurp(const char *path)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (len + 4096 + 1 > cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-        }
-        size_t n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0) break;
+    kk_buf b = {0};
+    int ok = 1;
+    for (size_t n = 1; ok && n > 0;) {
+        ok = kk_buf_reserve(&b, 1 << 16) == 0;
+        n = ok ? fread(b.p + b.n, 1, b.cap - b.n - 1, f) : 0;
+        b.n += n;
+        if (ok) b.p[b.n] = 0;
     }
     if (f != stdin) fclose(f);
-    if (buf) buf[len] = 0;
-    return buf;
+    if (!ok) kk_buf_free(&b);
+    return kk_buf_take(&b, NULL);
 }
 
 static const char *ext_format(const char *path)
@@ -228,7 +227,8 @@ typedef struct {
     kokoro_voices *voices;
     kokoro_state *st;
     float *pack;
-    double load_s; /* seconds to load the model */
+    double load_s;   /* seconds to load the model */
+    double model_mb; /* resident memory the model added */
 } engine;
 
 /* Opens voices (a folder, an archive, or one .bin file when voice_file is set), blends the
@@ -242,9 +242,10 @@ static int engine_open(engine *e, const opts *o, int voice_file, char *err, size
     if (!rc)
         rc = kokoro_voice_blend(e->voices, voice_file ? kokoro_voices_name(e->voices, 0) : o->voice,
                                 e->pack, err, errlen);
-    double t = now_s();
+    double t = kk_now(), rss0 = rss_mb();
     if (!rc) rc = kokoro_model_load(o->model, &e->model, err, errlen);
-    e->load_s = now_s() - t;
+    e->load_s = kk_now() - t;
+    e->model_mb = rss_mb() - rss0;
     if (!rc && !(e->st = kokoro_state_new(e->model, o->threads))) {
         snprintf(err, errlen, "out of memory");
         rc = KOKORO_E_NOMEM;
@@ -432,7 +433,7 @@ static int cmd_say(int argc, char **argv)
     if (!rc) {
         c.tty = isatty(2);
         c.total_bytes = strlen(text);
-        c.t0 = now_s();
+        c.t0 = kk_now();
         kokoro_speak_params sp = kokoro_speak_defaults();
         sp.speed = o.speed;
         if (o.seed_set) sp.noise_seed = o.seed;
@@ -482,7 +483,7 @@ static int cmd_say(int argc, char **argv)
         fprintf(stderr, "kokoro say: %s\n", err);
         if (c.f) remove(o.out);
     } else {
-        double secs = now_s() - c.t0, audio = c.samples / (double)KOKORO_SAMPLE_RATE;
+        double secs = kk_now() - c.t0, audio = c.samples / (double)KOKORO_SAMPLE_RATE;
         fprintf(stderr, "kokoro say: %s: %.2f s of audio in %.2f s (RTF %.3f)\n", o.out, audio,
                 secs, audio > 0 ? secs / audio : 0.0);
     }
@@ -618,22 +619,22 @@ static int cmd_bench(int argc, char **argv)
     }
     engine e = {0};
     rc = engine_open(&e, &o, 0, err, sizeof err);
-    if (!rc) kk_state_direct_conv(e.st, o.direct_conv);
-    if (!rc) kk_state_no_fft(e.st, o.no_fft);
-    double best = 1e30, best_stage[6] = {0};
+    if (!rc) kokoro_debug_direct_conv(e.st, o.direct_conv);
+    if (!rc) kokoro_debug_no_fft(e.st, o.no_fft);
+    double best = 1e30, best_stage[KOKORO_DEBUG_STAGES] = {0};
     size_t samples = 0;
     kokoro_synth_params sp = kokoro_synth_defaults();
     sp.max_frames = -1; /* a tool measures the engine on any input */
     for (int run = 0; !rc && run <= o.runs; run++) { /* run 0 is the warm-up */
         float *audio = NULL;
-        double t = now_s();
+        double t = kk_now();
         rc = kokoro_synthesize(e.st, ids, n, kokoro_voice_row(e.pack, n), &sp, &audio, &samples, err,
                                sizeof err);
-        t = now_s() - t;
+        t = kk_now() - t;
         free(audio);
         if (!rc && run > 0 && t < best) {
             best = t;
-            memcpy(best_stage, kk_state_stage_seconds(e.st), sizeof best_stage);
+            memcpy(best_stage, kokoro_debug_stage_seconds(e.st), sizeof best_stage);
         }
     }
     if (rc) {
@@ -644,9 +645,11 @@ static int cmd_bench(int argc, char **argv)
         double audio_s = samples / (double)KOKORO_SAMPLE_RATE;
         printf("threads %d\nphonemes %d\nruns %d\naudio_s %.3f\ncompute_s %.4f\nrtf %.4f\n",
                o.threads, n, o.runs, audio_s, best, best / audio_s);
-        printf("kernels %s\n", kk_cpu_name());
-        for (int i = 0; i < 6; i++) printf("stage_%s_s %.4f\n", kk_stage_names[i], best_stage[i]);
-        printf("load_s %.3f\npeak_rss_mb %.1f\n", e.load_s, ru.ru_maxrss / 1024.0);
+        printf("kernels %s\n", kokoro_kernels());
+        for (int i = 0; i < KOKORO_DEBUG_STAGES; i++)
+            printf("stage_%s_s %.4f\n", kokoro_debug_stage_name(i), best_stage[i]);
+        printf("load_s %.3f\nmodel_rss_mb %.1f\npeak_rss_mb %.1f\nend_rss_mb %.1f\n", e.load_s,
+               e.model_mb, ru.ru_maxrss / 1024.0, rss_mb());
         int frames = (int)(samples / KOKORO_SAMPLES_PER_FRAME);
         size_t work = kokoro_state_peak_bytes(e.st);
         printf("frames %d\nwork_peak_mb %.1f\nwork_bytes_per_frame %.0f\n", frames,
@@ -681,9 +684,9 @@ static int cmd_dump(int argc, char **argv)
     /* --voice may be a .bin file path or a name in --voices */
     int rc = engine_open(&e, &o, strchr(o.voice, '/') || strstr(o.voice, ".bin"), err, sizeof err);
     if (!rc) {
-        kk_state_keep_tensors(e.st, 1);
-        kk_state_direct_conv(e.st, o.direct_conv);
-        kk_state_no_fft(e.st, o.no_fft);
+        kokoro_debug_keep_tensors(e.st, 1);
+        kokoro_debug_direct_conv(e.st, o.direct_conv);
+        kokoro_debug_no_fft(e.st, o.no_fft);
         kokoro_synth_params sp = kokoro_synth_defaults();
         sp.max_frames = -1; /* a tool: the parity references go up to 510 ids */
         sp.speed = o.speed;

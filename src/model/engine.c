@@ -3,6 +3,8 @@
  * audio. Follows the original PyTorch model (see docs/engine.md for where the ONNX export
  * differs). */
 #include "model/model.h"
+#include "core/alloc.h"
+#include "core/clock.h"
 #include "core/util.h"
 #include "model/cpu/kernels.h"
 
@@ -10,10 +12,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-const char *const kk_stage_names[6] = {"albert", "predictor", "text_encoder",
-                                       "decoder", "generator", "source+istft"};
+static const char *const stage_names[KOKORO_DEBUG_STAGES] = {
+    "albert", "predictor", "text_encoder", "decoder", "generator", "source+istft"};
 
 /* ------------------------------------------------------------------ model and state */
 
@@ -43,8 +44,7 @@ int kokoro_model_load(const char *path, kokoro_model **out, char *err, size_t er
 void kokoro_model_free(kokoro_model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->n_allocs; i++) free(m->allocs[i]);
-    free(m->allocs);
+    kk_allocs_free(&m->allocs);
     onnx_close(&m->onnx);
     free(m);
 }
@@ -73,6 +73,7 @@ void kokoro_state_free(kokoro_state *st)
 {
     if (!st) return;
     drop_tensors(st);
+    for (int i = 0; i < KK_WT_SLOTS; i++) free(st->wt[i].buf);
     kk_pool_free(st->pool);
     free(st->durations);
     free(st);
@@ -95,16 +96,26 @@ int kokoro_state_tensor(const kokoro_state *st, const char *name, const float **
     return KOKORO_E_NOT_FOUND;
 }
 
-const double *kk_state_stage_seconds(const kokoro_state *st) { return st->stage_s; }
+/* The hooks of kokoro_debug.h. */
+const char *kokoro_debug_stage_name(int i)
+{
+    return i >= 0 && i < KOKORO_DEBUG_STAGES ? stage_names[i] : NULL;
+}
 
-/* Enables keeping intermediates (internal: used by the dump command and tests). */
-void kk_state_keep_tensors(kokoro_state *st, int on) { st->keep_tensors = on; }
+const double *kokoro_debug_stage_seconds(const kokoro_state *st) { return st->stage_s; }
 
-/* Selects the direct convolutions instead of Winograd (internal: reference runs). */
-void kk_state_direct_conv(kokoro_state *st, int on) { st->direct_conv = on; }
+size_t kokoro_debug_weight_bytes(const kokoro_state *st)
+{
+    size_t n = 0;
+    for (int i = 0; i < KK_WT_SLOTS; i++) n += st->wt[i].cap * sizeof(float);
+    return n;
+}
 
-/* Selects Winograd instead of the FFT for the long convolutions (internal: comparisons). */
-void kk_state_no_fft(kokoro_state *st, int on) { st->no_fft = on; }
+void kokoro_debug_keep_tensors(kokoro_state *st, int on) { st->keep_tensors = on; }
+
+void kokoro_debug_direct_conv(kokoro_state *st, int on) { st->direct_conv = on; }
+
+void kokoro_debug_no_fft(kokoro_state *st, int on) { st->no_fft = on; }
 
 static void keep(kokoro_state *st, const char *name, const float *data, int d0, int d1)
 {
@@ -143,73 +154,91 @@ size_t kokoro_state_peak_bytes(const kokoro_state *st) { return st ? st->peak_by
 /* Every buffer of one synthesis, with its size: the live total and its high-water mark are
  * what KOKORO_FRAME_BYTES promises, and what tests hold it to. */
 typedef struct {
-    void **ptrs;
-    size_t *sizes;
-    int n, cap;
+    kk_allocs bufs;
     int oom;
     kk_pool *acct; /* counts live bytes, with the kernels' own large buffers */
 } arena;
 
 static void arena_count(arena *a, long bytes) { kk_pool_mem(a->acct, bytes); }
 
+/* A buffer of n floats, freed with the arena. NULL (and a->oom set) when out of memory. */
 static float *A(arena *a, size_t n)
 {
     if (a->oom) return NULL;
-    if (a->n == a->cap) {
-        int cap = a->cap ? a->cap * 2 : 64;
-        void **np = realloc(a->ptrs, (size_t)cap * sizeof *np);
-        if (np) a->ptrs = np;
-        size_t *ns = np ? realloc(a->sizes, (size_t)cap * sizeof *ns) : NULL;
-        if (!np || !ns) {
-            a->oom = 1;
-            return NULL;
-        }
-        a->sizes = ns;
-        a->cap = cap;
-    }
     size_t bytes = (n ? n : 1) * sizeof(float);
-    float *p = malloc(bytes);
+    float *p = kk_allocs_add(&a->bufs, malloc(bytes), bytes);
     if (!p) {
         a->oom = 1;
         return NULL;
     }
-    a->sizes[a->n] = bytes;
-    a->ptrs[a->n++] = p;
     arena_count(a, (long)bytes);
     return p;
 }
 
-/* Frees one buffer of the arena early (large generator buffers), so peak memory stays low. */
-static void arena_release(arena *a, void *p)
-{
-    for (int i = a->n - 1; i >= 0; i--)
-        if (a->ptrs[i] == p) {
-            free(p);
-            arena_count(a, -(long)a->sizes[i]);
-            a->n--;
-            /* keep the order: arena_pop frees by position */
-            memmove(a->ptrs + i, a->ptrs + i + 1, (size_t)(a->n - i) * sizeof *a->ptrs);
-            memmove(a->sizes + i, a->sizes + i + 1, (size_t)(a->n - i) * sizeof *a->sizes);
-            return;
-        }
-}
+/* Frees one buffer of the arena early (large generator buffers), so peak memory stays low;
+ * the others keep their order, since arena_pop frees by position. */
+static void arena_release(arena *a, void *p) { arena_count(a, -(long)kk_allocs_release(&a->bufs, p)); }
 
-/* Frees every buffer allocated since a->n was `mark`: a helper's temporaries, on its way out. */
-static void arena_pop(arena *a, int mark)
-{
-    while (a->n > mark) {
-        a->n--;
-        free(a->ptrs[a->n]);
-        arena_count(a, -(long)a->sizes[a->n]);
-    }
-}
+/* A mark for arena_pop: the buffers allocated so far. */
+static size_t arena_mark(const arena *a) { return kk_allocs_count(&a->bufs); }
+
+/* Frees every buffer allocated since `mark`: a helper's temporaries, on its way out. */
+static void arena_pop(arena *a, size_t mark) { arena_count(a, -(long)kk_allocs_pop(&a->bufs, mark)); }
 
 static void arena_free(arena *a)
 {
     arena_pop(a, 0);
-    free(a->ptrs);
-    free(a->sizes);
+    kk_allocs_free(&a->bufs);
 }
+
+/* ------------------------------------------------------------------ weights */
+
+/* The slot's buffer with room for n floats, holding nothing yet; NULL when out of memory. */
+static float *slot_take(kokoro_state *st, int slot, size_t n)
+{
+    kk_wt_slot *s = &st->wt[slot];
+    s->key = NULL;
+    if (s->cap < n) {
+        float *b = realloc(s->buf, n * sizeof *b);
+        if (!b) return NULL;
+        s->buf = b;
+        s->cap = n;
+    }
+    return s->buf;
+}
+
+/* The floats of weight w: its own (a float export), or its integers dequantised into scratch
+ * slot `slot` of the state (kept there while nothing else needs the slot). NULL when out of
+ * memory. */
+static const float *wt_floats(kokoro_state *st, const kk_wt *w, int slot)
+{
+    if (!w->q) return w->f;
+    kk_wt_slot *s = &st->wt[slot];
+    if (s->key == w && s->kind == 0) return s->buf;
+    float *b = slot_take(st, slot, (size_t)w->rows * w->cols);
+    if (!b) return NULL;
+    kk_dequant(st->pool, w->q, w->scale, w->zero, w->rows, w->cols, b);
+    s->key = w;
+    s->kind = 0;
+    return b;
+}
+
+/* The Winograd transform of convolution c's weights w (their floats) in slot `slot`. */
+static const float *wt_wino(kokoro_state *st, const kk_conv *c, const float *w, int slot)
+{
+    kk_wt_slot *s = &st->wt[slot];
+    if (s->key == c && s->kind == 1) return s->buf;
+    float *u = slot_take(st, slot, kk_wino_size(c->in, c->out, c->k));
+    if (!u) return NULL;
+    kk_wino_transform(st->pool, w, c->in, c->out, c->k, u);
+    s->key = c;
+    s->kind = 1;
+    return u;
+}
+
+/* Scratch slots by use: a layer's weights (and their Winograd transform), the style affines,
+ * an LSTM's four matrices, ALBERT's six. */
+enum { WS_W = 0, WS_U = 1, WS_STYLE = 2 };
 
 /* ------------------------------------------------------------------ building blocks */
 
@@ -219,26 +248,65 @@ static void transpose(const float *x, int R, int C, float *y) /* x [R][C] -> y [
         for (int c = 0; c < C; c++) y[(size_t)c * R + r] = x[(size_t)r * C + c];
 }
 
-static void style_affine(const kk_linear *fc, const float *s, float *gb)
+static int style_affine(kokoro_state *st, const kk_linear *fc, const float *s, float *gb)
 {
+    const float *w = wt_floats(st, &fc->w, WS_STYLE);
+    if (!w) return KOKORO_E_NOMEM;
     memcpy(gb, fc->b, (size_t)fc->out * sizeof *gb);
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, fc->out, fc->in, 1.0f, fc->w, fc->in, s, 1, 1.0f, gb, 1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, fc->out, fc->in, 1.0f, w, fc->in, s, 1, 1.0f, gb, 1);
+    return KOKORO_OK;
+}
+
+/* y = x W^T + b for x [T][in], the weights' floats in slot `slot`. */
+static int linear(kokoro_state *st, const kk_linear *l, int slot, const float *x, int T, float *y)
+{
+    const float *w = wt_floats(st, &l->w, slot);
+    if (!w) return KOKORO_E_NOMEM;
+    kk_linear_rows(st->pool, w, l->b, l->in, l->out, x, T, y);
+    return KOKORO_OK;
+}
+
+/* The bidirectional LSTM l over x [T][in] -> y [T][2H], its weights in slots 0-3. */
+static int bilstm(kokoro_state *st, const kk_lstm *l, const float *x, int T, float *y,
+                  float *scratch)
+{
+    const float *wx[2], *wh[2];
+    for (int d = 0; d < 2; d++) {
+        wx[d] = wt_floats(st, &l->wx[d], 2 * d);
+        wh[d] = wt_floats(st, &l->wh[d], 2 * d + 1);
+        if (!wx[d] || !wh[d]) return KOKORO_E_NOMEM;
+    }
+    kk_bilstm(st->pool, wx, wh, l->b, l->in, l->hid, x, T, y, scratch);
+    return KOKORO_OK;
+}
+
+/* 1x1 convolution (stride 1): y [out][T]. */
+static int conv1x1(kokoro_state *st, const kk_conv *c, const float *x, int T, float *y)
+{
+    const float *w = wt_floats(st, &c->w, WS_W);
+    if (!w || kk_conv1d(st->pool, w, c->b, c->in, c->out, 1, 1, 1, 0, x, T, y) < 0)
+        return KOKORO_E_NOMEM;
+    return KOKORO_OK;
 }
 
 /* "same" convolution (stride 1): y has T columns. Returns KOKORO_OK or KOKORO_E_NOMEM. */
 static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int T, float *y)
 {
+    const float *w = wt_floats(st, &c->w, WS_W);
+    if (!w) return KOKORO_E_NOMEM;
     /* 7 and 11 taps over long rows: FFT; 3 taps, or short rows: Winograd F(4,3) */
     if (!st->direct_conv && !st->no_fft && kk_conv1d_fft_useful(c->in, c->out, c->k, T))
-        return kk_conv1d_fft(st->pool, c->w, c->b, c->in, c->out, c->k, dil, x, T, y)
+        return kk_conv1d_fft(st->pool, w, c->b, c->in, c->out, c->k, dil, x, T, y)
                    ? KOKORO_E_NOMEM
                    : KOKORO_OK;
-    if (c->wino && !st->direct_conv)
-        return kk_conv1d_wino(st->pool, c->wino, c->w, c->b, c->in, c->out, c->k, dil, x, T, y)
+    if (c->wino && !st->direct_conv) {
+        const float *u = wt_wino(st, c, w, WS_U);
+        return !u || kk_conv1d_wino(st->pool, u, w, c->b, c->in, c->out, c->k, dil, x, T, y)
                    ? KOKORO_E_NOMEM
                    : KOKORO_OK;
+    }
     int pad = dil * (c->k - 1) / 2;
-    return kk_conv1d(st->pool, c->w, c->b, c->in, c->out, c->k, 1, dil, pad, x, T, y) < 0
+    return kk_conv1d(st->pool, w, c->b, c->in, c->out, c->k, 1, dil, pad, x, T, y) < 0
                ? KOKORO_E_NOMEM
                : KOKORO_OK;
 }
@@ -247,13 +315,13 @@ static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int
 static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x, int T,
                   const float *s, float *y)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     int To = b->upsample ? 2 * T : T;
     float *gb1 = A(a, 2 * (size_t)b->in), *gb2 = A(a, 2 * (size_t)b->out);
     float *r = A(a, (size_t)b->in * T), *h = A(a, (size_t)b->in * To);
     float *h2 = A(a, (size_t)b->out * To), *sc = A(a, (size_t)b->in * To);
     if (a->oom) return KOKORO_E_NOMEM;
-    style_affine(&b->n1.fc, s, gb1);
+    if (style_affine(st, &b->n1.fc, s, gb1)) return KOKORO_E_NOMEM;
     memcpy(r, x, (size_t)b->in * T * sizeof *r);
     kk_adain(r, b->in, T, gb1, gb1 + b->in);
     kk_leaky_relu(r, (size_t)b->in * T, 0.2f);
@@ -273,7 +341,7 @@ static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x
         memcpy(h, r, (size_t)b->in * T * sizeof *h);
     }
     if (conv(st, &b->c1, 1, h, To, h2)) return KOKORO_E_NOMEM;
-    style_affine(&b->n2.fc, s, gb2);
+    if (style_affine(st, &b->n2.fc, s, gb2)) return KOKORO_E_NOMEM;
     kk_adain(h2, b->out, To, gb2, gb2 + b->out);
     kk_leaky_relu(h2, (size_t)b->out * To, 0.2f);
     if (conv(st, &b->c2, 1, h2, To, y)) return KOKORO_E_NOMEM;
@@ -285,10 +353,9 @@ static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x
         xs = sc;
     }
     const float inv = 1.0f / sqrtf(2.0f);
-    if (b->sc.w) {
+    if (b->sc.w.rows) {
         float *t1 = A(a, (size_t)b->out * To);
-        if (!t1) return KOKORO_E_NOMEM;
-        if (kk_conv1d(st->pool, b->sc.w, NULL, b->in, b->out, 1, 1, 1, 0, xs, To, t1) < 0) return KOKORO_E_NOMEM;
+        if (!t1 || conv1x1(st, &b->sc, xs, To, t1)) return KOKORO_E_NOMEM;
         for (size_t i = 0; i < (size_t)b->out * To; i++) y[i] = (y[i] + t1[i]) * inv;
     } else {
         for (size_t i = 0; i < (size_t)b->out * To; i++) y[i] = (y[i] + xs[i]) * inv;
@@ -306,10 +373,10 @@ static int resblk(kokoro_state *st, const kk_resblk *r, const float *x, int T, c
     float gb[2 * 256], *t1 = scratch, *t2 = scratch + (size_t)C * T;
     const float *xin = x; /* y = x + sum of the three branches; x is read in place at first */
     for (int j = 0; j < 3; j++) {
-        style_affine(&r->a1[j].fc, s, gb);
+        if (style_affine(st, &r->a1[j].fc, s, gb)) return KOKORO_E_NOMEM;
         kk_adain_snake(st->pool, xin, t1, C, T, gb, gb + C, r->alpha1[j]);
         if (conv(st, &r->c1[j], dil[j], t1, T, t2)) return KOKORO_E_NOMEM;
-        style_affine(&r->a2[j].fc, s, gb);
+        if (style_affine(st, &r->a2[j].fc, s, gb)) return KOKORO_E_NOMEM;
         kk_adain_snake(st->pool, t2, t1, C, T, gb, gb + C, r->alpha2[j]);
         if (conv(st, &r->c2[j], 1, t1, T, t2)) return KOKORO_E_NOMEM;
         if (j == 0)
@@ -325,7 +392,8 @@ static int resblk(kokoro_state *st, const kk_resblk *r, const float *x, int T, c
 static int conv_strided(kokoro_state *st, const kk_conv *c, int stride, int pad, const float *x,
                         int T, float *y, int *Tout)
 {
-    *Tout = kk_conv1d(st->pool, c->w, c->b, c->in, c->out, c->k, stride, 1, pad, x, T, y);
+    const float *w = wt_floats(st, &c->w, WS_W);
+    *Tout = w ? kk_conv1d(st->pool, w, c->b, c->in, c->out, c->k, stride, 1, pad, x, T, y) : -1;
     return *Tout < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
 }
 
@@ -343,7 +411,7 @@ static void gelu_tanh(float *x, size_t n)
 /* ALBERT + bert_encoder: tokens [T] -> d_en [T][512]. */
 static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *d_en)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     float *e = A(a, (size_t)T * 128), *h = A(a, (size_t)T * 768), *q = A(a, (size_t)T * 768);
     float *k = A(a, (size_t)T * 768), *v = A(a, (size_t)T * 768), *ctx = A(a, (size_t)T * 768);
@@ -353,11 +421,12 @@ static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *
         for (int c = 0; c < 128; c++)
             e[t * 128 + c] = m->word_emb[tok[t] * 128 + c] + m->pos_emb[t * 128 + c] + m->type_emb[c];
     kk_layernorm_rows(e, T, 128, m->emb_ln_g, m->emb_ln_b, 1e-12f);
-    kk_linear_rows(st->pool, m->map_in.w, m->map_in.b, 128, 768, e, T, h);
+    /* the one layer's six matrices keep slots 0-5 through the twelve passes */
+    if (linear(st, &m->map_in, 4, e, T, h)) return KOKORO_E_NOMEM;
     for (int layer = 0; layer < 12; layer++) {
-        kk_linear_rows(st->pool, m->q.w, m->q.b, 768, 768, h, T, q);
-        kk_linear_rows(st->pool, m->k.w, m->k.b, 768, 768, h, T, k);
-        kk_linear_rows(st->pool, m->v.w, m->v.b, 768, 768, h, T, v);
+        if (linear(st, &m->q, 0, h, T, q) || linear(st, &m->k, 1, h, T, k) ||
+            linear(st, &m->v, 2, h, T, v))
+            return KOKORO_E_NOMEM;
         for (int hd = 0; hd < 12; hd++) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, 64, 0.125f, q + hd * 64, 768,
                         k + hd * 64, 768, 0.0f, sc, T);
@@ -370,16 +439,16 @@ static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, 64, T, 1.0f, sc, T,
                         v + hd * 64, 768, 0.0f, ctx + hd * 64, 768);
         }
-        kk_linear_rows(st->pool, m->dense.w, m->dense.b, 768, 768, ctx, T, att);
+        if (linear(st, &m->dense, 3, ctx, T, att)) return KOKORO_E_NOMEM;
         for (size_t i = 0; i < (size_t)T * 768; i++) att[i] += h[i];
         kk_layernorm_rows(att, T, 768, m->attn_ln_g, m->attn_ln_b, 1e-12f);
-        kk_linear_rows(st->pool, m->ffn.w, m->ffn.b, 768, 2048, att, T, f);
+        if (linear(st, &m->ffn, 4, att, T, f)) return KOKORO_E_NOMEM;
         gelu_tanh(f, (size_t)T * 2048);
-        kk_linear_rows(st->pool, m->ffn_out.w, m->ffn_out.b, 2048, 768, f, T, h);
+        if (linear(st, &m->ffn_out, 5, f, T, h)) return KOKORO_E_NOMEM;
         for (size_t i = 0; i < (size_t)T * 768; i++) h[i] += att[i];
         kk_layernorm_rows(h, T, 768, m->full_ln_g, m->full_ln_b, 1e-12f);
     }
-    kk_linear_rows(st->pool, m->bert_enc.w, m->bert_enc.b, 768, 512, h, T, d_en);
+    if (linear(st, &m->bert_enc, 0, h, T, d_en)) return KOKORO_E_NOMEM;
     arena_pop(a, mark);
     return KOKORO_OK;
 }
@@ -388,7 +457,7 @@ static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *
 static int duration_encoder(kokoro_state *st, arena *a, const float *d_en, int T, const float *s,
                             float *d)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     float *y = A(a, (size_t)T * 512), *scr = A(a, (size_t)T * 8 * 256), *gb = A(a, 1024);
     if (a->oom) return KOKORO_E_NOMEM;
@@ -397,10 +466,9 @@ static int duration_encoder(kokoro_state *st, arena *a, const float *d_en, int T
         memcpy(d + (size_t)t * 640 + 512, s, 128 * sizeof *d);
     }
     for (int i = 0; i < 3; i++) {
-        const kk_lstm *l = &m->dur_lstm[i];
-        kk_bilstm(st->pool, l->wx, l->wh, l->b, 640, 256, d, T, y, scr);
+        if (bilstm(st, &m->dur_lstm[i], d, T, y, scr)) return KOKORO_E_NOMEM;
         kk_layernorm_rows(y, T, 512, NULL, NULL, 1e-5f);
-        style_affine(&m->dur_aln[i], s, gb);
+        if (style_affine(st, &m->dur_aln[i], s, gb)) return KOKORO_E_NOMEM;
         for (int t = 0; t < T; t++) {
             float *r = y + (size_t)t * 512;
             for (int c = 0; c < 512; c++) r[c] = (1.0f + gb[c]) * r[c] + gb[512 + c];
@@ -415,7 +483,7 @@ static int duration_encoder(kokoro_state *st, arena *a, const float *d_en, int T
 /* Text encoder: tokens -> t_en [512][T]. */
 static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, float *t_en)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     float *x = A(a, (size_t)512 * T), *y = A(a, (size_t)512 * T), *rows = A(a, (size_t)T * 512);
     float *out = A(a, (size_t)T * 512), *scr = A(a, (size_t)T * 8 * 256);
@@ -430,8 +498,7 @@ static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, f
         transpose(rows, T, 512, x);
     }
     transpose(x, 512, T, rows);
-    const kk_lstm *l = &m->te_lstm;
-    kk_bilstm(st->pool, l->wx, l->wh, l->b, 512, 256, rows, T, out, scr);
+    if (bilstm(st, &m->te_lstm, rows, T, out, scr)) return KOKORO_E_NOMEM;
     transpose(out, T, 512, t_en);
     arena_pop(a, mark);
     return KOKORO_OK;
@@ -441,14 +508,13 @@ static int text_encoder(kokoro_state *st, arena *a, const int32_t *tok, int T, f
 static int f0n_branch(kokoro_state *st, arena *a, const kk_adablk *blk, const kk_conv *proj,
                       const float *x, int F, const float *s, float *curve)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     float *b0 = A(a, (size_t)512 * F), *b1 = A(a, (size_t)256 * 2 * F), *b2 = A(a, (size_t)256 * 2 * F);
     if (a->oom) return KOKORO_E_NOMEM;
     int rc = adablk(st, a, &blk[0], x, F, s, b0);
     if (!rc) rc = adablk(st, a, &blk[1], b0, F, s, b1);
     if (!rc) rc = adablk(st, a, &blk[2], b1, 2 * F, s, b2);
-    if (!rc && kk_conv1d(st->pool, proj->w, proj->b, 256, 1, 1, 1, 1, 0, b2, 2 * F, curve) < 0)
-        rc = KOKORO_E_NOMEM;
+    if (!rc) rc = conv1x1(st, proj, b2, 2 * F, curve);
     arena_pop(a, mark);
     return rc;
 }
@@ -486,7 +552,7 @@ static double rng_normal(normal_rng *g)
 static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
                        const kokoro_synth_params *p, float *har)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     const int up = 300, L = F2 * up, nfr = L / 5 + 1;
     float *src = A(a, (size_t)L);
@@ -565,7 +631,7 @@ static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
 /* Inverse STFT of conv_post output x [22][nfr] -> audio [5*(nfr-1)]. */
 static int istft(const kokoro_model *m, arena *a, const float *x, int nfr, float *audio)
 {
-    int mark = a->n;
+    size_t mark = arena_mark(a);
     int Lp = 5 * (nfr - 1) + 20;
     float *acc = A(a, (size_t)Lp), *wsum = A(a, (size_t)Lp);
     if (a->oom) return KOKORO_E_NOMEM;
@@ -605,72 +671,64 @@ static int istft(const kokoro_model *m, arena *a, const float *x, int nfr, float
     return KOKORO_OK;
 }
 
-static double now_s(void)
+static int stop_asked(const kokoro_synth_params *p)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
+    return p->cancel && p->cancel(p->cancel_user);
 }
 
-/* The generator and the inverse STFT: decoder output x1 [512][2F] (changed in place) and the
- * source's spectrum har [22][120F+1] -> audio [600F]. keep: record tensors for the parity
- * tests. Returns KOKORO_OK, KOKORO_E_NOMEM or KOKORO_E_CANCELLED. */
-static int generate(kokoro_state *st, arena *a, float *x1, const float *har, int F,
-                    const float *s_dec, const kokoro_synth_params *p, int keep_tensors,
-                    float *out)
+/* The generator's first half, at 20 samples' hop: the decoder output x1 [512][2F] (changed in
+ * place) and the source's spectrum har [22][120F+1] -> *acc [256][20F], left in the arena
+ * (its own temporaries are released). scratch: 2 x 256 x 20F floats. */
+static int gen_first(kokoro_state *st, arena *a, float *x1, const float *har, int F,
+                     const float *s, const kokoro_synth_params *p, float *scratch, float **acc)
 {
-#define GA(var, n)                                                                              \
-    do {                                                                                        \
-        if (!((var) = A(a, (n)))) return KOKORO_E_NOMEM;                                        \
-    } while (0)
-#define GTRY(expr)                                                                              \
-    do {                                                                                        \
-        int rc_ = (expr);                                                                       \
-        if (rc_ != KOKORO_OK) return rc_;                                                       \
-    } while (0)
-#define GCANCEL()                                                                               \
-    do {                                                                                        \
-        if (p->cancel && p->cancel(p->cancel_user)) return KOKORO_E_CANCELLED;                  \
-    } while (0)
     const kokoro_model *m = st->m;
-    double t0 = now_s();
-    int mark = a->n;
-    int F2 = 2 * F, nfr = 120 * F + 1;
-    float *g, *g2, *xs, *xs2, *acc, *post, *scratch;
-    /* Stage 1 buffers (128 x (120F+1)) dominate memory: stage 0 buffers are released before
-     * they are allocated. */
-    GA(scratch, (size_t)2 * 128 * nfr); /* >= 2 * 256 * 20F as well */
-    /* stage 0: 512 x 2F -> 256 x 20F */
-    int T1 = 20 * F, Tn;
-    kk_leaky_relu(x1, (size_t)512 * F2, 0.1f);
-    GA(xs, (size_t)256 * T1);
-    GA(xs2, (size_t)256 * T1);
-    GTRY(conv_strided(st, &m->noise_conv[0], 6, 3, har, nfr, xs, &Tn));
+    const int T1 = 20 * F, nfr = 120 * F + 1;
+    const size_t n = (size_t)256 * T1;
+    int Tn, rc;
+    kk_leaky_relu(x1, (size_t)512 * 2 * F, 0.1f);
+    float *xs = A(a, n), *xs2 = A(a, n);
+    if (!xs || !xs2) return KOKORO_E_NOMEM;
+    if ((rc = conv_strided(st, &m->noise_conv[0], 6, 3, har, nfr, xs, &Tn))) return rc;
     if (Tn != T1) return KOKORO_E_INTERNAL;
-    GTRY(resblk(st, &m->noise_res[0], xs, T1, s_dec, xs2, scratch));
-    GA(g2, (size_t)256 * T1);
-    if (kk_convt1d(st->pool, m->ups[0].w, m->ups[0].b, 512, 256, 20, 10, 5, 0, x1, F2, g2))
+    if ((rc = resblk(st, &m->noise_res[0], xs, T1, s, xs2, scratch))) return rc;
+    float *g = A(a, n);
+    if (!g || kk_convt1d(st->pool, m->ups[0].w, m->ups[0].b, 512, 256, 20, 10, 5, 0, x1, 2 * F, g))
         return KOKORO_E_NOMEM;
-    for (size_t i = 0; i < (size_t)256 * T1; i++) g2[i] += xs2[i];
-    GCANCEL();
-    GA(acc, (size_t)256 * T1);
-    memset(acc, 0, (size_t)256 * T1 * sizeof *acc);
+    for (size_t i = 0; i < n; i++) g[i] += xs2[i];
+    if (stop_asked(p)) return KOKORO_E_CANCELLED;
+    float *sum = A(a, n);
+    if (!sum) return KOKORO_E_NOMEM;
+    memset(sum, 0, n * sizeof *sum);
     for (int j = 0; j < 3; j++) {
-        GTRY(resblk(st, &m->res[j], g2, T1, s_dec, xs, scratch));
-        for (size_t i = 0; i < (size_t)256 * T1; i++) acc[i] += xs[i] * (1.0f / 3.0f);
-        GCANCEL();
+        if ((rc = resblk(st, &m->res[j], g, T1, s, xs, scratch))) return rc;
+        for (size_t i = 0; i < n; i++) sum[i] += xs[i] * (1.0f / 3.0f);
+        if (stop_asked(p)) return KOKORO_E_CANCELLED;
     }
-    arena_release(a, g2);
+    arena_release(a, g);
     arena_release(a, xs);
     arena_release(a, xs2);
-    /* stage 1: 256 x 20F -> 128 x (120F + 1) */
+    *acc = sum;
+    return KOKORO_OK;
+}
+
+/* The generator's second half, at 1 sample's hop: acc [256][20F] (released here) and har ->
+ * *post [22][120F+1], the spectrum the inverse STFT reads, left in the arena. scratch:
+ * 2 x 128 x (120F+1) floats. */
+static int gen_second(kokoro_state *st, arena *a, float *acc, const float *har, int F,
+                      const float *s, const kokoro_synth_params *p, float *scratch, float **post)
+{
+    const kokoro_model *m = st->m;
+    const int T1 = 20 * F, nfr = 120 * F + 1;
+    const size_t n = (size_t)128 * nfr;
+    int rc;
     kk_leaky_relu(acc, (size_t)256 * T1, 0.1f);
-    float *u, *xsrc, *acc2;
-    GA(u, (size_t)128 * (nfr - 1));
-    if (kk_convt1d(st->pool, m->ups[1].w, m->ups[1].b, 256, 128, 12, 6, 3, 0, acc, T1, u))
+    float *u = A(a, (size_t)128 * (nfr - 1));
+    if (!u || kk_convt1d(st->pool, m->ups[1].w, m->ups[1].b, 256, 128, 12, 6, 3, 0, acc, T1, u))
         return KOKORO_E_NOMEM;
     arena_release(a, acc);
-    GA(g, (size_t)128 * nfr);
+    float *g = A(a, n);
+    if (!g) return KOKORO_E_NOMEM;
     for (int c = 0; c < 128; c++) { /* reflection pad one sample on the left */
         float *o = g + (size_t)c * nfr;
         const float *r = u + (size_t)c * (nfr - 1);
@@ -678,36 +736,57 @@ static int generate(kokoro_state *st, arena *a, float *x1, const float *har, int
         memcpy(o + 1, r, (size_t)(nfr - 1) * sizeof *o);
     }
     arena_release(a, u);
-    GA(xsrc, (size_t)128 * nfr);
-    GA(acc2, (size_t)128 * nfr);
-    if (kk_conv1d(st->pool, m->noise_conv[1].w, m->noise_conv[1].b, 22, 128, 1, 1, 1, 0, har,
-                  nfr, xsrc) < 0)
-        return KOKORO_E_NOMEM;
-    GTRY(resblk(st, &m->noise_res[1], xsrc, nfr, s_dec, acc2, scratch));
-    for (size_t i = 0; i < (size_t)128 * nfr; i++) g[i] += acc2[i];
-    GCANCEL();
-    memset(acc2, 0, (size_t)128 * nfr * sizeof *acc2);
+    float *xsrc = A(a, n), *sum = A(a, n);
+    if (!xsrc || !sum) return KOKORO_E_NOMEM;
+    if ((rc = conv1x1(st, &m->noise_conv[1], har, nfr, xsrc)) ||
+        (rc = resblk(st, &m->noise_res[1], xsrc, nfr, s, sum, scratch)))
+        return rc;
+    for (size_t i = 0; i < n; i++) g[i] += sum[i];
+    if (stop_asked(p)) return KOKORO_E_CANCELLED;
+    memset(sum, 0, n * sizeof *sum);
     for (int j = 3; j < 6; j++) {
-        GTRY(resblk(st, &m->res[j], g, nfr, s_dec, xsrc, scratch));
-        for (size_t i = 0; i < (size_t)128 * nfr; i++) acc2[i] += xsrc[i] * (1.0f / 3.0f);
-        GCANCEL();
+        if ((rc = resblk(st, &m->res[j], g, nfr, s, xsrc, scratch))) return rc;
+        for (size_t i = 0; i < n; i++) sum[i] += xsrc[i] * (1.0f / 3.0f);
+        if (stop_asked(p)) return KOKORO_E_CANCELLED;
     }
     arena_release(a, g);
     arena_release(a, xsrc);
     arena_release(a, scratch);
-    kk_leaky_relu(acc2, (size_t)128 * nfr, 0.01f);
-    GA(post, (size_t)22 * nfr);
-    GTRY(conv(st, &m->conv_post, 1, acc2, nfr, post));
-    if (keep_tensors) keep(st, "gen_pre", post, 22, nfr);
-    double t1 = now_s();
-    st->stage_s[4] += t1 - t0;
-    int rc = istft(m, a, post, nfr, out);
-    st->stage_s[5] += now_s() - t1;
+    kk_leaky_relu(sum, n, 0.01f);
+    float *out = A(a, (size_t)22 * nfr);
+    if (!out) return KOKORO_E_NOMEM;
+    if ((rc = conv(st, &m->conv_post, 1, sum, nfr, out))) return rc;
+    arena_release(a, sum);
+    *post = out;
+    return KOKORO_OK;
+}
+
+/* The generator and the inverse STFT: decoder output x1 [512][2F] (changed in place) and the
+ * source's spectrum har [22][120F+1] -> audio [600F]. keep: record tensors for the parity
+ * tests. Returns KOKORO_OK, KOKORO_E_NOMEM or KOKORO_E_CANCELLED; the arena is as it was. */
+static int generate(kokoro_state *st, arena *a, float *x1, const float *har, int F,
+                    const float *s_dec, const kokoro_synth_params *p, int keep_tensors,
+                    float *out)
+{
+    double t0 = kk_now();
+    size_t mark = arena_mark(a);
+    int nfr = 120 * F + 1;
+    float *acc = NULL, *post = NULL;
+    /* one scratch for both halves (2 x 128 x (120F+1) >= 2 x 256 x 20F); the first half's
+     * buffers are released before the second's, larger, are taken */
+    float *scratch = A(a, (size_t)2 * 128 * nfr);
+    int rc = scratch ? KOKORO_OK : KOKORO_E_NOMEM;
+    if (rc == KOKORO_OK) rc = gen_first(st, a, x1, har, F, s_dec, p, scratch, &acc);
+    if (rc == KOKORO_OK) rc = gen_second(st, a, acc, har, F, s_dec, p, scratch, &post);
+    if (rc == KOKORO_OK) {
+        if (keep_tensors) keep(st, "gen_pre", post, 22, nfr);
+        double t1 = kk_now();
+        st->stage_s[4] += t1 - t0;
+        rc = istft(st->m, a, post, nfr, out);
+        st->stage_s[5] += kk_now() - t1;
+    }
     arena_pop(a, mark);
     return rc;
-#undef GA
-#undef GTRY
-#undef GCANCEL
 }
 
 /* Context frames vocoded on either side of a range and then dropped: more than the decoder
@@ -742,7 +821,8 @@ static int vocode_ranges(kokoro_state *st, arena *a, const float *x1, const floa
                          const int32_t *tok, const float *s_dec, const kokoro_synth_params *p)
 {
     const int SPF = KOKORO_SAMPLES_PER_FRAME, H = RANGE_FADE / 2;
-    int mark = a->n, rc = KOKORO_OK;
+    size_t mark = arena_mark(a);
+    int rc = KOKORO_OK;
     float tail[RANGE_FADE]; /* the previous range's samples over the fade */
     int from = 0, want = p->first_frames > 0 ? p->first_frames : F;
     while (from < F && rc == KOKORO_OK) {
@@ -806,10 +886,6 @@ typedef struct {
     size_t errlen;
 } pass;
 
-#define PA(var, n)                                                                              \
-    do {                                                                                        \
-        if (!((var) = A(&x->ar, (n)))) return KOKORO_E_NOMEM;                                   \
-    } while (0)
 
 static int cancelled(const pass *x) { return x->p->cancel && x->p->cancel(x->p->cancel_user); }
 
@@ -817,11 +893,11 @@ static int cancelled(const pass *x) { return x->p->cancel && x->p->cancel(x->p->
 static int stage_albert(pass *x)
 {
     float *d_en;
-    PA(d_en, (size_t)x->T * 512);
+    if (!(d_en = A(&x->ar, (size_t)x->T * 512))) return KOKORO_E_NOMEM;
     int rc = albert(x->st, &x->ar, x->tok, x->T, d_en);
     if (rc == KOKORO_OK && cancelled(x)) rc = KOKORO_E_CANCELLED;
     if (rc == KOKORO_OK) {
-        PA(x->d, (size_t)x->T * 640);
+        if (!(x->d = A(&x->ar, (size_t)x->T * 640))) return KOKORO_E_NOMEM;
         rc = duration_encoder(x->st, &x->ar, d_en, x->T, x->s_pred, x->d);
     }
     arena_release(&x->ar, d_en);
@@ -835,11 +911,11 @@ static int stage_durations(pass *x)
     const kk_lstm *l = &x->m->pred_lstm;
     const int T = x->T;
     float *xl, *logits, *scr;
-    PA(xl, (size_t)T * 512);
-    PA(logits, (size_t)T * 50);
-    PA(scr, (size_t)T * 8 * 256);
-    kk_bilstm(x->st->pool, l->wx, l->wh, l->b, 640, 256, x->d, T, xl, scr);
-    kk_linear_rows(x->st->pool, x->m->dur_proj.w, x->m->dur_proj.b, 512, 50, xl, T, logits);
+    if (!(xl = A(&x->ar, (size_t)T * 512))) return KOKORO_E_NOMEM;
+    if (!(logits = A(&x->ar, (size_t)T * 50))) return KOKORO_E_NOMEM;
+    if (!(scr = A(&x->ar, (size_t)T * 8 * 256))) return KOKORO_E_NOMEM;
+    if (bilstm(x->st, l, x->d, T, xl, scr) || linear(x->st, &x->m->dur_proj, 4, xl, T, logits))
+        return KOKORO_E_NOMEM;
     int32_t *dur = realloc(x->st->durations, (size_t)T * sizeof *dur);
     if (!dur) return KOKORO_E_NOMEM;
     x->st->durations = dur;
@@ -865,7 +941,7 @@ static int stage_durations(pass *x)
     x->F = (int)F;
     if (x->st->keep_tensors) {
         float *df;
-        PA(df, (size_t)T);
+        if (!(df = A(&x->ar, (size_t)T))) return KOKORO_E_NOMEM;
         for (int t = 0; t < T; t++) df[t] = (float)dur[t];
         keep(x->st, "durations", df, T, 1);
     }
@@ -879,19 +955,18 @@ static int stage_prosody(pass *x)
     const int T = x->T, F = x->F;
     const int32_t *dur = x->st->durations;
     float *shared_in, *shared_out, *sh, *scr;
-    PA(shared_in, (size_t)F * 640);
+    if (!(shared_in = A(&x->ar, (size_t)F * 640))) return KOKORO_E_NOMEM;
     for (int t = 0, f = 0; t < T; t++)
         for (int r = 0; r < dur[t]; r++, f++)
             memcpy(shared_in + (size_t)f * 640, x->d + (size_t)t * 640, 640 * sizeof *x->d);
-    PA(shared_out, (size_t)F * 512);
-    PA(sh, (size_t)512 * F);
-    PA(scr, (size_t)F * 8 * 256);
-    const kk_lstm *l = &x->m->shared;
-    kk_bilstm(x->st->pool, l->wx, l->wh, l->b, 640, 256, shared_in, F, shared_out, scr);
+    if (!(shared_out = A(&x->ar, (size_t)F * 512))) return KOKORO_E_NOMEM;
+    if (!(sh = A(&x->ar, (size_t)512 * F))) return KOKORO_E_NOMEM;
+    if (!(scr = A(&x->ar, (size_t)F * 8 * 256))) return KOKORO_E_NOMEM;
+    if (bilstm(x->st, &x->m->shared, shared_in, F, shared_out, scr)) return KOKORO_E_NOMEM;
     arena_release(&x->ar, scr);
     transpose(shared_out, F, 512, sh);
-    PA(x->f0, 2 * (size_t)F);
-    PA(x->nc, 2 * (size_t)F);
+    if (!(x->f0 = A(&x->ar, 2 * (size_t)F))) return KOKORO_E_NOMEM;
+    if (!(x->nc = A(&x->ar, 2 * (size_t)F))) return KOKORO_E_NOMEM;
     if (cancelled(x)) return KOKORO_E_CANCELLED;
     int rc = f0n_branch(x->st, &x->ar, x->m->f0, &x->m->f0_proj, sh, F, x->s_pred, x->f0);
     if (rc == KOKORO_OK)
@@ -910,8 +985,8 @@ static int stage_text(pass *x)
     const int T = x->T, F = x->F;
     const int32_t *dur = x->st->durations;
     float *t_en;
-    PA(t_en, (size_t)512 * T);
-    PA(x->asr, (size_t)512 * F);
+    if (!(t_en = A(&x->ar, (size_t)512 * T))) return KOKORO_E_NOMEM;
+    if (!(x->asr = A(&x->ar, (size_t)512 * F))) return KOKORO_E_NOMEM;
     int rc = text_encoder(x->st, &x->ar, x->tok, T, t_en);
     if (rc != KOKORO_OK) return rc;
     for (int c = 0; c < 512; c++)
@@ -929,24 +1004,24 @@ static int stage_decoder(pass *x)
     kokoro_state *st = x->st;
     const kokoro_model *m = x->m;
     const int F = x->F;
-    int mark = x->ar.n, Fd, rc;
+    size_t mark = arena_mark(&x->ar);
+    int Fd, rc;
     float *f0d, *nd, *x0, *ares, *cat;
-    PA(f0d, (size_t)F + 1);
-    PA(nd, (size_t)F + 1);
+    if (!(f0d = A(&x->ar, (size_t)F + 1))) return KOKORO_E_NOMEM;
+    if (!(nd = A(&x->ar, (size_t)F + 1))) return KOKORO_E_NOMEM;
     if ((rc = conv_strided(st, &m->f0_conv, 2, 1, x->f0, 2 * F, f0d, &Fd)) ||
         (rc = conv_strided(st, &m->n_conv, 2, 1, x->nc, 2 * F, nd, &Fd)))
         return rc;
-    PA(x->x1, (size_t)1024 * 2 * F);
-    mark = x->ar.n; /* what follows is the decoder's own */
-    PA(cat, (size_t)1090 * F);
-    PA(x0, (size_t)1024 * F);
-    PA(ares, (size_t)64 * F);
+    if (!(x->x1 = A(&x->ar, (size_t)1024 * 2 * F))) return KOKORO_E_NOMEM;
+    mark = arena_mark(&x->ar); /* what follows is the decoder's own */
+    if (!(cat = A(&x->ar, (size_t)1090 * F))) return KOKORO_E_NOMEM;
+    if (!(x0 = A(&x->ar, (size_t)1024 * F))) return KOKORO_E_NOMEM;
+    if (!(ares = A(&x->ar, (size_t)64 * F))) return KOKORO_E_NOMEM;
     memcpy(cat, x->asr, (size_t)512 * F * sizeof *cat);
     memcpy(cat + (size_t)512 * F, f0d, (size_t)F * sizeof *cat);
     memcpy(cat + (size_t)513 * F, nd, (size_t)F * sizeof *cat);
     if ((rc = adablk(st, &x->ar, &m->encode, cat, F, x->s_dec, x0))) return rc;
-    if (kk_conv1d(st->pool, m->asr_res.w, m->asr_res.b, 512, 64, 1, 1, 1, 0, x->asr, F, ares) < 0)
-        return KOKORO_E_NOMEM;
+    if ((rc = conv1x1(st, &m->asr_res, x->asr, F, ares))) return rc;
     for (int i = 0; i < 4; i++) {
         memcpy(cat, x0, (size_t)1024 * F * sizeof *cat);
         memcpy(cat + (size_t)1024 * F, ares, (size_t)64 * F * sizeof *cat);
@@ -965,13 +1040,11 @@ static int stage_decoder(pass *x)
 static int stage_source(pass *x)
 {
     int nfr = 120 * x->F + 1;
-    PA(x->har, (size_t)22 * nfr);
+    if (!(x->har = A(&x->ar, (size_t)22 * nfr))) return KOKORO_E_NOMEM;
     int rc = source_stft(x->st, &x->ar, x->f0, 2 * x->F, x->p, x->har);
     keep(x->st, "har", x->har, 22, nfr);
     return rc;
 }
-
-#undef PA
 
 /* Runs one stage unless an earlier one failed or the caller cancelled; adds its time to
  * stage_s[slot]. */
@@ -979,9 +1052,9 @@ static int run_stage(pass *x, int rc, int (*stage)(pass *), int slot)
 {
     if (rc != KOKORO_OK) return rc;
     if (cancelled(x)) return KOKORO_E_CANCELLED;
-    double t0 = now_s();
+    double t0 = kk_now();
     rc = stage(x);
-    x->st->stage_s[slot] += now_s() - t0;
+    x->st->stage_s[slot] += kk_now() - t0;
     return rc;
 }
 

@@ -4,27 +4,41 @@
 #define KK_MODEL_H
 
 #include "kokoro.h"
+#include "kokoro_debug.h" /* the hooks on kokoro_state, defined in engine.c */
+#include "core/alloc.h"
 #include "model/onnx.h"
 #include "model/ops.h"
 
 #include <pthread.h>
 
+/* A weight matrix [rows][cols] in the layout its kernel reads, kept as the file keeps it: the
+ * 8-bit integers of a quantised export (q, with one scale and zero point per row: w = (q -
+ * zero) * scale, exactly the floats the export stands for), made floats in a worker's scratch
+ * when its layer runs (engine.c, wt_floats); or the floats of a float export (f). */
 typedef struct {
-    float *w; /* [out][in] */
+    int8_t *q;           /* [rows][cols], or NULL */
+    float *scale, *zero; /* [rows], with q */
+    float *f;            /* [rows][cols] when q is NULL */
+    int rows, cols;
+} kk_wt;
+
+typedef struct {
+    kk_wt w;  /* [out][in] */
     float *b; /* [out] or NULL */
     int in, out;
 } kk_linear;
 
 typedef struct {
-    float *w;       /* [out][k][in]: taps side by side for one im2col GEMM */
+    kk_wt w;        /* [out][k * in]: taps side by side for one im2col GEMM; rows 0: absent */
     float *b;       /* [out] or NULL */
-    float *wino;    /* Winograd F(4,3) transform of w (ops.h), or NULL: direct convolution */
+    int wino;       /* 1: Winograd F(4,3) (ops.h) when no FFT: the generator's hot path */
     int in, out, k; /* kernel size */
 } kk_conv;
 
 typedef struct {
     /* per direction d: wx [4H][in], wh [4H][H], b [4H]; gate order i, f, g, o */
-    float *wx[2], *wh[2], *b[2];
+    kk_wt wx[2], wh[2];
+    float *b[2];
     int in, hid;
 } kk_lstm;
 
@@ -87,9 +101,7 @@ struct kokoro_model {
     kk_resblk res[6];
     kk_conv conv_post;
     float window[20];
-    /* every float buffer above lives in this list, for freeing */
-    float **allocs;
-    int n_allocs, cap_allocs;
+    kk_allocs allocs; /* every buffer above, freed with the model */
 };
 
 /* Loads every weight of the model from a parsed ONNX file into m. */
@@ -103,6 +115,17 @@ typedef struct {
 
 enum { KK_MAX_TENSORS = 24 };
 
+/* Scratch for the floats of the weights a layer uses (engine.c, wt_floats). A slot keeps the
+ * weight it holds until another one needs it, so ALBERT's one layer, run twelve times, is
+ * made floats once. Six slots: the most one step uses together (ALBERT's six matrices). */
+enum { KK_WT_SLOTS = 6 };
+typedef struct {
+    float *buf;
+    size_t cap;       /* floats */
+    const void *key;  /* the kk_wt (or, for a Winograd transform, the kk_conv) it holds */
+    int kind;         /* 0: floats of key, 1: Winograd transform of key */
+} kk_wt_slot;
+
 struct kokoro_state {
     const kokoro_model *m;
     kk_pool *pool;
@@ -113,16 +136,10 @@ struct kokoro_state {
     int keep_tensors; /* keep intermediates for kokoro_state_tensor (parity tests) */
     int direct_conv;  /* 1: no Winograd, no FFT (the reference path, for tests and comparisons) */
     int no_fft;       /* 1: Winograd where the FFT would be used (comparisons) */
-    double stage_s[6]; /* seconds per stage of the last run, see kk_stage_names */
+    double stage_s[KOKORO_DEBUG_STAGES]; /* seconds per stage of the last run */
     size_t peak_bytes; /* working memory high-water mark of the last run */
+    kk_wt_slot wt[KK_WT_SLOTS];
 };
 
-extern const char *const kk_stage_names[6];
-
-/* Hooks for the CLI's bench and dump commands and the tests (not in the public header). */
-void kk_state_keep_tensors(kokoro_state *st, int on); /* keep intermediates (dump, parity) */
-void kk_state_direct_conv(kokoro_state *st, int on);  /* 1: no Winograd (the reference path) */
-void kk_state_no_fft(kokoro_state *st, int on);       /* 1: no FFT convolutions (comparisons) */
-const double *kk_state_stage_seconds(const kokoro_state *st); /* seconds per stage, last run */
 
 #endif

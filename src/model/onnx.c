@@ -1,6 +1,7 @@
 /* onnx.c - reads the parts of an ONNX file the engine needs, straight from the protobuf
  * wire format. Every length is checked against the buffer: a corrupt file is an error. */
 #include "model/onnx.h"
+#include "core/buf.h"
 #include "core/util.h"
 #include "kokoro.h"
 
@@ -76,25 +77,15 @@ static int pb_next(pb *b, pb_field *f)
 }
 
 /* String pool: all names are copied once so that they are NUL-terminated. */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} spool;
+typedef kk_buf spool;
 
+/* Adds a name of n bytes and its NUL. Returns its offset, or -1 when out of memory. */
 static long spool_add(spool *s, const uint8_t *data, size_t n)
 {
-    if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1 << 16;
-        while (cap < s->len + n + 1) cap *= 2;
-        char *nb = realloc(s->buf, cap);
-        if (!nb) return -1;
-        s->buf = nb;
-        s->cap = cap;
-    }
-    long off = (long)s->len;
-    memcpy(s->buf + s->len, data, n);
-    s->buf[s->len + n] = 0;
-    s->len += n + 1;
+    long off = (long)s->n;
+    if (kk_buf_reserve(s, n + 1)) return -1;
+    kk_buf_put(s, data, n); /* cannot fail: the room is reserved */
+    kk_buf_putc(s, 0);
     return off;
 }
 
@@ -321,7 +312,7 @@ int onnx_parse(const uint8_t *buf, size_t len, onnx_file *out, char *err, size_t
         if (!strs) rc = KOKORO_E_NOMEM;
     }
     if (rc != KOKORO_OK) {
-        free(sp.buf);
+        kk_buf_free(&sp);
         free(tv.t);
         free(nv.nodes);
         free(nv.strs);
@@ -333,21 +324,21 @@ int onnx_parse(const uint8_t *buf, size_t len, onnx_file *out, char *err, size_t
         return kk_fail(err, errlen, KOKORO_E_FORMAT,
                        "not a valid ONNX model (corrupt or truncated protobuf)");
     }
-    for (size_t i = 0; i < nv.n_strs; i++) strs[i] = sp.buf + nv.strs[i];
+    for (size_t i = 0; i < nv.n_strs; i++) strs[i] = sp.p + nv.strs[i];
     for (int i = 0; i < nv.n; i++) {
         onnx_node *nd = &nv.nodes[i];
-        nd->name = sp.buf + P2OFF(nd->name);
-        nd->op = sp.buf + P2OFF(nd->op);
+        nd->name = sp.p + P2OFF(nd->name);
+        nd->op = sp.p + P2OFF(nd->op);
         nd->in = strs + (uintptr_t)nd->in;
         nd->out = strs + (uintptr_t)nd->out;
     }
-    for (int i = 0; i < tv.n; i++) tv.t[i].name = sp.buf + P2OFF(tv.t[i].name);
+    for (int i = 0; i < tv.n; i++) tv.t[i].name = sp.p + P2OFF(tv.t[i].name);
     free(nv.strs);
     out->tensors = tv.t;
     out->n_tensors = tv.n;
     out->nodes = nv.nodes;
     out->n_nodes = nv.n;
-    out->pool = sp.buf;
+    out->pool = sp.p;
     out->strs = strs;
     return KOKORO_OK;
 }

@@ -300,21 +300,64 @@ static const float wino_G[6][3] = {{1.0f / 4, 0, 0},
                                    {1.0f / 24, -1.0f / 12, 1.0f / 6},
                                    {0, 0, 1}};
 
-int kk_wino_prepare(const float *w, int in, int out, int k, float **u_out)
+size_t kk_wino_size(int in, int out, int k) { return (size_t)(k / 3) * 6 * out * in; }
+
+typedef struct {
+    const float *w;
+    float *u;
+    int in, out, k;
+} wino_tf_job;
+
+/* Rows (g, xi, o) of u for the i-th of n parts. */
+static void wino_tf_part(int i, int n, void *arg)
 {
-    int groups = k / 3;
-    float *u = malloc((size_t)groups * 6 * out * in * sizeof *u);
-    if (!u) return -1;
-    for (int g = 0; g < groups; g++)
-        for (int xi = 0; xi < 6; xi++)
-            for (int o = 0; o < out; o++)
-                for (int c = 0; c < in; c++) {
-                    const float *wt = w + ((size_t)o * k + 3 * g) * in + c; /* w[o][tap][c] */
-                    float v = wino_G[xi][0] * wt[0] + wino_G[xi][1] * wt[in] + wino_G[xi][2] * wt[2 * in];
-                    u[(((size_t)g * 6 + xi) * out + o) * in + c] = v;
-                }
-    *u_out = u;
-    return 0;
+    const wino_tf_job *j = arg;
+    int in = j->in, out = j->out, k = j->k;
+    long rows = (long)(k / 3) * 6 * out, a = rows * i / n, b = rows * (i + 1) / n;
+    for (long row = a; row < b; row++) {
+        int o = (int)(row % out), xi = (int)(row / out % 6), g = (int)(row / out / 6);
+        const float *wt = j->w + ((size_t)o * k + 3 * g) * in; /* w[o][3g][c] */
+        float *ur = j->u + (size_t)row * in, g0 = wino_G[xi][0], g1 = wino_G[xi][1],
+              g2 = wino_G[xi][2];
+        for (int c = 0; c < in; c++) ur[c] = g0 * wt[c] + g1 * wt[in + c] + g2 * wt[2 * in + c];
+    }
+}
+
+void kk_wino_transform(kk_pool *p, const float *w, int in, int out, int k, float *u)
+{
+    wino_tf_job j = {w, u, in, out, k};
+    if (p && (size_t)out * in * k >= 65536)
+        kk_pool_run(p, wino_tf_part, &j);
+    else
+        wino_tf_part(0, 1, &j);
+}
+
+typedef struct {
+    const int8_t *q;
+    const float *scale, *zero;
+    int rows, cols;
+    float *out;
+} dequant_job;
+
+static void dequant_part(int i, int n, void *arg)
+{
+    const dequant_job *j = arg;
+    int a = (int)((long)j->rows * i / n), b = (int)((long)j->rows * (i + 1) / n);
+    for (int r = a; r < b; r++) {
+        const int8_t *q = j->q + (size_t)r * j->cols;
+        float *o = j->out + (size_t)r * j->cols, z = j->zero[r], s = j->scale[r];
+        for (int c = 0; c < j->cols; c++) o[c] = ((float)q[c] - z) * s;
+    }
+}
+
+void kk_dequant(kk_pool *p, const int8_t *q, const float *scale, const float *zero, int rows,
+                int cols, float *out)
+{
+    dequant_job j = {q, scale, zero, rows, cols, out};
+    if (p && (size_t)rows * cols >= 65536)
+        kk_pool_run(p, dequant_part, &j);
+    else
+        dequant_part(0, 1, &j);
 }
 
 /* Work is cut into items (a phase of the dilation and a block of its tiles). The input is
@@ -516,7 +559,7 @@ int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int 
 /* ------------------------------------------------------------------ LSTM */
 
 typedef struct {
-    float *const *wh;
+    const float *const *wh;
     const float *gx; /* [2][T][4H] input projections incl. bias */
     float *y;
     int T, H;
@@ -552,7 +595,7 @@ static void lstm_both(int i, int n, void *arg)
     }
 }
 
-void kk_bilstm(kk_pool *p, float *const wx[2], float *const wh[2], float *const b[2], int in,
+void kk_bilstm(kk_pool *p, const float *const wx[2], const float *const wh[2], float *const b[2], int in,
                int H, const float *x, int T, float *y, float *scratch)
 {
     for (int d = 0; d < 2; d++)

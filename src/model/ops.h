@@ -4,6 +4,7 @@
 #define KK_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct kk_pool kk_pool;
 
@@ -39,12 +40,18 @@ int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k
               int dil, int pad, const float *x, int T, float *y);
 
 /* Winograd F(4,3) form of a "same" convolution (stride 1, odd k >= 3, pad dil*(k-1)/2):
- * kk_wino_prepare transforms w [out][k][in] once into *u (malloc'd, k/3 * 6 * out * in
- * floats); kk_conv1d_wino then computes the same y as kk_conv1d. Return 0, or -1 when out
- * of memory. */
-int kk_wino_prepare(const float *w, int in, int out, int k, float **u);
+ * kk_wino_transform turns w [out][k][in] into u (kk_wino_size(in, out, k) floats, k/3 * 6 *
+ * out * in), the pool's threads sharing the work; kk_conv1d_wino then computes the same y as
+ * kk_conv1d and returns 0, or -1 when out of memory. */
+size_t kk_wino_size(int in, int out, int k);
+void kk_wino_transform(kk_pool *p, const float *w, int in, int out, int k, float *u);
 int kk_conv1d_wino(kk_pool *p, const float *u, const float *w, const float *b, int in, int out,
                    int k, int dil, const float *x, int T, float *y);
+
+/* Floats of an 8-bit weight matrix: out[r][c] = (q[r][c] - zero[r]) * scale[r], the pool's
+ * threads sharing the rows. */
+void kk_dequant(kk_pool *p, const int8_t *q, const float *scale, const float *zero, int rows,
+                int cols, float *out);
 
 /* Transposed 1-D convolution, w [in][out][k] (torch layout). y [out][Tout] with
  * Tout = (T-1)*stride - 2*pad + k + outpad. Returns 0, or -1 when out of memory. */
@@ -53,7 +60,7 @@ int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int 
 
 /* Bidirectional LSTM over x [T][in] -> y [T][2H] (forward half first). wx, wh, b per
  * direction with gate order i, f, g, o. scratch holds at least T*8H floats. */
-void kk_bilstm(kk_pool *p, float *const wx[2], float *const wh[2], float *const b[2], int in,
+void kk_bilstm(kk_pool *p, const float *const wx[2], const float *const wh[2], float *const b[2], int in,
                int H, const float *x, int T, float *y, float *scratch);
 
 /* LayerNorm over the last dimension of x [T][C], in place. g/b may be NULL. */

@@ -18,38 +18,19 @@ typedef struct {
 
 /* Registers a malloc'd buffer with the model, which frees it. Returns p, or NULL (and frees
  * p) when the list cannot grow. */
-static float *own(loader *L, float *p)
+static void *own(loader *L, void *p, size_t bytes)
 {
-    kokoro_model *m = L->m;
-    if (!p) return NULL;
-    if (m->n_allocs == m->cap_allocs) {
-        int cap = m->cap_allocs ? m->cap_allocs * 2 : 256;
-        float **na = realloc(m->allocs, (size_t)cap * sizeof *na);
-        if (!na) {
-            free(p);
-            return NULL;
-        }
-        m->allocs = na;
-        m->cap_allocs = cap;
-    }
-    m->allocs[m->n_allocs++] = p;
-    return p;
+    return kk_allocs_add(&L->m->allocs, p, bytes);
 }
 
-static float *track(loader *L, size_t n) { return own(L, calloc(n ? n : 1, sizeof(float))); }
+static float *track(loader *L, size_t n)
+{
+    return own(L, calloc(n ? n : 1, sizeof(float)), (n ? n : 1) * sizeof(float));
+}
 
 /* Frees a buffer own() registered, once its contents have been copied into another layout:
  * keeping the dequantised tensors next to their rearranged copies doubled the model's memory. */
-static void disown(loader *L, float *p)
-{
-    kokoro_model *m = L->m;
-    for (int i = m->n_allocs - 1; i >= 0; i--)
-        if (m->allocs[i] == p) {
-            m->allocs[i] = m->allocs[--m->n_allocs];
-            free(p);
-            return;
-        }
-}
+static void disown(loader *L, void *p) { kk_allocs_release(&L->m->allocs, p); }
 
 static int fail(loader *L, int rc, const char *fmt, const char *a)
 {
@@ -98,35 +79,22 @@ static const onnx_tensor *input_tensor(loader *L, const onnx_node *n, int i)
     return onnx_tensor_find(&L->m->onnx, n->in[i]);
 }
 
-/* Dequantises tensor t into a new float array. axis_last: per-channel parameters run along
- * the last axis (MatMul) instead of the first (Conv). zp_in is the node input holding the
- * zero point when it is not found by name. */
-static float *dequant(loader *L, const onnx_tensor *t, const onnx_tensor *scale_in,
-                      const onnx_tensor *zp_in, int axis_last)
+/* How a quantised tensor's integers become floats: w = (q - z[ch]) * s[ch], one scale and zero
+ * point per channel along the first axis (Conv, LSTM) or the last (MatMul: axis_last). */
+typedef struct {
+    const onnx_tensor *t;
+    float *s, *z; /* [nch] */
+    int64_t nch, per, last;
+    int axis_last;
+} qparams;
+
+/* Finds t's scale and zero point (by name, or the node inputs scale_in and zp_in) and decodes
+ * them (they may be varint-packed). Returns L->rc; on success qp_close frees them. */
+static int qp_open(loader *L, const onnx_tensor *t, const onnx_tensor *scale_in,
+                   const onnx_tensor *zp_in, int axis_last, qparams *qp)
 {
     const onnx_file *f = &L->m->onnx;
-    if (t->dtype != ONNX_FLOAT && t->dtype != ONNX_FLOAT16 && t->dtype != ONNX_INT8 &&
-        t->dtype != ONNX_UINT8) {
-        fail(L, KOKORO_E_FORMAT, "weight %s has an unsupported data type", t->name);
-        return NULL;
-    }
-    if (!t->raw && !t->packed && t->count) {
-        fail(L, KOKORO_E_FORMAT, "weight %s has no data", t->name);
-        return NULL;
-    }
-    float *out = track(L, (size_t)t->count);
-    if (!out) {
-        fail(L, KOKORO_E_NOMEM, "out of memory for %s", t->name);
-        return NULL;
-    }
-    if (t->dtype == ONNX_FLOAT && t->raw) {
-        memcpy(out, t->raw, (size_t)t->count * sizeof *out); /* little-endian host */
-        return out;
-    }
-    if (t->dtype == ONNX_FLOAT || t->dtype == ONNX_FLOAT16) {
-        for (int64_t i = 0; i < t->count; i++) out[i] = onnx_tensor_get(t, i);
-        return out;
-    }
+    memset(qp, 0, sizeof *qp);
     const onnx_tensor *sc = scale_in, *zp = NULL;
     char name[512];
     size_t nl = strlen(t->name);
@@ -139,41 +107,182 @@ static float *dequant(loader *L, const onnx_tensor *t, const onnx_tensor *scale_
         zp = onnx_tensor_find(f, name);
     }
     if (!zp) zp = zp_in;
-    if (!sc || sc->count < 1) {
-        fail(L, KOKORO_E_FORMAT, "quantised weight %s has no scale", t->name);
-        return NULL;
+    if (!sc || sc->count < 1)
+        return fail(L, KOKORO_E_FORMAT, "quantised weight %s has no scale", t->name);
+    int64_t rows = t->ndims ? t->dims[0] : 1;
+    qp->last = t->ndims ? t->dims[t->ndims - 1] : 1;
+    qp->per = rows ? t->count / rows : 0;
+    if (qp->per < 1) qp->per = 1;
+    qp->nch = sc->count;
+    qp->axis_last = axis_last;
+    if (qp->nch > 1 && qp->nch != (axis_last ? qp->last : rows))
+        return fail(L, KOKORO_E_FORMAT, "scale of %s does not match its shape", t->name);
+    if (zp && zp->count != 1 && zp->count != qp->nch)
+        return fail(L, KOKORO_E_FORMAT, "zero point of %s does not match its scale", t->name);
+    qp->s = malloc((size_t)qp->nch * 2 * sizeof *qp->s);
+    if (!qp->s) return fail(L, KOKORO_E_NOMEM, "out of memory for %s", t->name);
+    qp->z = qp->s + qp->nch;
+    for (int64_t c = 0; c < qp->nch; c++) {
+        qp->s[c] = onnx_tensor_get(sc, c);
+        qp->z[c] = zp ? onnx_tensor_get(zp, zp->count > 1 ? c : 0) : 0.0f;
     }
-    int64_t rows = t->ndims ? t->dims[0] : 1, cols = rows ? t->count / rows : 0;
-    int64_t last = t->ndims ? t->dims[t->ndims - 1] : 1;
-    int64_t nch = sc->count;
-    if (nch > 1 && nch != (axis_last ? last : rows)) {
-        fail(L, KOKORO_E_FORMAT, "scale of %s does not match its shape", t->name);
-        return NULL;
-    }
-    if (zp && zp->count != 1 && zp->count != nch) {
-        fail(L, KOKORO_E_FORMAT, "zero point of %s does not match its scale", t->name);
-        return NULL;
-    }
-    /* per-channel parameters decoded once (they may be varint-packed) */
-    float *s = malloc((size_t)nch * 2 * sizeof *s);
-    if (!s) {
+    qp->t = t;
+    return L->rc;
+}
+
+static void qp_close(qparams *qp) { free(qp->s); }
+
+static int64_t qp_channel(const qparams *qp, int64_t i)
+{
+    return qp->nch == 1 ? 0 : qp->axis_last ? i % qp->last : i / qp->per;
+}
+
+/* The integer at element i, as the file holds it (0..255 for uint8). */
+static int qp_value(const qparams *qp, int64_t i)
+{
+    const onnx_tensor *t = qp->t;
+    const uint8_t *raw = t->raw;
+    if (!raw) return (int)onnx_tensor_get(t, i);
+    return t->dtype == ONNX_INT8 ? (int)(int8_t)raw[i] : (int)raw[i];
+}
+
+static int is_quantised(const onnx_tensor *t)
+{
+    return t->dtype == ONNX_INT8 || t->dtype == ONNX_UINT8;
+}
+
+/* Checks that t holds data of a type the loader reads. Returns L->rc. */
+static int check_weight(loader *L, const onnx_tensor *t)
+{
+    if (t->dtype != ONNX_FLOAT && t->dtype != ONNX_FLOAT16 && !is_quantised(t))
+        return fail(L, KOKORO_E_FORMAT, "weight %s has an unsupported data type", t->name);
+    if (!t->raw && !t->packed && t->count)
+        return fail(L, KOKORO_E_FORMAT, "weight %s has no data", t->name);
+    return L->rc;
+}
+
+/* Dequantises tensor t into a new float array. axis_last: per-channel parameters run along
+ * the last axis (MatMul) instead of the first (Conv). zp_in is the node input holding the
+ * zero point when it is not found by name. */
+static float *dequant(loader *L, const onnx_tensor *t, const onnx_tensor *scale_in,
+                      const onnx_tensor *zp_in, int axis_last)
+{
+    if (check_weight(L, t)) return NULL;
+    float *out = track(L, (size_t)t->count);
+    if (!out) {
         fail(L, KOKORO_E_NOMEM, "out of memory for %s", t->name);
         return NULL;
     }
-    float *z = s + nch;
-    for (int64_t c = 0; c < nch; c++) {
-        s[c] = onnx_tensor_get(sc, c);
-        z[c] = zp ? onnx_tensor_get(zp, zp->count > 1 ? c : 0) : 0.0f;
+    if (t->dtype == ONNX_FLOAT && t->raw) {
+        memcpy(out, t->raw, (size_t)t->count * sizeof *out); /* little-endian host */
+        return out;
     }
-    const uint8_t *raw = t->raw;
+    if (!is_quantised(t)) {
+        for (int64_t i = 0; i < t->count; i++) out[i] = onnx_tensor_get(t, i);
+        return out;
+    }
+    qparams qp;
+    if (qp_open(L, t, scale_in, zp_in, axis_last, &qp)) {
+        qp_close(&qp);
+        return NULL;
+    }
     for (int64_t i = 0; i < t->count; i++) {
-        int64_t ch = nch == 1 ? 0 : axis_last ? i % last : i / (cols ? cols : 1);
-        float q = raw ? (t->dtype == ONNX_INT8 ? (float)(int8_t)raw[i] : (float)raw[i])
-                      : onnx_tensor_get(t, i);
-        out[i] = (q - z[ch]) * s[ch];
+        int64_t ch = qp_channel(&qp, i);
+        out[i] = ((float)qp_value(&qp, i) - qp.z[ch]) * qp.s[ch];
     }
-    free(s);
+    qp_close(&qp);
     return out;
+}
+
+/* Where element [r][c] of a weight in the engine's layout is in the file's tensor. */
+typedef enum {
+    LAY_SAME,   /* [rows][cols] as in the file */
+    LAY_T,      /* the file has [cols][rows] (MatMul's [in][out]) */
+    LAY_CONV,   /* [out][k][in] from the file's [out][in][k]; a = in, b = k */
+    LAY_LSTM_Q, /* one direction d of the quantised export's [2][in][4H]; a = in, b = H */
+    LAY_LSTM_F  /* one direction d of the float export's [2][4H][in]; a = in, b = H */
+} layout_kind;
+
+typedef struct {
+    layout_kind kind;
+    int64_t a, b, d;
+} layout;
+
+/* ONNX LSTM gate order i, o, f, c -> ours i, f, g(c), o. */
+static const int gate_map[4] = {0, 3, 1, 2}; /* onnx gate index -> our gate index */
+static const int gate_src[4] = {0, 2, 3, 1}; /* our gate index -> onnx gate index */
+
+static int64_t src_index(const layout *lo, int64_t rows, int64_t cols, int64_t r, int64_t c)
+{
+    switch (lo->kind) {
+    case LAY_T:
+        return c * rows + r;
+    case LAY_CONV:
+        return (r * lo->a + c % lo->a) * lo->b + c / lo->a;
+    case LAY_LSTM_Q:
+    case LAY_LSTM_F: {
+        int64_t H = lo->b, in = lo->a, og = gate_src[r / H] * H + r % H;
+        return lo->kind == LAY_LSTM_Q ? (lo->d * in + c) * 4 * H + og
+                                      : (lo->d * 4 * H + og) * in + c;
+    }
+    case LAY_SAME:
+    default:
+        return r * cols + c;
+    }
+}
+
+/* Reads tensor t into w as [rows][cols] in layout lo. A quantised tensor stays 8-bit, with its
+ * scale and zero point per row (uint8 is shifted to int8 with its zero point, which leaves
+ * q - zero, and so every float, unchanged); a float tensor becomes floats. Returns L->rc. */
+static int load_wt(loader *L, kk_wt *w, const onnx_tensor *t, const onnx_tensor *scale_in,
+                   const onnx_tensor *zp_in, int axis_last, int rows, int cols, layout lo)
+{
+    memset(w, 0, sizeof *w);
+    if (check_weight(L, t)) return L->rc;
+    w->rows = rows;
+    w->cols = cols;
+    size_t n = (size_t)rows * cols;
+    if (!is_quantised(t)) {
+        float *raw = dequant(L, t, NULL, NULL, 0);
+        if (!raw) return L->rc;
+        w->f = track(L, n);
+        if (!w->f) {
+            disown(L, raw);
+            return fail(L, KOKORO_E_NOMEM, "out of memory for %s", t->name);
+        }
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cols; c++) w->f[r * cols + c] = raw[src_index(&lo, rows, cols, r, c)];
+        disown(L, raw);
+        return L->rc;
+    }
+    qparams qp;
+    if (qp_open(L, t, scale_in, zp_in, axis_last, &qp)) {
+        qp_close(&qp);
+        return L->rc;
+    }
+    int shift = t->dtype == ONNX_UINT8 ? 128 : 0;
+    w->q = own(L, malloc(n ? n : 1), n ? n : 1);
+    w->scale = track(L, (size_t)rows);
+    w->zero = track(L, (size_t)rows);
+    if (!w->q || !w->scale || !w->zero) {
+        qp_close(&qp);
+        return fail(L, KOKORO_E_NOMEM, "out of memory for %s", t->name);
+    }
+    for (int64_t r = 0; r < rows && !L->rc; r++)
+        for (int64_t c = 0; c < cols; c++) {
+            int64_t i = src_index(&lo, rows, cols, r, c), ch = qp_channel(&qp, i);
+            if (c == 0) {
+                w->scale[r] = qp.s[ch];
+                w->zero[r] = qp.z[ch] - (float)shift;
+            } else if (qp.s[ch] != w->scale[r] || qp.z[ch] - (float)shift != w->zero[r]) {
+                fail(L, KOKORO_E_FORMAT, "quantisation of %s is not one per output channel",
+                     t->name);
+                break;
+            }
+            w->q[r * cols + c] = (int8_t)(qp_value(&qp, i) - shift);
+        }
+    qp_close(&qp);
+    return L->rc;
 }
 
 static int dims_are(const onnx_tensor *t, int nd, int64_t a, int64_t b, int64_t c)
@@ -232,22 +341,10 @@ static void load_linear(loader *L, kk_linear *lin, const char *prefix, const cha
         return;
     }
     const onnx_tensor *zp = !strcmp(n->op, "MatMulInteger") ? input_tensor(L, n, 3) : NULL;
-    float *raw = dequant(L, w, NULL, zp, in_out);
-    if (!raw) return;
+    layout lo = {in_out ? LAY_T : LAY_SAME, 0, 0, 0};
+    if (load_wt(L, &lin->w, w, NULL, zp, in_out, out, in, lo)) return;
     lin->in = in;
     lin->out = out;
-    if (in_out) { /* [in][out] -> [out][in] */
-        lin->w = track(L, (size_t)in * out);
-        if (!lin->w) {
-            fail(L, KOKORO_E_NOMEM, "out of memory for %s", n->name);
-            return;
-        }
-        for (int i = 0; i < in; i++)
-            for (int o = 0; o < out; o++) lin->w[(size_t)o * in + i] = raw[(size_t)i * out + o];
-        disown(L, raw);
-    } else {
-        lin->w = raw;
-    }
     lin->b = bias ? bias_of(L, n, bias, out) : NULL;
 }
 
@@ -264,19 +361,8 @@ static void load_conv(loader *L, kk_conv *cv, const char *prefix, const char *bi
         return;
     }
     const onnx_tensor *zp = !strcmp(n->op, "ConvInteger") ? input_tensor(L, n, 3) : NULL;
-    float *raw = dequant(L, w, NULL, zp, 0);
-    if (!raw) return;
-    cv->w = track(L, (size_t)out * in * k);
-    if (!cv->w) {
-        disown(L, raw);
-        fail(L, KOKORO_E_NOMEM, "out of memory for %s", n->name);
-        return;
-    }
-    for (int o = 0; o < out; o++)
-        for (int c = 0; c < in; c++)
-            for (int j = 0; j < k; j++)
-                cv->w[((size_t)o * k + j) * in + c] = raw[((size_t)o * in + c) * k + j];
-    disown(L, raw);
+    layout lo = {LAY_CONV, in, k, 0};
+    if (load_wt(L, &cv->w, w, NULL, zp, 0, out, k * in, lo)) return;
     cv->in = in;
     cv->out = out;
     cv->k = k;
@@ -303,9 +389,6 @@ static void load_convt(loader *L, kk_convt *cv, const char *prefix, const char *
     cv->b = bias_of(L, n, bias, nb);
 }
 
-/* ONNX LSTM gate order i, o, f, c -> ours i, f, g(c), o. */
-static const int gate_map[4] = {0, 3, 1, 2}; /* onnx gate index -> our gate index */
-
 static void load_lstm(loader *L, kk_lstm *ls, const char *prefix, int in, int H)
 {
     if (L->rc) return;
@@ -320,19 +403,20 @@ static void load_lstm(loader *L, kk_lstm *ls, const char *prefix, int in, int H)
         fail(L, KOKORO_E_FORMAT, "LSTM %s has unexpected shapes", n->name);
         return;
     }
-    float *w = quant ? dequant(L, W, input_tensor(L, n, 8), input_tensor(L, n, 9), 0)
-                     : dequant(L, W, NULL, NULL, 0);
-    float *r = quant ? dequant(L, R, input_tensor(L, n, 10), input_tensor(L, n, 11), 0)
-                     : dequant(L, R, NULL, NULL, 0);
     float *b = dequant(L, B, NULL, NULL, 0);
-    if (!w || !r || !b) return;
+    if (!b) return;
     ls->in = in;
     ls->hid = H;
+    layout_kind kind = quant ? LAY_LSTM_Q : LAY_LSTM_F;
     for (int d = 0; d < 2; d++) {
-        ls->wx[d] = track(L, (size_t)4 * H * in);
-        ls->wh[d] = track(L, (size_t)4 * H * H);
+        layout lx = {kind, in, H, d}, lh = {kind, H, H, d};
+        if (load_wt(L, &ls->wx[d], W, quant ? input_tensor(L, n, 8) : NULL,
+                    quant ? input_tensor(L, n, 9) : NULL, 0, 4 * H, in, lx) ||
+            load_wt(L, &ls->wh[d], R, quant ? input_tensor(L, n, 10) : NULL,
+                    quant ? input_tensor(L, n, 11) : NULL, 0, 4 * H, H, lh))
+            return;
         ls->b[d] = track(L, (size_t)4 * H);
-        if (!ls->wx[d] || !ls->wh[d] || !ls->b[d]) {
+        if (!ls->b[d]) {
             fail(L, KOKORO_E_NOMEM, "out of memory for %s", n->name);
             return;
         }
@@ -340,20 +424,10 @@ static void load_lstm(loader *L, kk_lstm *ls, const char *prefix, int in, int H)
             int g = gate_map[og];
             for (int u = 0; u < H; u++) {
                 int src = og * H + u, dst = g * H + u;
-                for (int c = 0; c < in; c++)
-                    ls->wx[d][(size_t)dst * in + c] =
-                        quant ? w[((size_t)d * in + c) * 4 * H + src]
-                              : w[((size_t)d * 4 * H + src) * in + c];
-                for (int c = 0; c < H; c++)
-                    ls->wh[d][(size_t)dst * H + c] =
-                        quant ? r[((size_t)d * H + c) * 4 * H + src]
-                              : r[((size_t)d * 4 * H + src) * H + c];
                 ls->b[d][dst] = b[(size_t)d * 8 * H + src] + b[(size_t)d * 8 * H + 4 * H + src];
             }
         }
     }
-    disown(L, w);
-    disown(L, r);
     disown(L, b);
 }
 
@@ -409,16 +483,11 @@ static void load_adablk(loader *L, kk_adablk *b, const char *P, const char *T, i
 #undef PT
 }
 
-/* Adds the Winograd form of a loaded convolution (the generator's hot path). */
+/* Marks a loaded convolution for Winograd F(4,3) (the generator's hot path); the transform is
+ * made from the weights when the layer runs, so the model keeps one copy of them. */
 static void prep_wino(loader *L, kk_conv *c)
 {
-    float *u = NULL;
-    if (L->rc || c->k < 3) return;
-    if (kk_wino_prepare(c->w, c->in, c->out, c->k, &u) || !own(L, u)) {
-        fail(L, KOKORO_E_NOMEM, "out of memory for %s", "Winograd weights");
-        return;
-    }
-    c->wino = u;
+    if (!L->rc && c->k >= 3) c->wino = 1;
 }
 
 static void load_resblk(loader *L, kk_resblk *r, const char *P, const char *T, int ch, int k)
@@ -543,10 +612,9 @@ int kk_weights_load(kokoro_model *m, char *err, size_t errlen)
     snprintf(p, sizeof p, "%sm_source/l_linear/", G);
     snprintf(t, sizeof t, "%sm_source.l_linear.bias", GT);
     load_linear(&L, &src, p, t, 9, 1);
-    if (!L.rc) {
-        memcpy(m->src_w, src.w, sizeof m->src_w);
-        m->src_b = src.b[0];
-    }
+    for (int i = 0; !L.rc && i < 9; i++) /* nine weights: kept as floats in the model */
+        m->src_w[i] = src.w.q ? ((float)src.w.q[i] - src.w.zero[0]) * src.w.scale[0] : src.w.f[i];
+    if (!L.rc) m->src_b = src.b[0];
     static const int nc_out[2] = {256, 128}, nc_k[2] = {12, 1}, nr_k[2] = {7, 11};
     static const int up_in[2] = {512, 256}, up_out[2] = {256, 128}, up_k[2] = {20, 12};
     for (int i = 0; i < 2; i++) {

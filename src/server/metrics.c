@@ -95,30 +95,30 @@ void sv_metrics_wyoming_conn(int which)
     pthread_mutex_unlock(&mu);
 }
 
-static void histogram(sv_buf *b, const char *name, const char *help, const unsigned long *bk,
+static void histogram(kk_buf *b, const char *name, const char *help, const unsigned long *bk,
                       unsigned long count, double sum)
 {
-    sv_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    kk_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     for (size_t i = 0; i < N_BUCKETS; i++)
-        sv_buf_printf(b, "%s_bucket{le=\"%g\"} %lu\n", name, buckets[i], bk[i]);
-    sv_buf_printf(b, "%s_bucket{le=\"+Inf\"} %lu\n%s_sum %.6f\n%s_count %lu\n", name, count, name,
+        kk_buf_printf(b, "%s_bucket{le=\"%g\"} %lu\n", name, buckets[i], bk[i]);
+    kk_buf_printf(b, "%s_bucket{le=\"+Inf\"} %lu\n%s_sum %.6f\n%s_count %lu\n", name, count, name,
                   sum, name, count);
 }
 
-int sv_metrics_render(sv_buf *b, int ready, int queued, int running, int workers, int capacity)
+int sv_metrics_render(kk_buf *b, int ready, int queued, int running, int workers, int capacity)
 {
     pthread_mutex_lock(&mu);
-    sv_buf_printf(b, "# HELP kokoro_http_requests_total HTTP requests by route and status.\n"
+    kk_buf_printf(b, "# HELP kokoro_http_requests_total HTTP requests by route and status.\n"
                      "# TYPE kokoro_http_requests_total counter\n");
     for (int i = 0; i < n_series; i++)
-        sv_buf_printf(b, "kokoro_http_requests_total{route=\"%s\",code=\"%d\"} %lu\n",
+        kk_buf_printf(b, "kokoro_http_requests_total{route=\"%s\",code=\"%d\"} %lu\n",
                       requests[i].route, requests[i].status, requests[i].count);
     histogram(b, "kokoro_http_request_duration_seconds", "Time from request to last byte.",
               dur_buckets, dur_count, dur_sum);
     histogram(b, "kokoro_time_to_first_audio_seconds",
               "Time from queueing a job to its first encoded audio.", ttfa_buckets, ttfa_count,
               ttfa_sum);
-    sv_buf_printf(b,
+    kk_buf_printf(b,
                   "# HELP kokoro_audio_seconds_total Seconds of audio synthesised.\n"
                   "# TYPE kokoro_audio_seconds_total counter\nkokoro_audio_seconds_total %.3f\n"
                   "# HELP kokoro_worker_busy_seconds_total Worker time spent on jobs.\n"
@@ -135,16 +135,16 @@ int sv_metrics_render(sv_buf *b, int ready, int queued, int running, int workers
                   "# TYPE kokoro_failed_total counter\nkokoro_failed_total %lu\n",
                   audio_total, busy_total, jobs_total, events[SV_EV_OVERLOADED],
                   events[SV_EV_CANCELLED], events[SV_EV_FAILED]);
-    sv_buf_printf(b, "# HELP kokoro_wyoming_requests_total Wyoming requests by kind (describe, "
+    kk_buf_printf(b, "# HELP kokoro_wyoming_requests_total Wyoming requests by kind (describe, "
                      "synthesize, stream) and outcome (ok or the error code).\n"
                      "# TYPE kokoro_wyoming_requests_total counter\n");
     for (int i = 0; i < n_wy; i++)
-        sv_buf_printf(b, "kokoro_wyoming_requests_total{kind=\"%s\",outcome=\"%s\"} %lu\n",
+        kk_buf_printf(b, "kokoro_wyoming_requests_total{kind=\"%s\",outcome=\"%s\"} %lu\n",
                       wy_requests[i].route, wy_outcomes[i], wy_requests[i].count);
     histogram(b, "kokoro_wyoming_first_audio_seconds",
               "Time from a Wyoming synthesize (or synthesize-start) to its first audio-chunk.",
               wy_first_buckets, wy_first_count, wy_first_sum);
-    sv_buf_printf(b,
+    kk_buf_printf(b,
                   "# HELP kokoro_wyoming_connections_total Wyoming connections accepted, and "
                   "refused by the connection caps.\n"
                   "# TYPE kokoro_wyoming_connections_total counter\n"
@@ -155,7 +155,7 @@ int sv_metrics_render(sv_buf *b, int ready, int queued, int running, int workers
                   wy_conns[SV_WY_ACCEPTED], wy_conns[SV_WY_REFUSED],
                   wy_conns[SV_WY_ACCEPTED] - wy_conns[SV_WY_CLOSED]);
     pthread_mutex_unlock(&mu);
-    return sv_buf_printf(b,
+    return kk_buf_printf(b,
                          "# HELP kokoro_ready 1 when the service takes work.\n"
                          "# TYPE kokoro_ready gauge\nkokoro_ready %d\n"
                          "# HELP kokoro_queue_depth Jobs waiting for a worker.\n"

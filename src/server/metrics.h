@@ -2,7 +2,7 @@
 #ifndef SV_METRICS_H
 #define SV_METRICS_H
 
-#include "server/svutil.h"
+#include "core/buf.h"
 
 enum { SV_EV_OVERLOADED, SV_EV_CANCELLED, SV_EV_FAILED, SV_EV_COUNT };
 
@@ -20,6 +20,6 @@ enum { SV_WY_ACCEPTED, SV_WY_REFUSED, SV_WY_CLOSED, SV_WY_COUNT };
 /* A Wyoming connection accepted, refused (a connection cap), or closed. */
 void sv_metrics_wyoming_conn(int which);
 /* Appends the whole exposition; the gauges are passed in by the caller. */
-int sv_metrics_render(sv_buf *b, int ready, int queued, int running, int workers, int capacity);
+int sv_metrics_render(kk_buf *b, int ready, int queued, int running, int workers, int capacity);
 
 #endif

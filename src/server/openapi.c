@@ -1,6 +1,6 @@
 /* openapi.c - embeds src/server/openapi.json, the OpenAPI 3.1 document served at /openapi.json
  * (the assembler includes the file at build time, so the JSON stays the one source). */
-#include "server/http.h"
+#include "server/handler.h"
 
 __asm__(".section .rodata\n"
         ".global sv_openapi_json\n"

@@ -1,6 +1,7 @@
 /* pool.c - a fixed set of inference workers fed by a bounded FIFO of jobs. Each worker owns a
  * kokoro_state; the model, voices and text front end are shared read-only. */
 #include "server/pool.h"
+#include "core/clock.h"
 #include "server/metrics.h"
 
 #include <math.h>
@@ -84,7 +85,7 @@ void sv_job_unref(sv_job *job)
         json_decref(job->items[i].error);
     }
     free(job->items);
-    sv_buf_free(&job->out);
+    kk_buf_free(&job->out);
     pthread_mutex_destroy(&job->mu);
     pthread_cond_destroy(&job->cv);
     free(job);
@@ -109,7 +110,7 @@ static void job_done(sv_job *job, int status, const char *err)
         snprintf(job->err, sizeof job->err, "%s", err ? err : kokoro_status_str(status));
     }
     job->state = SV_JOB_DONE;
-    job->t_end = sv_now();
+    job->t_end = kk_now();
     pthread_cond_broadcast(&job->cv);
     pthread_mutex_unlock(&job->mu);
 }
@@ -142,13 +143,13 @@ static void *worker_main(void *arg)
         p->queued--;
         p->running++;
         p->busy[wa.index] = 1;
-        p->since[wa.index] = sv_now();
+        p->since[wa.index] = kk_now();
         share_cores(p);
         pthread_mutex_unlock(&p->mu);
 
         pthread_mutex_lock(&job->mu);
         job->state = SV_JOB_RUNNING;
-        job->t_start = sv_now();
+        job->t_start = kk_now();
         job->t_deadline = job->timeout_s > 0 ? job->t_start + job->timeout_s : 0;
         pthread_mutex_unlock(&job->mu);
         if (!pack)
@@ -233,7 +234,7 @@ int sv_pool_submit(sv_pool *p, sv_job *job)
     }
     sv_job_ref(job);
     job->state = SV_JOB_QUEUED;
-    job->t_submit = sv_now();
+    job->t_submit = kk_now();
     job->next = NULL;
     if (p->tail)
         p->tail->next = job;
@@ -286,7 +287,7 @@ int sv_pool_retry_after(sv_pool *p)
     pthread_mutex_lock(&p->mu);
     /* Before any job has finished there is no average yet: the longest-running job has
      * taken at least its elapsed time, and a new one would likely take as long. */
-    double job_s = p->ewma_job_s, now = sv_now();
+    double job_s = p->ewma_job_s, now = kk_now();
     for (int i = 0; i < p->n_alloc; i++)
         if (p->busy[i] && now - p->since[i] > job_s)
             job_s = now - p->since[i];

@@ -3,6 +3,7 @@
 #define SV_POOL_H
 
 #include "kokoro.h"
+#include "core/buf.h"
 #include "server/svutil.h"
 
 #include <jansson.h>
@@ -57,7 +58,7 @@ typedef struct sv_job {
     int captions;    /* captions wraps: 0 none, SV_CAPTIONS_SRT or SV_CAPTIONS_VTT text too */
 
     /* Output: under mu. The connection consumes out from out_pos on. */
-    sv_buf out;
+    kk_buf out;
     size_t out_pos;
     size_t sent;   /* bytes the connection has taken from out (a stream's body size) */
     int state;

@@ -1,6 +1,6 @@
 /* request.c - strict reading of JSON request bodies, and the checks shared by the routes:
  * typed fields, unknown-field policy, voice specs (names, OpenAI aliases, blends), languages. */
-#include "server/http.h"
+#include "server/handler.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -25,7 +25,7 @@ static const char *type_name(const json_t *v)
 
 json_t *sv_parse_body(sv_req *r, sv_err *e)
 {
-    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    const char *ct = r->content_type;
     if (ct) {
         size_t n = strlen("application/json");
         if (strncasecmp(ct, "application/json", n) != 0 ||
@@ -38,12 +38,12 @@ json_t *sv_parse_body(sv_req *r, sv_err *e)
             return NULL;
         }
     }
-    if (r->body.len == 0) {
+    if (r->body.n == 0) {
         sv_fail(e, 400, "ValidationError", NULL, "the request body is empty; send a JSON object");
         return NULL;
     }
     json_error_t je;
-    json_t *v = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
+    json_t *v = json_loadb(r->body.p, r->body.n, JSON_REJECT_DUPLICATES, &je);
     if (!v) {
         enum json_error_code code = json_error_code(&je);
         sv_fail(e, 400, "ValidationError", NULL, "%s at line %d, column %d: %s",
@@ -73,12 +73,12 @@ int sv_only_fields(json_t *obj, const char *const *allowed, sv_err *e)
         for (const char *const *a = allowed; *a && !ok; a++)
             ok = strcmp(*a, key) == 0;
         if (!ok) {
-            sv_buf list = {0};
+            kk_buf list = {0};
             for (const char *const *a = allowed; *a; a++)
-                sv_buf_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
+                kk_buf_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
             sv_fail(e, 400, "ValidationError", key, "unknown field \"%.64s\"; the fields are: %s",
-                    key, list.data ? list.data : "");
-            sv_buf_free(&list);
+                    key, list.p ? list.p : "");
+            kk_buf_free(&list);
             return -1;
         }
     }
@@ -168,7 +168,7 @@ char *sv_resolve_voice(sv_server *s, const char *spec, const char *param, sv_err
         }
     }
     /* Rewrite each component's name through the OpenAI map, keep weights as they are. */
-    sv_buf out = {0};
+    kk_buf out = {0};
     const char *p = spec;
     while (*p) {
         const char *end = strchr(p, '+');
@@ -185,7 +185,7 @@ char *sv_resolve_voice(sv_server *s, const char *spec, const char *param, sv_err
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)(b - a), a);
         if (!name[0] || (*end && !end[1])) {
-            sv_buf_free(&out);
+            kk_buf_free(&out);
             sv_fail(e, 400, "UnsupportedVoice", param,
                     "voice \"%.64s\" has an empty part; blends look like af_bella(2)+af_sky(1)",
                     spec);
@@ -193,11 +193,11 @@ char *sv_resolve_voice(sv_server *s, const char *spec, const char *param, sv_err
             return NULL;
         }
         const char *mapped = kokoro_voices_get(s->eng.voices, name) ? NULL : sv_openai_voice(name);
-        sv_buf_printf(&out, "%s%s%.*s%s", out.len ? "+" : "", mapped ? mapped : name,
+        kk_buf_printf(&out, "%s%s%.*s%s", out.n ? "+" : "", mapped ? mapped : name,
                       (int)(end - name_end), name_end, "");
         p = *end ? end + 1 : end;
     }
-    char *resolved = sv_buf_take(&out, NULL);
+    char *resolved = kk_buf_take(&out, NULL);
     char err[256] = "";
     /* parsed and looked up here; the worker blends it */
     int rc = resolved ? kokoro_voice_check(s->eng.voices, resolved, err, sizeof err)

@@ -1,6 +1,8 @@
 /* routes.c - the handlers of the API routes: the seed's /synthesize family, the OpenAI-style
  * speech API, captions, phonemes, listings, health and metrics. */
-#include "server/http.h"
+#include "server/handler.h"
+#include "core/clock.h"
+#include "core/utf8.h"
 #include "server/metrics.h"
 
 #include <ctype.h>
@@ -34,7 +36,7 @@ static int check_text(sv_server *s, const char *text, const char *param, sv_err 
         e->details = json_pack("{s:s, s:s}", "field", param, "received", text);
         return -1;
     }
-    size_t n = sv_utf8_len(text);
+    size_t n = kk_utf8_len(text);
     if (n > (size_t)s->cfg.max_text) {
         sv_fail(e, 413, "PayloadTooLarge", param,
                 "field \"%s\" has %zu characters; the limit is %d (split the text, or use "
@@ -77,16 +79,16 @@ static int check_format(const char *name, const char *const *allowed, const char
     for (const char *const *a = allowed; *a; a++)
         if (strcmp(*a, name) == 0 && kokoro_format_parse(name, out) == KOKORO_OK)
             return 0;
-    sv_buf list = {0};
+    kk_buf list = {0};
     json_t *arr = json_array();
     for (const char *const *a = allowed; *a; a++) {
-        sv_buf_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
+        kk_buf_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
         json_array_append_new(arr, json_string(*a));
     }
     sv_fail(e, 400, "UnsupportedFormat", param, "format \"%.32s\" is not offered here; use one "
-            "of %s", name, list.data ? list.data : "");
+            "of %s", name, list.p ? list.p : "");
     e->details = json_pack("{s:s, s:s, s:o}", "field", param, "received", name, "supported", arr);
-    sv_buf_free(&list);
+    kk_buf_free(&list);
     return -1;
 }
 
@@ -115,12 +117,12 @@ static int parse_seed_item(sv_server *s, json_t *o, sv_item *it, sv_err *e)
 }
 
 /* The error for a job that did not produce its output. */
-static enum MHD_Result job_error(sv_req *r, sv_job *job)
+static sv_resp job_error(sv_req *r, sv_job *job)
 {
     sv_err e = {0};
     if (atomic_load(&job->timed_out)) {
         sv_fail(&e, 504, "Timeout", NULL, "%s", job->err);
-        return sv_respond_error(r, &e);
+        return sv_resp_error(&e);
     }
     switch (job->status) {
     case KOKORO_E_TOO_LONG:
@@ -144,16 +146,16 @@ static enum MHD_Result job_error(sv_req *r, sv_job *job)
                kokoro_status_str(job->status));
         sv_fail(&e, 500, "InternalError", NULL, "synthesis failed: %s", job->err);
     }
-    return sv_respond_error(r, &e);
+    return sv_resp_error(&e);
 }
 
 /* Runs a job to completion and answers with its whole output and an exact Content-Length. */
-static enum MHD_Result run_buffered(sv_req *r, sv_job *job, const char *mime)
+static sv_resp run_buffered(sv_req *r, sv_job *job, const char *mime)
 {
     sv_err e = {0};
     if (sv_submit(r, job, &e)) {
         sv_job_unref(job);
-        return sv_respond_error(r, &e);
+        return sv_resp_error(&e);
     }
     r->job = job; /* our reference, released with the request */
     sv_wait_job(r, job, 0);
@@ -161,31 +163,31 @@ static enum MHD_Result run_buffered(sv_req *r, sv_job *job, const char *mime)
         return job_error(r, job);
     pthread_mutex_lock(&job->mu);
     size_t n;
-    char *data = sv_buf_take(&job->out, &n);
+    char *data = kk_buf_take(&job->out, &n);
     job->out_pos = 0;
     pthread_mutex_unlock(&job->mu);
-    return sv_respond_bytes(r, 200, mime, data, n);
+    return sv_resp_bytes(200, mime, data, n);
 }
 
 /* Runs a job and streams its output; errors before the first byte still get a status. */
-static enum MHD_Result run_streamed(sv_req *r, sv_job *job, const char *mime)
+static sv_resp run_streamed(sv_req *r, sv_job *job, const char *mime)
 {
     sv_err e = {0};
     if (sv_submit(r, job, &e)) {
         sv_job_unref(job);
-        return sv_respond_error(r, &e);
+        return sv_resp_error(&e);
     }
     r->job = job;
     sv_wait_job(r, job, 1);
     pthread_mutex_lock(&job->mu);
-    int failed = job->out.len == job->out_pos && job->status != KOKORO_OK;
+    int failed = job->out.n == job->out_pos && job->status != KOKORO_OK;
     pthread_mutex_unlock(&job->mu);
     if (failed)
         return job_error(r, job);
-    return sv_respond_stream(r, job, mime);
+    return sv_resp_stream(job, mime);
 }
 
-enum MHD_Result sv_h_synthesize(sv_req *r)
+sv_resp sv_h_synthesize(sv_req *r)
 {
     sv_err e = {0};
     json_t *o = sv_parse_body(r, &e);
@@ -195,7 +197,7 @@ enum MHD_Result sv_h_synthesize(sv_req *r)
     if (!job || parse_seed_item(r->srv, o, &job->items[0], &e)) {
         json_decref(o);
         sv_job_unref(job);
-        return sv_respond_error(r, &e);
+        return sv_resp_error(&e);
     }
     json_decref(o);
     job->fmt = job->items[0].fmt;
@@ -203,7 +205,7 @@ enum MHD_Result sv_h_synthesize(sv_req *r)
     return run_buffered(r, job, kokoro_format_mime(job->fmt));
 }
 
-enum MHD_Result sv_h_batch(sv_req *r)
+sv_resp sv_h_batch(sv_req *r)
 {
     static const char *const fields[] = {"items", "concatenate", NULL};
     sv_err e = {0};
@@ -225,7 +227,7 @@ enum MHD_Result sv_h_batch(sv_req *r)
     for (int i = 0; i < n; i++) {
         json_t *text = json_object_get(json_array_get(items, (size_t)i), "text");
         if (json_is_string(text))
-            total += sv_utf8_len(json_string_value(text));
+            total += kk_utf8_len(json_string_value(text));
     }
     if (total > (size_t)r->srv->cfg.batch_max_chars) {
         sv_fail(&e, 413, "PayloadTooLarge", "items",
@@ -285,7 +287,7 @@ enum MHD_Result sv_h_batch(sv_req *r)
 fail:
     json_decref(o);
     sv_job_unref(job);
-    return sv_respond_error(r, &e);
+    return sv_resp_error(&e);
 }
 
 /* The fields /v1/audio/speech and /dev/captioned_speech share. */
@@ -390,7 +392,7 @@ static int parse_speech(sv_req *r, json_t *o, int captioned, speech_req *q, sv_i
 
 /* /v1/audio/speech (audio, or SSE events) and /dev/captioned_speech (audio with word
  * timestamps, as JSON or NDJSON): one body, one job of one item. */
-static enum MHD_Result speech_route(sv_req *r, int captioned)
+static sv_resp speech_route(sv_req *r, int captioned)
 {
     sv_err e = {0};
     speech_req q;
@@ -401,7 +403,7 @@ static enum MHD_Result speech_route(sv_req *r, int captioned)
     if (!job || parse_speech(r, o, captioned, &q, &job->items[0], &e)) {
         json_decref(o);
         sv_job_unref(job);
-        return sv_respond_error(r, &e);
+        return sv_resp_error(&e);
     }
     job->fmt = job->items[0].fmt;
     job->volume = (float)q.volume;
@@ -421,9 +423,9 @@ static enum MHD_Result speech_route(sv_req *r, int captioned)
     return job->streaming ? run_streamed(r, job, mime) : run_buffered(r, job, mime);
 }
 
-enum MHD_Result sv_h_speech(sv_req *r) { return speech_route(r, 0); }
+sv_resp sv_h_speech(sv_req *r) { return speech_route(r, 0); }
 
-enum MHD_Result sv_h_captioned(sv_req *r) { return speech_route(r, 1); }
+sv_resp sv_h_captioned(sv_req *r) { return speech_route(r, 1); }
 
 /* /dev/phonemize runs on its connection's thread (it needs no worker), where espeak-ng's one
  * lock would otherwise let any number of them pile up: at most one per worker runs at once,
@@ -441,7 +443,7 @@ static int phonemize_limit(sv_server *s)
     return atomic_load(&cpus);
 }
 
-enum MHD_Result sv_h_phonemize(sv_req *r)
+sv_resp sv_h_phonemize(sv_req *r)
 {
     static const char *const fields[] = {"text", "language", NULL};
     sv_err e = {0};
@@ -452,7 +454,7 @@ enum MHD_Result sv_h_phonemize(sv_req *r)
         sv_get_string(o, "language", &lang, &e) || check_text(r->srv, text, "text", &e) ||
         sv_pick_lang(r->srv, lang, "", 0, "language", code, &e)) {
         json_decref(o);
-        return sv_respond_error(r, &e);
+        return sv_resp_error(&e);
     }
     if (atomic_fetch_add(&phonemize_running, 1) >= phonemize_limit(r->srv)) {
         atomic_fetch_sub(&phonemize_running, 1);
@@ -461,7 +463,7 @@ enum MHD_Result sv_h_phonemize(sv_req *r)
         sv_fail(&e, 503, "Overloaded", NULL,
                 "as many phonemizations run as there are workers; retry after the time in "
                 "Retry-After");
-        return sv_respond_error(r, &e);
+        return sv_resp_error(&e);
     }
     char *ph = NULL, err[256];
     int rc = kokoro_phonemize(r->srv->eng.text, text, code, &ph, err, sizeof err);
@@ -474,7 +476,7 @@ enum MHD_Result sv_h_phonemize(sv_req *r)
                 : rc == KOKORO_E_NOMEM || rc == KOKORO_E_INTERNAL ? "InternalError"
                                                                    : "ValidationError",
                 "text", "%s", err);
-        return sv_respond_error(r, &e);
+        return sv_resp_error(&e);
     }
     int32_t probe[1];
     int n = kokoro_tokenize(ph, probe, 0);
@@ -489,10 +491,10 @@ enum MHD_Result sv_h_phonemize(sv_req *r)
     json_t *body = json_pack("{s:s, s:o, s:s}", "phonemes", ph, "tokens", tokens, "language",
                              code);
     free(ph);
-    return sv_respond_json(r, 200, body);
+    return sv_resp_json(200, body);
 }
 
-enum MHD_Result sv_h_voices(sv_req *r)
+sv_resp sv_h_voices(sv_req *r)
 {
     const kokoro_voices *v = r->srv->eng.voices;
     json_t *list = json_array(), *aliases = json_object();
@@ -507,7 +509,7 @@ enum MHD_Result sv_h_voices(sv_req *r)
             !kokoro_voices_get(v, sv_openai_voice_map[i][0]))
             json_object_set_new(aliases, sv_openai_voice_map[i][0],
                                 json_string(sv_openai_voice_map[i][1]));
-    return sv_respond_json(r, 200, json_pack("{s:o, s:o, s:s}", "voices", list, "aliases", aliases,
+    return sv_resp_json(200, json_pack("{s:o, s:o, s:s}", "voices", list, "aliases", aliases,
                                              "default", r->srv->cfg.default_voice));
 }
 
@@ -517,32 +519,32 @@ static json_t *model_object(const char *id)
                      MODEL_CREATED, "owned_by", "kokoro");
 }
 
-enum MHD_Result sv_h_models(sv_req *r)
+sv_resp sv_h_models(sv_req *r)
 {
     json_t *data = json_array();
     for (const char *const *m = openai_models; *m; m++)
         json_array_append_new(data, model_object(*m));
-    return sv_respond_json(r, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
+    return sv_resp_json(200, json_pack("{s:s, s:o}", "object", "list", "data", data));
 }
 
-enum MHD_Result sv_h_model_one(sv_req *r)
+sv_resp sv_h_model_one(sv_req *r)
 {
     const char *id = r->path + strlen("/v1/models/");
     for (const char *const *m = openai_models; *m; m++)
         if (strcmp(*m, id) == 0)
-            return sv_respond_json(r, 200, model_object(id));
+            return sv_resp_json(200, model_object(id));
     sv_err e = {0};
     sv_fail(&e, 404, "NotFound", "model", "model \"%.64s\" does not exist here", id);
-    return sv_respond_error(r, &e);
+    return sv_resp_error(&e);
 }
 
-enum MHD_Result sv_h_health(sv_req *r)
+sv_resp sv_h_health(sv_req *r)
 {
-    return sv_respond_json(r, 200, json_pack("{s:s, s:f}", "status", "ok", "uptime_s",
-                                             sv_now() - r->srv->started));
+    return sv_resp_json(200, json_pack("{s:s, s:f}", "status", "ok", "uptime_s",
+                                             kk_now() - r->srv->started));
 }
 
-enum MHD_Result sv_h_ready(sv_req *r)
+sv_resp sv_h_ready(sv_req *r)
 {
     sv_server *s = r->srv;
     if (atomic_load(&s->draining) || !atomic_load(&s->ready)) {
@@ -550,41 +552,41 @@ enum MHD_Result sv_h_ready(sv_req *r)
         sv_fail(&e, 503, "NotReady", NULL,
                 atomic_load(&s->draining) ? "the server is shutting down"
                                           : "the model and voices are still loading");
-        return sv_respond_error(r, &e);
+        return sv_resp_error(&e);
     }
     int queued, running, workers, capacity;
     sv_pool_stats(s->pool, &queued, &running, &workers, &capacity);
-    return sv_respond_json(r, 200,
+    return sv_resp_json(200,
                            json_pack("{s:s, s:i, s:i, s:i, s:i, s:i}", "status", "ready", "voices",
                                      kokoro_voices_count(s->eng.voices), "workers", workers,
                                      "running", running, "queued", queued, "queue_capacity",
                                      capacity));
 }
 
-enum MHD_Result sv_h_metrics(sv_req *r)
+sv_resp sv_h_metrics(sv_req *r)
 {
     sv_server *s = r->srv;
     int queued = 0, running = 0, workers = 0, capacity = 0;
     if (s->pool && atomic_load(&s->ready))
         sv_pool_stats(s->pool, &queued, &running, &workers, &capacity);
-    sv_buf b = {0};
+    kk_buf b = {0};
     if (sv_metrics_render(&b, atomic_load(&s->ready) && !atomic_load(&s->draining), queued,
                           running, workers, capacity))
-        return MHD_NO;
+        return sv_resp_none();
     size_t n;
-    char *data = sv_buf_take(&b, &n);
-    return sv_respond_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", data, n);
+    char *data = kk_buf_take(&b, &n);
+    return sv_resp_bytes(200, "text/plain; version=0.0.4; charset=utf-8", data, n);
 }
 
-enum MHD_Result sv_h_openapi(sv_req *r)
+sv_resp sv_h_openapi(sv_req *r)
 {
     char *doc = strdup(sv_openapi_json);
-    return doc ? sv_respond_bytes(r, 200, "application/json", doc, strlen(doc)) : MHD_NO;
+    return doc ? sv_resp_bytes(200, "application/json", doc, strlen(doc)) : sv_resp_none();
 }
 
-enum MHD_Result sv_h_root(sv_req *r)
+sv_resp sv_h_root(sv_req *r)
 {
-    return sv_respond_json(r, 200, json_pack("{s:s, s:s, s:s, s:s}", "service", "kokoro",
+    return sv_resp_json(200, json_pack("{s:s, s:s, s:s, s:s}", "service", "kokoro",
                                              "openapi", "/openapi.json", "web", "/web/", "health",
                                              "/health"));
 }

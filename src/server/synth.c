@@ -2,6 +2,7 @@
  * route asked for (raw audio, SSE events, caption lines, batch JSON), published to the
  * waiting connection chunk by chunk. */
 #include "server/pool.h"
+#include "core/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 typedef struct {
     sv_job *job;
     kokoro_encoder *enc;
-    sv_buf pending;  /* encoded bytes not yet published */
+    kk_buf pending;  /* encoded bytes not yet published */
     json_t *words;   /* word timestamps not yet published (captions) */
     size_t samples;  /* samples produced by this job so far */
     double offset_s; /* start of the current item in the whole output */
@@ -30,7 +31,7 @@ typedef struct {
 static int on_encoded(const void *data, size_t n, void *user)
 {
     run_ctx *rc = user;
-    if (sv_buf_append(&rc->pending, data, n)) {
+    if (kk_buf_put(&rc->pending, data, n)) {
         rc->oom = 1;
         return 1;
     }
@@ -44,9 +45,9 @@ static int publish(sv_job *job, const void *data, size_t n)
     int rc = 0;
     pthread_mutex_lock(&job->mu);
     if (n) {
-        rc = sv_buf_append(&job->out, data, n) ? -1 : 0;
+        rc = kk_buf_put(&job->out, data, n) ? -1 : 0;
         if (rc == 0 && job->t_first == 0)
-            job->t_first = sv_now();
+            job->t_first = kk_now();
     }
     pthread_cond_broadcast(&job->cv);
     pthread_mutex_unlock(&job->mu);
@@ -59,7 +60,7 @@ static int stop_now(sv_job *job)
 {
     if (atomic_load(&job->cancel))
         return 1;
-    if (job->t_deadline > 0 && sv_now() > job->t_deadline) {
+    if (job->t_deadline > 0 && kk_now() > job->t_deadline) {
         atomic_store(&job->timed_out, 1);
         atomic_store(&job->cancel, 1);
         return 1;
@@ -73,7 +74,7 @@ static int stop_now(sv_job *job)
 static void wait_sent(sv_job *job)
 {
     pthread_mutex_lock(&job->mu);
-    while (job->out.len > job->out_pos && !stop_now(job))
+    while (job->out.n > job->out_pos && !stop_now(job))
         sv_job_wait(job, 50);
     pthread_mutex_unlock(&job->mu);
 }
@@ -82,33 +83,33 @@ static void wait_sent(sv_job *job)
 static void flush(run_ctx *rc, int final)
 {
     sv_job *job = rc->job;
-    sv_buf frame = {0};
+    kk_buf frame = {0};
     int bad = 0;
     switch (job->wrap) {
     case SV_WRAP_RAW:
-        bad = publish(job, rc->pending.data, rc->pending.len);
+        bad = publish(job, rc->pending.p, rc->pending.n);
         break;
     case SV_WRAP_SSE:
-        if (rc->pending.len) {
-            sv_buf_printf(&frame, "data: {\"type\":\"speech.audio.delta\",\"audio\":\"");
-            sv_buf_base64(&frame, rc->pending.data, rc->pending.len);
-            sv_buf_printf(&frame, "\"}\n\n");
+        if (rc->pending.n) {
+            kk_buf_printf(&frame, "data: {\"type\":\"speech.audio.delta\",\"audio\":\"");
+            kk_buf_base64(&frame, rc->pending.p, rc->pending.n);
+            kk_buf_printf(&frame, "\"}\n\n");
         }
         if (final)
-            sv_buf_printf(&frame, "data: {\"type\":\"speech.audio.done\"}\n\n");
-        bad = publish(job, frame.data, frame.len);
+            kk_buf_printf(&frame, "data: {\"type\":\"speech.audio.done\"}\n\n");
+        bad = publish(job, frame.p, frame.n);
         break;
     case SV_WRAP_CAPTIONS_NDJSON:
-        if (rc->pending.len || (rc->words && json_array_size(rc->words))) {
-            sv_buf_printf(&frame, "{\"audio\":\"");
-            sv_buf_base64(&frame, rc->pending.data, rc->pending.len);
+        if (rc->pending.n || (rc->words && json_array_size(rc->words))) {
+            kk_buf_printf(&frame, "{\"audio\":\"");
+            kk_buf_base64(&frame, rc->pending.p, rc->pending.n);
             char *w = rc->words ? json_dumps(rc->words, JSON_COMPACT) : NULL;
-            sv_buf_printf(&frame, "\",\"audio_format\":\"%s\",\"timestamps\":%s}\n",
+            kk_buf_printf(&frame, "\",\"audio_format\":\"%s\",\"timestamps\":%s}\n",
                           kokoro_format_name(job->fmt), w ? w : "[]");
             free(w);
             json_array_clear(rc->words);
         }
-        bad = publish(job, frame.data, frame.len);
+        bad = publish(job, frame.p, frame.n);
         break;
     case SV_WRAP_CAPTIONS_JSON:
     case SV_WRAP_BATCH_JSON:
@@ -116,8 +117,8 @@ static void flush(run_ctx *rc, int final)
     }
     if (bad)
         rc->oom = 1;
-    rc->pending.len = 0;
-    sv_buf_free(&frame);
+    kk_buf_clear(&rc->pending);
+    kk_buf_free(&frame);
 }
 
 static int is_silence(const float *s, size_t n)
@@ -321,7 +322,7 @@ static void run_batch_json(run_ctx *rc, kokoro_state *st, const sv_engine *eng, 
             json_array_append(results, it->error);
             continue;
         }
-        rc->pending.len = 0;
+        kk_buf_clear(&rc->pending);
         rc->samples = 0;
         int status = kokoro_encoder_new(it->fmt, KOKORO_SAMPLE_RATE, 0, on_encoded, rc, &rc->enc,
                                         err, sizeof err);
@@ -347,15 +348,15 @@ static void run_batch_json(run_ctx *rc, kokoro_state *st, const sv_engine *eng, 
                                             "message", err, "details", "index", i));
             continue;
         }
-        sv_buf b64 = {0};
-        sv_buf_base64(&b64, rc->pending.data, rc->pending.len);
+        kk_buf b64 = {0};
+        kk_buf_base64(&b64, rc->pending.p, rc->pending.n);
         json_array_append_new(results,
                               json_pack("{s:i, s:s, s:s, s:f, s:s%}", "index", i, "content_type",
                                         kokoro_format_mime(it->fmt), "format",
                                         kokoro_format_name(it->fmt), "duration_s",
                                         (double)rc->samples / KOKORO_SAMPLE_RATE, "audio",
-                                        b64.data ? b64.data : "", b64.len));
-        sv_buf_free(&b64);
+                                        b64.p ? b64.p : "", b64.n));
+        kk_buf_free(&b64);
         pthread_mutex_lock(&job->mu);
         job->audio_s += (double)rc->samples / KOKORO_SAMPLE_RATE;
         pthread_mutex_unlock(&job->mu);
@@ -375,7 +376,7 @@ void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack
     char err[256] = "";
     if (job->wrap == SV_WRAP_BATCH_JSON) {
         run_batch_json(&rc, st, eng, pack);
-        sv_buf_free(&rc.pending);
+        kk_buf_free(&rc.pending);
         return;
     }
     if (job->wrap == SV_WRAP_CAPTIONS_JSON || job->wrap == SV_WRAP_CAPTIONS_NDJSON)
@@ -401,10 +402,10 @@ void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack
     pthread_mutex_unlock(&job->mu);
     if (status == KOKORO_OK) {
         if (job->wrap == SV_WRAP_CAPTIONS_JSON) {
-            sv_buf b64 = {0};
-            sv_buf_base64(&b64, rc.pending.data, rc.pending.len);
-            json_t *o = json_pack("{s:s%, s:s, s:s, s:f, s:O}", "audio", b64.data ? b64.data : "",
-                                  b64.len, "audio_format", kokoro_format_name(job->fmt),
+            kk_buf b64 = {0};
+            kk_buf_base64(&b64, rc.pending.p, rc.pending.n);
+            json_t *o = json_pack("{s:s%, s:s, s:s, s:f, s:O}", "audio", b64.p ? b64.p : "",
+                                  b64.n, "audio_format", kokoro_format_name(job->fmt),
                                   "content_type", kokoro_format_mime(job->fmt), "duration_s",
                                   job->audio_s, "timestamps", rc.words);
             if (o && job->captions) {
@@ -418,7 +419,7 @@ void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack
                 status = KOKORO_E_NOMEM, snprintf(err, sizeof err, "out of memory");
             free(s);
             json_decref(o);
-            sv_buf_free(&b64);
+            kk_buf_free(&b64);
         } else {
             flush(&rc, 1);
             if (job->wrap == SV_WRAP_CAPTIONS_NDJSON && job->captions) {
@@ -429,11 +430,11 @@ void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack
                                                "captions", cap)
                                    : NULL;
                 char *js = line ? json_dumps(line, JSON_COMPACT) : NULL;
-                sv_buf frame = {0};
-                if (!js || sv_buf_printf(&frame, "%s\n", js) < 0 ||
-                    publish(job, frame.data, frame.len))
+                kk_buf frame = {0};
+                if (!js || kk_buf_printf(&frame, "%s\n", js) < 0 ||
+                    publish(job, frame.p, frame.n))
                     rc.oom = 1;
-                sv_buf_free(&frame);
+                kk_buf_free(&frame);
                 free(js);
                 json_decref(line);
                 free(cap);
@@ -452,11 +453,11 @@ void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack
                                                             : "SynthesisFailed",
                                "message", err[0] ? err : kokoro_status_str(status));
         char *js = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-        sv_buf frame = {0};
-        if (js && sv_buf_printf(&frame, "data: %s\n\n", js) >= 0 &&
-            publish(job, frame.data, frame.len) == 0)
+        kk_buf frame = {0};
+        if (js && kk_buf_printf(&frame, "data: %s\n\n", js) >= 0 &&
+            publish(job, frame.p, frame.n) == 0)
             job->error_sent = 1;
-        sv_buf_free(&frame);
+        kk_buf_free(&frame);
         free(js);
         json_decref(ev);
     }
@@ -465,7 +466,7 @@ void sv_job_run(sv_job *job, kokoro_state *st, const sv_engine *eng, float *pack
     if (rc.enc)
         kokoro_encoder_free(rc.enc);
     json_decref(rc.words);
-    sv_buf_free(&rc.pending);
+    kk_buf_free(&rc.pending);
     for (int i = 0; i < rc.n_kept; i++) {
         free((char *)rc.kept[i].word);
         free((char *)rc.kept[i].written);

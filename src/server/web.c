@@ -1,6 +1,6 @@
 /* web.c - serves the web page's static files from the configured folder under /web, refusing
  * anything that could leave that folder (dot segments, symlinks out, non-regular files). */
-#include "server/http.h"
+#include "server/handler.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,18 +58,18 @@ static int safe_relative(const char *rel)
     }
 }
 
-static enum MHD_Result not_found(sv_req *r, const char *why)
+static sv_resp not_found(sv_req *r, const char *why)
 {
     sv_err e = {0};
     sv_fail(&e, 404, "NotFound", NULL, "%s", why);
-    return sv_respond_error(r, &e);
+    return sv_resp_error(&e);
 }
 
-enum MHD_Result sv_h_web(sv_req *r)
+sv_resp sv_h_web(sv_req *r)
 {
     const char *rest = r->path + strlen("/web");
     if (*rest == 0)
-        return sv_respond_redirect(r, "/web/");
+        return sv_resp_redirect("/web/");
     if (*rest != '/')
         return not_found(r, "no such page");
     rest++;
@@ -99,11 +99,11 @@ enum MHD_Result sv_h_web(sv_req *r)
         close(fd);
         char loc[PATH_MAX];
         snprintf(loc, sizeof loc, "%s/", r->path);
-        return sv_respond_redirect(r, loc);
+        return sv_resp_redirect(loc);
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
         return not_found(r, "no such file under /web");
     }
-    return sv_respond_fd(r, fd, (size_t)st.st_size, mime_of(real));
+    return sv_resp_file(fd, (size_t)st.st_size, mime_of(real));
 }

@@ -30,6 +30,8 @@
  * is SSML whatever the format says); it is checked before the job, and a stream of it is
  * spoken whole at synthesize-stop, since markup cannot be cut at sentences. */
 #include "server/wyoming.h"
+#include "core/clock.h"
+#include "core/utf8.h"
 #include "server/metrics.h"
 
 #include <arpa/inet.h>
@@ -68,7 +70,7 @@ typedef struct wy_conn {
     char addr[INET6_ADDRSTRLEN];
 
     /* Input: bytes received and not yet consumed, and the event being read. */
-    sv_buf in;
+    kk_buf in;
     in_phase phase;
     char type[WY_TYPE_MAX];
     json_t *data;      /* the event's data so far */
@@ -85,7 +87,7 @@ typedef struct wy_conn {
 
     /* Work: one job at a time, its audio framed as it arrives. */
     sv_job *job;
-    sv_buf pcm;        /* taken from the job, not yet sent */
+    kk_buf pcm;        /* taken from the job, not yet sent */
     int counted;       /* counted in s->active, so that a drain waits for it */
     const char *kind;  /* "synthesize" or "stream", for metrics and logs */
     double t_request;  /* when the request arrived */
@@ -98,7 +100,7 @@ typedef struct wy_conn {
     int stream_ssml;     /* text_format ssml: gathered whole, spoken at the stop */
     int stream_spoken;   /* a part of the stream has been submitted */
     const char *outcome; /* the error code of a failed stream */
-    sv_buf text;       /* not yet submitted */
+    kk_buf text;       /* not yet submitted */
     size_t stream_chars;
     char *voice;
     char lang[8];
@@ -260,7 +262,7 @@ static int send_all(wy_conn *c, struct iovec *iov, int n)
         }
     }
     if (!c->gone)
-        c->t_heard = sv_now();
+        c->t_heard = kk_now();
     return c->gone ? -1 : 0;
 }
 
@@ -296,7 +298,7 @@ static int send_error(wy_conn *c, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    sv_utf8_sanitize(text);
+    kk_utf8_sanitize(text);
     json_t *d = json_pack("{s:s, s:s}", "text", text, "code", code);
     int rc = send_event(c, "error", d, NULL, 0);
     json_decref(d);
@@ -326,31 +328,31 @@ static int send_audio_stop(wy_conn *c)
 static int send_pcm(wy_conn *c)
 {
     size_t off = 0;
-    while (c->pcm.len - off >= WY_WIDTH) {
+    while (c->pcm.n - off >= WY_WIDTH) {
         if (!c->audio_started) {
             if (send_audio_format(c, "audio-start"))
                 return -1;
             c->audio_started = 1;
         }
-        size_t n = (c->pcm.len - off) & ~(size_t)(WY_WIDTH - 1);
+        size_t n = (c->pcm.n - off) & ~(size_t)(WY_WIDTH - 1);
         if (n > WY_CHUNK_BYTES)
             n = WY_CHUNK_BYTES;
         json_t *d = json_pack("{s:i, s:i, s:i, s:I}", "rate", KOKORO_SAMPLE_RATE, "width",
                               WY_WIDTH, "channels", 1, "timestamp",
                               (json_int_t)(c->audio_bytes * 1000 /
                                            (KOKORO_SAMPLE_RATE * WY_WIDTH)));
-        int rc = send_event(c, "audio-chunk", d, c->pcm.data + off, n);
+        int rc = send_event(c, "audio-chunk", d, c->pcm.p + off, n);
         json_decref(d);
         if (rc)
             return -1;
         if (c->t_first == 0)
-            c->t_first = sv_now();
+            c->t_first = kk_now();
         c->audio_bytes += n;
         off += n;
     }
     if (off) {
-        memmove(c->pcm.data, c->pcm.data + off, c->pcm.len - off);
-        c->pcm.len -= off;
+        memmove(c->pcm.p, c->pcm.p + off, c->pcm.n - off + 1); /* with the terminator */
+        c->pcm.n -= off;
     }
     return 0;
 }
@@ -364,7 +366,7 @@ static void busy_begin(wy_conn *c, const char *kind)
         atomic_fetch_add(&c->s->active, 1);
     c->counted = 1;
     c->kind = kind;
-    c->t_request = sv_now();
+    c->t_request = kk_now();
     c->t_first = 0;
     c->audio_started = 0;
     c->audio_bytes = 0;
@@ -373,14 +375,12 @@ static void busy_begin(wy_conn *c, const char *kind)
 /* The request ended with outcome ("ok" or an error code): metrics, log line, drain count. */
 static void busy_end(wy_conn *c, const char *outcome)
 {
-    double now = sv_now();
+    double now = kk_now();
     double first = c->t_first > 0 ? c->t_first - c->t_request : -1;
     sv_metrics_wyoming(c->kind, outcome, first);
     if (sv_log_level <= SV_LOG_INFO) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
         json_t *o = json_pack("{s:f, s:s, s:s, s:s, s:s, s:f, s:f, s:s}", "ts",
-                              ts.tv_sec + ts.tv_nsec * 1e-9, "level", "info", "msg", "wyoming",
+                              kk_wall_now(), "level", "info", "msg", "wyoming",
                               "event", c->kind, "outcome", outcome, "duration_ms",
                               (now - c->t_request) * 1000.0, "audio_s",
                               (double)c->audio_bytes / (KOKORO_SAMPLE_RATE * WY_WIDTH), "remote",
@@ -560,7 +560,7 @@ static int on_synthesize(wy_conn *c, json_t *data)
         sv_fail(&e, 400, "ValidationError", "text", "text is required and cannot be blank");
         goto fail;
     }
-    size_t chars = sv_utf8_len(text);
+    size_t chars = kk_utf8_len(text);
     if (chars > (size_t)c->s->cfg.max_text) {
         text_too_long(c, chars, &e);
         goto fail;
@@ -588,7 +588,7 @@ static int on_stream_start(wy_conn *c, json_t *data)
     c->stream_stop = c->stream_failed = c->stream_spoken = 0;
     c->outcome = NULL;
     c->stream_chars = 0;
-    c->text.len = 0;
+    kk_buf_clear(&c->text);
     return 0;
 }
 
@@ -598,7 +598,7 @@ static int stream_fail(wy_conn *c, sv_err *e)
 {
     c->stream_failed = 1;
     c->outcome = e->type;
-    c->text.len = 0;
+    kk_buf_clear(&c->text);
     return send_err(c, e);
 }
 
@@ -612,17 +612,16 @@ static int on_stream_chunk(wy_conn *c, json_t *data)
         return send_err(c, &e); /* this chunk is refused; the stream goes on */
     if (!text)
         text = "";
-    size_t chars = sv_utf8_len(text);
+    size_t chars = kk_utf8_len(text);
     if (c->stream_chars + chars > (size_t)c->s->cfg.max_text) {
         text_too_long(c, c->stream_chars + chars, &e);
         return stream_fail(c, &e);
     }
     c->stream_chars += chars;
-    if (sv_buf_append(&c->text, text, strlen(text) + 1)) {
+    if (kk_buf_puts(&c->text, text)) {
         sv_fail(&e, 500, "InternalError", NULL, "out of memory");
         return stream_fail(c, &e);
     }
-    c->text.len--; /* kept NUL-terminated */
     return 0;
 }
 
@@ -690,18 +689,18 @@ static size_t sentences_end(const char *t, size_t n)
  * audio-stop and synthesize-stopped. Returns -1 when the client is gone. */
 static int stream_advance(wy_conn *c)
 {
-    while (!c->stream_failed && c->text.len) {
+    while (!c->stream_failed && c->text.n) {
         /* Markup is spoken whole: SSML, or text that begins as SSML does */
-        size_t lead = strspn(c->text.data, " \t\r\n");
-        int whole = c->stream_ssml || (!c->stream_spoken && c->text.data[lead] == '<');
-        size_t cut = c->stream_stop ? c->text.len
+        size_t lead = strspn(c->text.p, " \t\r\n");
+        int whole = c->stream_ssml || (!c->stream_spoken && c->text.p[lead] == '<');
+        size_t cut = c->stream_stop ? c->text.n
                      : whole        ? 0
-                                    : sentences_end(c->text.data, c->text.len);
+                                    : sentences_end(c->text.p, c->text.n);
         if (cut == 0)
             return 0;
-        char *part = strndup(c->text.data, cut);
-        memmove(c->text.data, c->text.data + cut, c->text.len - cut + 1);
-        c->text.len -= cut;
+        char *part = strndup(c->text.p, cut);
+        memmove(c->text.p, c->text.p + cut, c->text.n - cut + 1);
+        c->text.n -= cut;
         sv_err e = {0};
         if (!part)
             sv_fail(&e, 500, "InternalError", NULL, "out of memory");
@@ -723,7 +722,7 @@ static int stream_advance(wy_conn *c)
     int rc = send_event(c, "synthesize-stopped", NULL, NULL, 0);
     busy_end(c, c->stream_failed && c->outcome ? c->outcome : "ok");
     c->stream = c->stream_stop = c->stream_failed = 0;
-    c->text.len = 0;
+    kk_buf_clear(&c->text);
     free(c->voice);
     c->voice = NULL;
     return rc;
@@ -757,9 +756,10 @@ static int pump(wy_conn *c)
     sv_job *job = c->job;
     int oom = 0;
     pthread_mutex_lock(&job->mu);
-    if (job->out.len > job->out_pos) {
-        oom = sv_buf_append(&c->pcm, job->out.data + job->out_pos, job->out.len - job->out_pos);
-        job->out_pos = job->out.len = 0;
+    if (job->out.n > job->out_pos) {
+        oom = kk_buf_put(&c->pcm, job->out.p + job->out_pos, job->out.n - job->out_pos);
+        job->out_pos = 0;
+        kk_buf_clear(&job->out);
         pthread_cond_broadcast(&job->cv); /* the worker waits for this (wait_sent) */
     }
     int done = job->state == SV_JOB_DONE, status = job->status;
@@ -793,7 +793,7 @@ static int pump(wy_conn *c)
         } else {
             c->stream_failed = 1;
             c->outcome = code;
-            c->text.len = 0;
+            kk_buf_clear(&c->text);
         }
     }
     sv_job_unref(job);
@@ -855,8 +855,8 @@ static void consume(wy_conn *c, size_t n)
 {
     if (n == 0)
         return;
-    memmove(c->in.data, c->in.data + n, c->in.len - n);
-    c->in.len -= n;
+    memmove(c->in.p, c->in.p + n, c->in.n - n + 1); /* with the terminator */
+    c->in.n -= n;
 }
 
 /* Reads a length member of the header: absent or null is 0. Returns -1 when it is not a
@@ -953,8 +953,8 @@ static int run_events(wy_conn *c)
     while (!c->held && !c->gone) {
         int complete = 0;
         if (c->phase == IN_HEADER) {
-            char *nl = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
-            size_t line = nl ? (size_t)(nl - c->in.data) : c->in.len;
+            char *nl = c->in.n ? memchr(c->in.p, '\n', c->in.n) : NULL;
+            size_t line = nl ? (size_t)(nl - c->in.p) : c->in.n;
             if (line > s->cfg.max_header) {
                 send_error(c, "PayloadTooLarge", "the header line is longer than %zu bytes "
                            "(KOKORO_MAX_HEADER_BYTES); closing the connection",
@@ -965,21 +965,21 @@ static int run_events(wy_conn *c)
             if (!nl)
                 break;
             size_t k = 0;
-            while (k < line && isspace((unsigned char)c->in.data[k]))
+            while (k < line && isspace((unsigned char)c->in.p[k]))
                 k++;
             if (k == line) { /* a blank line is no event */
                 consume(c, line + 1);
                 continue;
             }
-            if (begin_event(c, c->in.data, line) < 0)
+            if (begin_event(c, c->in.p, line) < 0)
                 return -1;
             consume(c, line + 1);
             complete = c->phase == IN_HEADER;
         } else if (c->phase == IN_DATA) {
-            if (c->in.len < c->need)
+            if (c->in.n < c->need)
                 break;
             json_error_t je;
-            json_t *d = json_loadb(c->in.data, c->need, JSON_REJECT_DUPLICATES, &je);
+            json_t *d = json_loadb(c->in.p, c->need, JSON_REJECT_DUPLICATES, &je);
             consume(c, c->need);
             if (!c->discard && (!d || !json_is_object(d))) {
                 c->discard = 1;
@@ -1002,7 +1002,7 @@ static int run_events(wy_conn *c)
             c->phase = c->payload ? IN_PAYLOAD : IN_HEADER;
             complete = c->phase == IN_HEADER;
         } else { /* IN_PAYLOAD: no event of ours carries one; read past it */
-            size_t k = c->in.len < c->need ? c->in.len : c->need;
+            size_t k = c->in.n < c->need ? c->in.n : c->need;
             consume(c, k);
             c->need -= k;
             if (c->need)
@@ -1012,7 +1012,7 @@ static int run_events(wy_conn *c)
         }
         if (!complete)
             continue;
-        c->t_event = c->in.len ? sv_now() : 0;
+        c->t_event = c->in.n ? kk_now() : 0;
         if (c->discard) {
             json_decref(c->data);
             c->data = NULL;
@@ -1036,26 +1036,21 @@ static int run_events(wy_conn *c)
 /* Takes what the socket has, without waiting. */
 static void read_some(wy_conn *c)
 {
-    if (c->in.cap - c->in.len < WY_READ_BYTES) {
-        size_t cap = c->in.len + WY_READ_BYTES;
-        char *p = realloc(c->in.data, cap);
-        if (!p) {
-            c->gone = 1;
-            return;
-        }
-        c->in.data = p;
-        c->in.cap = cap;
+    if (kk_buf_reserve(&c->in, WY_READ_BYTES)) {
+        c->gone = 1;
+        return;
     }
-    ssize_t n = recv(c->fd, c->in.data + c->in.len, WY_READ_BYTES, MSG_DONTWAIT);
+    ssize_t n = recv(c->fd, c->in.p + c->in.n, WY_READ_BYTES, MSG_DONTWAIT);
     if (n == 0)
         c->eof = 1; /* a half-close: the answers in progress are still written */
     else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
         c->gone = 1;
     else if (n > 0) {
-        c->t_heard = sv_now();
+        c->t_heard = kk_now();
         if (c->t_event == 0) /* the first byte of an event: its deadline starts */
             c->t_event = c->t_heard;
-        c->in.len += (size_t)n;
+        c->in.n += (size_t)n;
+        c->in.p[c->in.n] = 0; /* kk_buf's terminator */
     }
 }
 
@@ -1066,7 +1061,7 @@ static void wait_io(wy_conn *c)
     if (c->job) {
         sv_job *job = c->job;
         pthread_mutex_lock(&job->mu);
-        if (job->out.len <= job->out_pos && job->state != SV_JOB_DONE)
+        if (job->out.n <= job->out_pos && job->state != SV_JOB_DONE)
             sv_job_wait(job, WY_JOB_TICK_MS);
         pthread_mutex_unlock(&job->mu);
         timeout = 0;
@@ -1089,9 +1084,9 @@ static void linger(wy_conn *c)
 {
     if (shutdown(c->fd, SHUT_WR))
         return;
-    double end = sv_now() + LINGER_MS / 1000.0;
+    double end = kk_now() + LINGER_MS / 1000.0;
     char sink[16384];
-    while (sv_now() < end && !atomic_load(&wy.stopping)) {
+    while (kk_now() < end && !atomic_load(&wy.stopping)) {
         struct pollfd p = {.fd = c->fd, .events = POLLIN};
         if (poll(&p, 1, 50) < 0 || (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
             break;
@@ -1122,7 +1117,7 @@ static void *conn_main(void *arg)
 {
     wy_conn *c = arg;
     sv_server *s = c->s;
-    c->t_heard = sv_now();
+    c->t_heard = kk_now();
     while (!c->gone && !atomic_load(&wy.stopping)) {
         if (c->job && atomic_load(&s->abort_all) && !atomic_load(&c->job->cancel))
             sv_pool_cancel(s->pool, c->job);
@@ -1137,7 +1132,7 @@ static void *conn_main(void *arg)
             break; /* nothing left to answer */
         if (c->stream && !c->stream_stop && c->eof)
             break; /* the text stream can never end: abandoned */
-        double now = sv_now();
+        double now = kk_now();
         if (c->t_event && !c->held && now - c->t_event > s->cfg.request_timeout) {
             send_error(c, "RequestTimeout", "the event was not complete within %d s "
                        "(KOKORO_REQUEST_TIMEOUT); closing the connection",
@@ -1165,9 +1160,9 @@ static void *conn_main(void *arg)
         linger(c);
     json_decref(c->held);
     json_decref(c->data);
-    sv_buf_free(&c->in);
-    sv_buf_free(&c->pcm);
-    sv_buf_free(&c->text);
+    kk_buf_free(&c->in);
+    kk_buf_free(&c->pcm);
+    kk_buf_free(&c->text);
     free(c->voice);
     conn_forget(c);
     return NULL;

@@ -3,7 +3,7 @@
 #ifndef SV_WYOMING_H
 #define SV_WYOMING_H
 
-#include "server/http.h"
+#include "server/handler.h"
 
 /* Listens on s->cfg.wyoming_port at s->cfg.host. Returns 0, or -1 (logged) when the port
  * cannot be bound or the accepting thread cannot start. */

@@ -251,65 +251,6 @@ oom:
     return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
 }
 
-/* ------------------------------------------------------------ user IPA */
-
-/* Standard IPA where it differs from the model's letters (misaki's conventions). Longest
- * match first; tie bars are dropped before matching. */
-static const struct {
-    const char *from, *to;
-} USER_IPA[] = {
-    {"eɪ", "A"}, {"aɪ", "I"}, {"oʊ", "O"}, {"əʊ", "Q"}, {"aʊ", "W"}, {"ɔɪ", "Y"},
-    {"tʃ", "ʧ"}, {"dʒ", "ʤ"}, {"ɝ", "ɜɹ"}, {"ɚ", "əɹ"}, {"r", "ɹ"},  {"g", "ɡ"},
-    {"ɐ", "ə"},  {"ɫ", "l"},  {"'", "ˈ"},  {"ɾ", "T"},  {NULL, NULL}};
-
-int kk_user_ipa(const char *ipa, size_t n, kk_buf *out)
-{
-    if (kk_buf_put(out, "", 0) < 0)
-        return -1;
-    kk_buf clean = {0}; /* without tie bars */
-    if (kk_buf_put(&clean, "", 0) < 0)
-        return -1;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp;
-        int l = kk_utf8_next(ipa + i, n - i, &cp);
-        if (cp != 0x0361 && cp != 0x035C && kk_buf_put(&clean, ipa + i, (size_t)l) < 0) {
-            kk_buf_free(&clean);
-            return -1;
-        }
-        i += (size_t)l;
-    }
-    int rc = 0, space = 1;
-    for (size_t i = 0; i < clean.n && rc == 0;) {
-        const char *to = NULL;
-        size_t fl = 0;
-        for (int k = 0; USER_IPA[k].from; k++) {
-            size_t l = strlen(USER_IPA[k].from);
-            if (l > fl && strncmp(clean.p + i, USER_IPA[k].from, l) == 0)
-                to = USER_IPA[k].to, fl = l;
-        }
-        if (to) {
-            rc = kk_buf_puts(out, to);
-            space = 0;
-            i += fl;
-            continue;
-        }
-        uint32_t cp;
-        int l = kk_utf8_next(clean.p + i, clean.n - i, &cp);
-        if (isspace((int)(cp < 128 ? cp : 'x'))) {
-            if (!space)
-                rc = kk_buf_putc(out, ' ');
-            space = 1;
-        } else if (kk_vocab_id(cp)) {
-            rc = kk_buf_put(out, clean.p + i, (size_t)l);
-            space = 0;
-        }
-        i += (size_t)l;
-    }
-    kk_buf_free(&clean);
-    kk_buf_rtrim(out);
-    return rc;
-}
-
 /* ------------------------------------------------------------ a segment's utterance */
 
 /* Appends tmp (its phonemes trimmed) to out, after a space when `space`. */

@@ -15,9 +15,13 @@
  *   when it synthesises, which phonemising never does: an empty synthesis after each change
  *   runs the queue and frees it (set_voice). */
 #include "core/util.h"
-#include "text/text_int.h"
+#include "core/utf8.h"
+#include "text/espeak.h"
+#include "text/vocab.h"
+#include "kokoro.h"
 
 #include <espeak-ng/speak_lib.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 

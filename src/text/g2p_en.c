@@ -4,7 +4,11 @@
  * as written, then in lower case; a word missing from the dictionaries but whose stem is there
  * (-s, -'s, -ed, -ing) gets the stem's pronunciation plus the suffix as the stem's last sound
  * requires; short all-capital words are spelled; anything else goes to espeak-ng. */
-#include "text/text_int.h"
+#include "core/utf8.h"
+#include "text/espeak.h"
+#include "text/g2p.h"
+#include "text/normalize_en.h"
+#include "text/vocab.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -428,31 +432,34 @@ static int sentence_is_past(const char *s, size_t n)
     return 0;
 }
 
-static int g2p_run(const kokoro_text *t, const char *norm, int british, kk_phon *out,
+static int g2p_run(const kk_dicts *dicts, const char *norm, int british, kk_phon *out,
                    const kk_srcmap *map);
 
-int kk_g2p_en(const kokoro_text *t, const char *norm, int british, kk_phon *out)
+/* English text -> words and phonemes: normalised with out->norm, each word with the input
+ * bytes it was read from (src_start, src_end). Appends to out. Returns KOKORO_OK,
+ * KOKORO_E_NOMEM, or KOKORO_E_UNSUPPORTED (espeak-ng lacks the voice). */
+static int en_phonemize(void *state, const kk_dicts *dicts, const kk_lang *lang, const char *text,
+                        kk_phon *out, char *err, size_t errlen)
 {
-    return g2p_run(t, norm, british, out, NULL);
-}
-
-int kk_phonemize_en(const kokoro_text *t, const char *text, int british, kk_phon *out)
-{
+    (void)state, (void)err, (void)errlen;
+    int british = lang->prefix == 'b';
     char *norm = NULL;
     kk_srcmap map = {0};
     int rc = kk_normalize_en_map(text, british, out->norm, &norm, &map);
     if (rc == KOKORO_OK)
-        rc = g2p_run(t, norm, british, out, &map);
+        rc = g2p_run(dicts, norm, british, out, &map);
     free(norm);
     free(map.s);
     return rc;
 }
 
-static int g2p_run(const kokoro_text *t, const char *norm, int british, kk_phon *out,
+const kk_g2p kk_g2p_english = {"english", NULL, NULL, en_phonemize};
+
+static int g2p_run(const kk_dicts *dicts, const char *norm, int british, kk_phon *out,
                    const kk_srcmap *map)
 {
     pending_word pw = {FW_NONE, 0, 0, 0};
-    g2p_ctx c = {british ? t->gb : t->us, t->user, british, british ? "en" : "en-us", "", 0};
+    g2p_ctx c = {british ? dicts->gb : dicts->us, dicts->user, british, british ? "en" : "en-us", "", 0};
     size_t n = strlen(norm);
     c.past = sentence_is_past(norm, n);
     int space = 0;     /* whitespace seen since the last output */

@@ -3,7 +3,9 @@
  * espeak-ng reads numbers and abbreviations in its own language, so the text goes to it as
  * written. It drops punctuation, which the model uses for prosody, so the text is cut at
  * punctuation here, each piece phonemised, and the marks put back between the pieces. */
-#include "text/text_int.h"
+#include "core/utf8.h"
+#include "text/espeak.h"
+#include "text/g2p.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -129,8 +131,12 @@ static int piece(const char *voice, const char *s, size_t n, int after_mark, kk_
                                                                        : KOKORO_OK;
 }
 
-int kk_g2p_espeak(const kk_lang *lang, const char *text, kk_phon *out)
+/* Appends the phonemes of text to out. Returns KOKORO_OK, KOKORO_E_NOMEM or
+ * KOKORO_E_UNSUPPORTED (espeak-ng lacks the voice). */
+static int espeak_phonemize(void *state, const kk_dicts *d, const kk_lang *lang,
+                            const char *text, kk_phon *out, char *err, size_t errlen)
 {
+    (void)state, (void)d, (void)err, (void)errlen;
     size_t n = strlen(text);
     kk_buf cur = {0};     /* the clean text of the current piece */
     int script = CH_NATIVE; /* CH_LATIN: the piece goes to the English voice (Hindi only) */
@@ -216,3 +222,5 @@ int kk_g2p_espeak(const kk_lang *lang, const char *text, kk_phon *out)
     kk_buf_free(&cur);
     return rc;
 }
+
+const kk_g2p kk_g2p_espeak_ng = {"espeak-ng", NULL, NULL, espeak_phonemize};

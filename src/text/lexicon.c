@@ -5,7 +5,9 @@
  * one buffer that stays alive; strings are unescaped inside it, so entries point into it and
  * loading costs one read and one pass. */
 #include "core/util.h"
-#include "text/text_int.h"
+#include "core/utf8.h"
+#include "text/lexicon.h"
+#include "kokoro.h"
 
 #include <errno.h>
 #include <stdio.h>

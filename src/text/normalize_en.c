@@ -10,7 +10,9 @@
  * a month, ... or before "AD"/"BC", or when no word follows it, and as a quantity otherwise;
  * phone numbers are read digit by digit in their groups. */
 #include "text/numbers.h"
-#include "text/text_int.h"
+#include "core/buf.h"
+#include "core/utf8.h"
+#include "text/normalize_en.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -3,7 +3,10 @@
 #ifndef KK_NUMBERS_H
 #define KK_NUMBERS_H
 
-#include "text/text_int.h"
+#include "core/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 int kk_say_cardinal(kk_buf *b, uint64_t v, int british);        /* 1234 -> one thousand ... */
 int kk_say_ordinal(kk_buf *b, uint64_t v, int british);         /* 21 -> twenty-first */

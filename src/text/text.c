@@ -1,19 +1,25 @@
-/* text.c - the text front end's public entry points: languages, phonemize, tokenize. */
+/* text.c - the text front end's public entry points: languages, the front end's life, and
+ * phonemising, which it hands to the language's G2P back end (g2p.h) through one table. */
+#include "core/clock.h"
 #include "core/util.h"
 #include "text/text_int.h"
-#include "text/ja/ja.h"
-#include "text/zh/zh.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_TEXT_BYTES (4u << 20) /* kokoro_phonemize input limit (KOKORO_E_TOO_LONG) */
 
+/* The back ends, opened and closed with every front end. */
+static const kk_g2p *const G2P[] = {&kk_g2p_english, &kk_g2p_espeak_ng, &kk_g2p_japanese,
+                                    &kk_g2p_mandarin};
+_Static_assert(sizeof G2P / sizeof G2P[0] == KK_G2P_COUNT, "KK_G2P_COUNT is G2P's length");
+
 static const kk_lang LANGS[] = {
-    {"en-us", "en-us", 'a'}, {"en-gb", "en", 'b'}, {"es", "es", 'e'},  {"fr", "fr", 'f'},
-    {"hi", "hi", 'h'},       {"it", "it", 'i'},       {"pt-br", "pt-br", 'p'},
-    {"ja", "ja", 'j'},      {"zh", "cmn", 'z'},
+    {"en-us", "en-us", 'a', &kk_g2p_english}, {"en-gb", "en", 'b', &kk_g2p_english},
+    {"es", "es", 'e', &kk_g2p_espeak_ng},     {"fr", "fr", 'f', &kk_g2p_espeak_ng},
+    {"hi", "hi", 'h', &kk_g2p_espeak_ng},     {"it", "it", 'i', &kk_g2p_espeak_ng},
+    {"pt-br", "pt-br", 'p', &kk_g2p_espeak_ng}, {"ja", "ja", 'j', &kk_g2p_japanese},
+    {"zh", "cmn", 'z', &kk_g2p_mandarin},
 };
 
 /* Aliases accepted on input, mapped to the canonical codes above. */
@@ -69,13 +75,6 @@ const char *kokoro_lang_of_voice(const char *voice_name)
     return NULL;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 int kokoro_text_new(const char *data_dir, kokoro_text **out, char *err, size_t errlen)
 {
     if (!out)
@@ -88,27 +87,34 @@ int kokoro_text_new(const char *data_dir, kokoro_text **out, char *err, size_t e
     kokoro_text *t = calloc(1, sizeof *t);
     if (!t)
         return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
-    double t0 = now_ms();
+    double t0 = kk_now();
     int rc = kk_lexicon_load(data_dir, "us", &t->us, err, errlen);
     if (rc == KOKORO_OK)
         rc = kk_lexicon_load(data_dir, "gb", &t->gb, err, errlen);
     const char *user = getenv("KOKORO_USER_LEXICON");
     if (rc == KOKORO_OK && user && *user)
         rc = kk_lexicon_load_user(user, &t->user, err, errlen);
-    t->load_ms = now_ms() - t0;
-    if (rc == KOKORO_OK && !(t->ja = kk_ja_new(data_dir)))
-        rc = kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
-    if (rc == KOKORO_OK)
-        rc = kk_espeak_open(err, errlen);
+    t->load_ms = (kk_now() - t0) * 1e3;
+    int espeak = rc == KOKORO_OK && (rc = kk_espeak_open(err, errlen)) == KOKORO_OK;
+    int opened = 0; /* back ends whose open succeeded */
+    while (rc == KOKORO_OK && opened < KK_G2P_COUNT) {
+        if (G2P[opened]->open)
+            rc = G2P[opened]->open(data_dir, &t->g2p_state[opened], err, errlen);
+        if (rc == KOKORO_OK)
+            opened++;
+    }
     if (rc != KOKORO_OK) {
-        kk_ja_free(t->ja);
+        while (opened-- > 0)
+            if (G2P[opened]->close)
+                G2P[opened]->close(t->g2p_state[opened]);
+        if (espeak)
+            kk_espeak_close();
         kk_lexicon_free(t->us);
         kk_lexicon_free(t->gb);
         kk_lexicon_free(t->user);
         free(t);
         return rc;
     }
-    kk_zh_set_dir(data_dir); /* Mandarin loads its dictionaries from here when first used */
     *out = t;
     return KOKORO_OK;
 }
@@ -120,9 +126,19 @@ void kokoro_text_free(kokoro_text *t)
     kk_lexicon_free(t->us);
     kk_lexicon_free(t->gb);
     kk_lexicon_free(t->user);
-    kk_ja_free(t->ja);
+    for (int i = 0; i < KK_G2P_COUNT; i++)
+        if (G2P[i]->close)
+            G2P[i]->close(t->g2p_state[i]);
     kk_espeak_close();
     free(t);
+}
+
+void *kk_text_g2p_state(const kokoro_text *t, const kk_g2p *g)
+{
+    for (int i = 0; i < KK_G2P_COUNT; i++)
+        if (G2P[i] == g)
+            return t->g2p_state[i];
+    return NULL;
 }
 
 int kokoro_text_user_lexicon(kokoro_text *t, const char *path, char *err, size_t errlen)
@@ -140,34 +156,6 @@ int kokoro_text_user_lexicon(kokoro_text *t, const char *path, char *err, size_t
     return KOKORO_OK;
 }
 
-void kk_phon_free(kk_phon *p)
-{
-    for (int i = 0; i < p->n_words; i++)
-        free(p->words[i].text);
-    free(p->words);
-    kk_buf_free(&p->ph);
-    memset(p, 0, sizeof *p);
-}
-
-int kk_phon_add_word(kk_phon *p, const char *text, size_t n, int ph_start, int ph_end)
-{
-    if (p->n_words == p->cap_words) {
-        int cap = p->cap_words ? p->cap_words * 2 : 32;
-        kk_word *w = realloc(p->words, (size_t)cap * sizeof *w);
-        if (!w)
-            return -1;
-        p->words = w;
-        p->cap_words = cap;
-    }
-    char *copy = malloc(n + 1);
-    if (!copy)
-        return -1;
-    memcpy(copy, text, n);
-    copy[n] = 0;
-    p->words[p->n_words++] = (kk_word){copy, ph_start, ph_end, 0, 0, 0};
-    return 0;
-}
-
 static int unsupported(const char *lang, char *err, size_t errlen)
 {
     return kk_fail(err, errlen, KOKORO_E_UNSUPPORTED,
@@ -181,20 +169,13 @@ int kk_phonemize_words(kokoro_text *t, const char *text, const kk_lang *lang, kk
     if (strlen(text) > MAX_TEXT_BYTES)
         return kk_fail(err, errlen, KOKORO_E_TOO_LONG, "text is longer than %u bytes",
                        MAX_TEXT_BYTES);
-    int rc;
-    if (lang->prefix == 'a' || lang->prefix == 'b') {
-        rc = kk_phonemize_en(t, text, lang->prefix == 'b', out);
-    } else if (lang->prefix == 'j') {
-        rc = kk_g2p_ja(t->ja, text, out, err, errlen);
-        if (rc != KOKORO_OK)
-            return rc; /* err says why */
-    } else if (lang->prefix == 'z') {
-        rc = kk_g2p_zh(text, out, err, errlen);
-        if (rc != KOKORO_OK)
-            return rc; /* err says why */
-    } else {
-        rc = kk_g2p_espeak(lang, text, out);
-    }
+    kk_dicts dicts = {t->us, t->gb, t->user};
+    if (err && errlen)
+        err[0] = 0;
+    int rc = lang->g2p->phonemize(kk_text_g2p_state(t, lang->g2p), &dicts, lang, text, out, err,
+                                  errlen);
+    if (rc != KOKORO_OK && err && errlen && err[0])
+        return rc; /* the back end said why */
     if (rc == KOKORO_OK && kk_buf_put(&out->ph, "", 0) < 0)
         rc = KOKORO_E_NOMEM;
     if (rc == KOKORO_E_UNSUPPORTED)

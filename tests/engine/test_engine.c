@@ -3,7 +3,7 @@
  * syntheses in one process (run under ASan/LSan by `make test-engine`). */
 #include "kokoro.h"
 #include "check.h"
-#include "model/model.h" /* kk_state_keep_tensors */
+#include "kokoro_debug.h" /* kokoro_debug_keep_tensors */
 
 #include <math.h>
 #include <pthread.h>
@@ -173,6 +173,10 @@ static void check_memory_bound(kokoro_state *st, size_t frames, const char *what
     if (frames >= 400)
         CHECK(peak >= 0.85 * KOKORO_FRAME_BYTES * frames,
               "%s: %zu bytes for %zu frames: KOKORO_FRAME_BYTES is a tight figure", what, peak, frames);
+    /* the dequantised weights the state keeps (the model holds 8 bits a weight) */
+    size_t wt = kokoro_debug_weight_bytes(st);
+    CHECK(wt > 0 && wt <= KOKORO_STATE_WEIGHT_BYTES, "%s: the state keeps %zu bytes of weights",
+          what, wt);
 }
 
 static void test_synthesis(void)
@@ -232,8 +236,8 @@ static void test_synthesis(void)
      * which turns 1e-7 of F0 into 1e-5..1e-3 of audio (more in -O1 builds without FMA), so the
      * audio is held to 1e-2 and the decoder output to 1e-5 (relative L2). */
     kokoro_state *st2 = kokoro_state_new(model, 2);
-    kk_state_keep_tensors(st, 1);
-    kk_state_keep_tensors(st2, 1);
+    kokoro_debug_keep_tensors(st, 1);
+    kokoro_debug_keep_tensors(st2, 1);
     free(synth(st, hello, N_HELLO, "af_heart", &p, &n1, NULL));
     float *a3 = synth(st2, hello, N_HELLO, "af_heart", &p, &n2, NULL);
     const float *d1, *d2, *w1, *w2;
@@ -247,7 +251,7 @@ static void test_synthesis(void)
         CHECK(rd < 1e-5, "decoder output, 2 vs 1 thread: relative difference %g", rd);
         CHECK(ra < 1e-2, "audio, 2 vs 1 thread: relative difference %g", ra);
     }
-    kk_state_keep_tensors(st, 0);
+    kokoro_debug_keep_tensors(st, 0);
     free(a3);
     kokoro_state_free(st2);
 

@@ -52,7 +52,9 @@ static void check_conv(kk_pool *p, int in, int out, int k, int stride, int dil, 
     if (wino == 2) {
         got = kk_conv1d_fft(p, w, b, in, out, k, dil, x, T, y) == 0 ? T : -1;
     } else if (wino) {
-        CHECK(kk_wino_prepare(w, in, out, k, &u) == 0, "prepare");
+        u = malloc(kk_wino_size(in, out, k) * sizeof *u);
+        CHECK(u != NULL, "winograd weights");
+        kk_wino_transform(p, w, in, out, k, u);
         got = kk_conv1d_wino(p, u, w, b, in, out, k, dil, x, T, y) == 0 ? T : -1;
     } else {
         got = kk_conv1d(p, w, b, in, out, k, stride, dil, pad, x, T, y);

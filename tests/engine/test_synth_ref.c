@@ -8,8 +8,7 @@
  * BLAS and libm into ~1e-2 (docs/parity.md: a float32 vs float64 DFT of the same source alone
  * moves gen_pre by 7e-3 to 1e-2). */
 #include "kokoro.h"
-#include "model/cpu/kernels.h"
-#include "model/model.h" /* kk_state_keep_tensors */
+#include "kokoro_debug.h" /* kokoro_debug_keep_tensors */
 #include "check.h"
 
 #include <stdint.h>
@@ -69,7 +68,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "test_synth_ref: no voice %s, or out of memory\n", argv[3]);
         return 1;
     }
-    kk_state_keep_tensors(st, 1);
+    kokoro_debug_keep_tensors(st, 1);
     kokoro_synth_params p = kokoro_synth_defaults();
     p.zero_noise = 1;
     float *audio = NULL;
@@ -85,7 +84,7 @@ int main(int argc, char **argv)
     } cmp[] = {{"durations", 0},  {"f0", 1e-4},      {"n", 1e-4},    {"asr", 1e-4},
                {"decoder", 1e-4}, {"gen_pre", 2e-2}, {"audio", 2e-2}};
     printf("test_synth_ref: kernels %s, %d ids, %zu samples (load %.1f s, synthesis %.1f s)\n",
-           kk_cpu_name(), n, ns, t1 - t0, t2 - t1);
+           kokoro_kernels(), n, ns, t1 - t0, t2 - t1);
     for (size_t i = 0; rc == KOKORO_OK && i < sizeof cmp / sizeof cmp[0]; i++) {
         size_t nr = 0;
         float *ref = read_f32(argv[5], cmp[i].name, &nr);

@@ -32,6 +32,11 @@ test says so with a measurement (figures from af_heart, sequence len055, float g
   * Source phase accumulation. The export's float32 cumulative phase drifts from a float64
     evaluation of the original SineGen by 1.5e-3 relative (len055) and grows with length;
     the engine keeps it in double. Reported, not barred (a 1e-7 change in F0 moves it too).
+
+The engine runs on its best CPU back end for every sequence and, when KOKORO_PARITY_PATHS
+names other back ends (`make test-parity`: every other one this machine offers), on each of
+those for the sequences of KOKORO_PARITY_PATH_SEQS (len055 len160), against the same bars and
+the same ONNX Runtime reference, computed once per sequence.
 """
 import os
 import subprocess
@@ -48,6 +53,9 @@ BAR_REL = 1e-3
 BAR_DUR = 0.98
 BAR_CORR = 0.99
 REPORT = []          # rows for the summary table printed at the end
+OTHER_PATHS = os.environ.get("KOKORO_PARITY_PATHS", "").split()
+PATH_SEQS = os.environ.get("KOKORO_PARITY_PATH_SEQS", "len055 len160").split()
+WANT = {}            # ONNX Runtime's outputs by sequence name, shared by the CPU paths
 
 
 def build_graph(mode, out):
@@ -90,11 +98,15 @@ def summary():
     print("\nparity (engine vs float ORT graph; rel = ||a-b||/||b||):\n" + text)
 
 
-def engine_dump(ids, outdir):
+def engine_dump(ids, outdir, cpu=None):
+    """The engine's intermediates; cpu names a back end (KOKORO_CPU), None its best."""
     ref.require(KOKORO, "run `make` first")
     cmd = [KOKORO, "dump", "--ids", ",".join(map(str, ids)), "--voice", ref.VOICE,
            "--speed", "1", "--out", outdir]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    env = dict(os.environ)
+    if cpu:
+        env["KOKORO_CPU"] = cpu
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     assert r.returncode == 0, f"kokoro dump failed ({r.returncode}): {r.stderr.strip()}"
     names = {f[:-4] for f in os.listdir(outdir) if f.endswith(".f32")}
     return {n: ref.read_dump(outdir, n) for n in names}
@@ -110,18 +122,23 @@ def run_cut(cut, ids, style, har):
 
 
 SEQS = ref.load_sequences()
+CASES = [(None, s[0], s[1]) for s in SEQS] + \
+    [(p, s[0], s[1]) for p in OTHER_PATHS for s in SEQS if s[0] in PATH_SEQS]
 
 
-@pytest.mark.parametrize("name,ids", [(s[0], s[1]) for s in SEQS], ids=[s[0] for s in SEQS])
-def test_engine_matches_reference(sessions, name, ids):
+@pytest.mark.parametrize("cpu,name,ids", CASES,
+                         ids=[f"{c}-{n}" if c else n for c, n, _ in CASES])
+def test_engine_matches_reference(sessions, cpu, name, ids):
     full, cut = sessions
     style = ref.voice_row(ref.VOICE, len(ids))
-    want = ref.run(full, ids, style)
+    if name not in WANT:
+        WANT[name] = ref.run(full, ids, style)
+    want = WANT[name]
     with tempfile.TemporaryDirectory() as d:
-        got = engine_dump(ids, d)
+        got = engine_dump(ids, d, cpu)
     for k in ("durations", "f0", "n", "asr", "decoder", "gen_pre", "audio"):
         assert k in got, f"kokoro dump wrote no {k}"
-    row = {"name": name, "ids": str(len(ids))}
+    row = {"name": f"{name}@{cpu}" if cpu else name, "ids": str(len(ids))}
     REPORT.append(row)
     failures = []
 
@@ -184,7 +201,7 @@ def test_engine_matches_reference(sessions, name, ids):
             failures.append(f"audio spectrogram correlation {row['corr']:.4f} < {BAR_CORR}")
         if same_frames:
             row["corr_orig"] = ref.spec_corr(audio, audio_orig)
-    assert not failures, f"{name} ({len(ids)} ids): " + "; ".join(failures)
+    assert not failures, f"{row['name']} ({len(ids)} ids): " + "; ".join(failures)
 
 
 def test_export_stft_departures(sessions):

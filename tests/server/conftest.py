@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -83,8 +84,15 @@ class Server:
         os.symlink(os.path.join(self.tmp, "secret.txt"), os.path.join(self.web, "link.txt"))
         self.log_path = os.path.join(self.tmp, "server.log")
         self.log = open(self.log_path, "w")
+        # The sanitizer options come from the environment: the Makefile exports them (leaks
+        # on); ASan's own defaults are the same on Linux when pytest runs alone.
         full_env = dict(os.environ)
-        full_env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        # Under ASan a synthesis computes several times longer, and longer still on a loaded
+        # machine (make test runs two areas side by side): the default limit of 120 s of
+        # computing cut short sentences there (504). A test of the limit sets its own
+        # (--job-timeout wins over the environment).
+        if ASAN:
+            full_env.setdefault("KOKORO_JOB_TIMEOUT", "900")
         # No probe listener unless a test asks for one (--probe-port wins): its default port,
         # 8081, would be shared by every server the tests start.
         full_env.setdefault("KOKORO_PROBE_PORT", "0")
@@ -170,6 +178,14 @@ def server():
 @pytest.fixture
 def api(server):
     return server.url
+
+
+@pytest.fixture(scope="session")
+def whisper():
+    """Whisper tiny.en (tests/asr), loaded once for every test that listens to the audio."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "asr"))
+    import asr
+    return asr.load_model()
 
 
 def post(url, body, headers=None, **kw):

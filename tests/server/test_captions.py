@@ -63,9 +63,8 @@ def test_each_normalization_option_switches_its_part(api, field, text, written, 
     assert on not in said, (field, b_off["timestamps"])
 
 
-def test_normalization_options_are_heard(api):
+def test_normalization_options_are_heard(api, whisper):
     """Whisper hears the unit read out only when asked for."""
-    whisper = asr.load_model()
 
     def heard(**extra):
         r = post(api + "/v1/audio/speech", {"input": "The box weighs 7 kg.", "voice": "af_heart",
@@ -289,9 +288,8 @@ def test_cli_refuses_other_caption_files():
     assert r.returncode == 2 and ".srt or .vtt" in r.stderr
 
 
-def test_cli_normalization_switches():
+def test_cli_normalization_switches(whisper):
     """kokoro say normalises everything by default; --normalization turns parts off."""
-    whisper = asr.load_model()
     heard = {}
     with tempfile.TemporaryDirectory() as d:
         for name, extra in (("default", []), ("off", ["--normalization",

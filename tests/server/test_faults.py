@@ -21,7 +21,7 @@ def shim(tmp_path_factory):
 def test_web_file_whose_fstat_fails_is_404_not_a_redirect(shim):
     env = {"LD_PRELOAD": shim}
     if ASAN:  # the shim comes first in the link order; ASan's runtime accepts that
-        env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:verify_asan_link_order=0"
+        env["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
     s = Server(env=env, wait_ready=False)
     try:
         with open(os.path.join(s.web, "fstat-fails.html"), "w") as f:

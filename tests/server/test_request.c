@@ -1,10 +1,15 @@
 /* test_request.c - the server's request checks without a model or a socket (make check): the
  * JSON body reader, typed fields, unknown fields, languages, settings from flags and the
- * environment, the UTF-8 cleaner used for logs and messages. Each case is what a client
- * would send and the status, type and field the API document says it gets back. */
+ * environment, the UTF-8 cleaner used for logs and messages, the error bodies of both route
+ * families (handlers return response objects, so no connection is needed), and the core
+ * buffer, allocation list and UTF-8 helpers. Each request case is what a client would send
+ * and the status, type and field the API document says it gets back. */
 #include "check.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/utf8.h"
 #include "server/config.h"
-#include "server/http.h"
+#include "server/handler.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +22,9 @@ static json_t *body(const char *text, sv_err *e)
 {
     sv_req r = {.srv = &srv};
     memset(e, 0, sizeof *e);
-    sv_buf_append(&r.body, text, strlen(text));
+    kk_buf_put(&r.body, text, strlen(text));
     json_t *o = sv_parse_body(&r, e);
-    sv_buf_free(&r.body);
+    kk_buf_free(&r.body);
     return o;
 }
 
@@ -250,8 +255,89 @@ static void test_utf8_sanitize(void)
 {
     char buf[] = "caf\xc3\xa9 \xe9t\xc3 \xed\xa0\x80 \xf4\x90\x80\x80 ok";
     const char *s = buf;
-    sv_utf8_sanitize(buf);
+    kk_utf8_sanitize(buf);
     CHECK_STR(s, "caf\xc3\xa9 ?t? ??? ???? ok");
+}
+
+/* A handler's error as each route family writes it, without a connection: the seed's
+ * {error, message, details} (the field at fault in details) and OpenAI's {"error": {...}}. */
+static void test_error_bodies(void)
+{
+    sv_err e = {0};
+    sv_fail(&e, 400, "ValidationError", "speed", "field \"speed\" must be between %g and %g", 0.5,
+            2.0);
+    sv_resp r = sv_resp_error(&e);
+    CHECK(r.kind == SV_RESP_ERROR && r.status == 400 && e.details == NULL,
+          "the error moves into the response");
+    size_t n;
+    char *body = sv_err_body(&r.err, SV_FAM_SEED, &n);
+    CHECK_STR(body, "{\"error\":\"ValidationError\",\"message\":\"field \\\"speed\\\" must be "
+                    "between 0.5 and 2\",\"details\":{\"field\":\"speed\"}}");
+    CHECK(body && n == strlen(body), "the length is the body's");
+    free(body);
+    body = sv_err_body(&r.err, SV_FAM_OPENAI, &n);
+    CHECK_STR(body, "{\"error\":{\"message\":\"field \\\"speed\\\" must be between 0.5 and 2\","
+                    "\"type\":\"invalid_request_error\",\"param\":\"speed\",\"code\":"
+                    "\"ValidationError\"}}");
+    free(body);
+    sv_resp_release(&srv, &r);
+
+    /* a message cut inside a character still gives JSON, the bytes replaced */
+    sv_fail(&e, 503, "Overloaded", NULL, "%.4s", "caf\xc3\xa9");
+    body = sv_err_body(&e, SV_FAM_SEED, &n);
+    CHECK(body && strstr(body, "\"message\":\"caf?\""), "sanitised: %s", body ? body : "(null)");
+    free(body);
+    CHECK(sv_err_retry_after(&srv, &e) == 5, "Retry-After without a pool");
+    sv_err_clear(&e);
+
+    sv_resp j = sv_resp_json(201, json_pack("{s:i}", "a", 1));
+    CHECK(j.kind == SV_RESP_BYTES && j.status == 201 && j.len == 7 &&
+              strcmp(j.content_type, "application/json") == 0 && memcmp(j.body, "{\"a\":1}", 7) == 0,
+          "a JSON body");
+    sv_resp_release(&srv, &j);
+    CHECK(j.kind == SV_RESP_NONE && j.body == NULL && j.fd == -1, "released");
+    CHECK(sv_resp_json(200, NULL).kind == SV_RESP_NONE, "no body: no response");
+}
+
+/* The core helpers the server shares with the library: buffer, allocation list, UTF-8. */
+static void test_core(void)
+{
+    kk_buf b = {0};
+    CHECK(kk_buf_take(&b, NULL) == NULL, "an empty buffer holds nothing");
+    CHECK(kk_buf_put(&b, "ab", 2) == 0 && kk_buf_printf(&b, "-%d-", 42) == 0 &&
+              kk_buf_base64(&b, "hello", 5) == 0 && kk_buf_putc(&b, ' ') == 0,
+          "appends");
+    CHECK_STR(b.p, "ab-42-aGVsbG8= ");
+    kk_buf_rtrim(&b);
+    CHECK(b.n == 14 && b.p[b.n] == 0, "trimmed, still terminated");
+    kk_buf_clear(&b);
+    CHECK(b.n == 0 && b.p && b.p[0] == 0 && b.cap >= 15, "cleared, memory kept");
+    CHECK(kk_buf_put(&b, "x", 1) == 0 && kk_buf_reserve(&b, (size_t)-1) == -1 && b.n == 1,
+          "an impossible size fails and leaves the buffer");
+    size_t n;
+    char *p = kk_buf_take(&b, &n);
+    CHECK(p && n == 1 && strcmp(p, "x") == 0 && b.p == NULL && b.n == 0, "taken");
+    free(p);
+
+    kk_allocs a = {0};
+    void *x = kk_allocs_add(&a, malloc(10), 10), *y = kk_allocs_add(&a, malloc(20), 20);
+    size_t mark = kk_allocs_count(&a);
+    void *z = kk_allocs_add(&a, malloc(30), 30);
+    CHECK(x && y && z && mark == 2 && kk_allocs_count(&a) == 3, "three buffers");
+    CHECK(kk_allocs_release(&a, x) == 10 && kk_allocs_count(&a) == 2, "one freed early");
+    CHECK(kk_allocs_release(&a, x) == 0, "a buffer not in the list is left alone");
+    CHECK(kk_allocs_pop(&a, 1) == 30 && kk_allocs_count(&a) == 1, "popped back to a mark");
+    CHECK(kk_allocs_add(&a, NULL, 5) == NULL && kk_allocs_count(&a) == 1, "NULL is not added");
+    kk_allocs_free(&a); /* frees y; LeakSanitizer would say otherwise */
+
+    uint32_t cp;
+    CHECK(kk_utf8_next("\xc3\xa9", 2, &cp) == 2 && cp == 0xE9, "two bytes");
+    CHECK(kk_utf8_next("\xc0\xaf", 2, &cp) == 1 && cp == 0xFFFD, "an overlong form");
+    CHECK(kk_utf8_next("\xe2\x82", 2, &cp) == 1 && cp == 0xFFFD, "a cut sequence");
+    char out[4];
+    CHECK(kk_utf8_put(0x1F600, out) == 4 && memcmp(out, "\xf0\x9f\x98\x80", 4) == 0, "encoded");
+    CHECK(kk_utf8_len("caf\xc3\xa9") == 4 && kk_utf8_count("caf\xc3\xa9", 4) == 4,
+          "characters, not bytes");
 }
 
 int main(void)
@@ -263,5 +349,7 @@ int main(void)
     test_voices();
     test_config();
     test_utf8_sanitize();
+    test_error_bodies();
+    test_core();
     return check_done("test_request");
 }

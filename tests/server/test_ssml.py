@@ -27,11 +27,6 @@ def seconds(api, text, **extra):
     return probe(wav_of(api, text, **extra))["duration"]
 
 
-@pytest.fixture(scope="module")
-def whisper():
-    return asr.load_model()
-
-
 def heard(whisper, data):
     with tempfile.NamedTemporaryFile(suffix=".wav") as f:
         f.write(data)

@@ -1,6 +1,8 @@
 # fuzz_lib.sh - what the bounded libFuzzer runs of tests/text/run_*fuzz.sh share; sourced.
-#   fuzz_setup              sanitizer options, the lexicon folder, a work folder $work (removed
-#                           on exit) with $work/seeds and $work/corpus
+#   fuzz_setup              the lexicon folder, a work folder $work (removed on exit) with
+#                           $work/seeds and $work/corpus
+# The sanitizer options (ASAN_OPTIONS, LSAN_OPTIONS...) are the Makefile's, which it exports;
+# run alone, ASan's defaults on Linux find leaks as well.
 #   fuzz_seeds NAME FUZZER  runs every seed of $work/seeds once (hostile inputs: up to 1.1 MB)
 #   fuzz_random NAME FUZZER SECONDS MAX_LEN CORPUS SEEDS [ENV=VALUE...]
 #                           random inputs for SECONDS from the seeds; prints the units run
@@ -8,8 +10,6 @@
 
 fuzz_setup() {
     here=$(cd "$(dirname "${BASH_SOURCE[1]}")/../.." && pwd)
-    export LSAN_OPTIONS="suppressions=$here/fuzz/lsan.supp:print_suppressions=0"
-    export ASAN_OPTIONS=detect_leaks=1
     export KOKORO_LEXICON_DIR=${KOKORO_LEXICON_DIR:-$here/models/lexicon}
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT

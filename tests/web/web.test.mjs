@@ -73,7 +73,10 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   serverLog = path.join(OUT, "server.log");
   const log = fs.openSync(serverLog, "w");
-  server = spawn(KOKORO, ["serve", "--host", "127.0.0.1", "--port", String(port)],
+  // No probe listener: its default port, 8081, is one for the whole machine, and `make test`
+  // runs areas side by side.
+  server = spawn(KOKORO, ["serve", "--host", "127.0.0.1", "--port", String(port),
+                          "--probe-port", "0"],
                  { cwd: ROOT, stdio: ["ignore", log, log] });
   fs.closeSync(log);
   await waitReady(base, Date.now() + READY_TIMEOUT_MS);

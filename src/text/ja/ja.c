@@ -784,3 +784,23 @@ int kk_g2p_ja(kk_ja *ja, const char *text, kk_phon *out, char *err, size_t errle
         return kk_fail(err, errlen, rc, "MeCab could not analyse the text");
     return rc;
 }
+
+/* ------------------------------------------------------------ the back end (g2p.h) */
+
+/* Nothing is loaded yet: the dictionary waits for the first Japanese text. */
+static int ja_open(const char *data_dir, void **state, char *err, size_t errlen)
+{
+    *state = kk_ja_new(data_dir);
+    return *state ? KOKORO_OK : kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
+}
+
+static void ja_close(void *state) { kk_ja_free(state); }
+
+static int ja_phonemize(void *state, const kk_dicts *d, const kk_lang *lang, const char *text,
+                        kk_phon *out, char *err, size_t errlen)
+{
+    (void)d, (void)lang;
+    return kk_g2p_ja(state, text, out, err, errlen);
+}
+
+const kk_g2p kk_g2p_japanese = {"japanese", ja_open, ja_close, ja_phonemize};

@@ -3,7 +3,10 @@
 #ifndef KK_JA_H
 #define KK_JA_H
 
-#include "text/text_int.h"
+#include "core/buf.h"
+#include "core/utf8.h"
+#include "text/g2p.h" /* the back-end interface this front end implements */
+#include "text/vocab.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -14,6 +14,7 @@
 #include "text/zh/zh.h"
 #include "core/util.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,3 +287,23 @@ int kk_g2p_zh(const char *text, kk_phon *out, char *err, size_t errlen)
         return kk_fail(err, errlen, rc, "out of memory");
     return rc;
 }
+
+/* ------------------------------------------------------------ the back end (g2p.h) */
+
+/* The dictionaries are process-wide and load on the first Mandarin text, from data_dir. */
+static int zh_open(const char *data_dir, void **state, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    kk_zh_set_dir(data_dir);
+    *state = NULL;
+    return KOKORO_OK;
+}
+
+static int zh_phonemize(void *state, const kk_dicts *d, const kk_lang *lang, const char *text,
+                        kk_phon *out, char *err, size_t errlen)
+{
+    (void)state, (void)d, (void)lang;
+    return kk_g2p_zh(text, out, err, errlen);
+}
+
+const kk_g2p kk_g2p_mandarin = {"mandarin", zh_open, NULL, zh_phonemize};

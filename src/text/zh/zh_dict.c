@@ -168,14 +168,6 @@ static size_t count_lines(const char *text, size_t len)
     return n;
 }
 
-static int utf8_chars(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 static int state_of(const char *s)
 {
     const char *p = s[0] && !s[1] ? strchr("BMES", s[0]) : NULL;
@@ -209,7 +201,7 @@ static int load_words(kk_zh_dict *d, char *text, size_t len, char *err, size_t e
         if (table_put(&d->words, f[0], kn, freq, 1) < 0)
             return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
         d->total += (double)freq;
-        int chars = utf8_chars(f[0]);
+        int chars = (int)kk_utf8_len(f[0]);
         if (chars > d->max_word)
             d->max_word = chars;
     }
@@ -281,7 +273,7 @@ static int load_readings(table *t, int *max_chars, int prefixes, const char *nam
         for (size_t i = 1; prefixes && i < kn; i++)
             if (((unsigned char)f[0][i] & 0xC0) != 0x80 && table_put(t, f[0], i, -1, 0) < 0)
                 return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
-        int chars = utf8_chars(f[0]);
+        int chars = (int)kk_utf8_len(f[0]);
         if (max_chars && chars > *max_chars)
             *max_chars = chars;
     }
