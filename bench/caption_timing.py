@@ -8,7 +8,9 @@ build) on 127.0.0.1 and:
   af_heart), transcribes each with Whisper tiny.en with word timestamps (faster-whisper, the
   project's tests/asr model), aligns the words (lower-cased, punctuation stripped; difflib on
   the two word lists) and reports the start differences: median, p90, max; and how many of the
-  timestamps' words are the input as written (input[start_char:end_char] == word);
+  timestamps' words are the input as written (input[start_char:end_char] == word); and,
+  without Whisper, our starts against where the audio shows a word begins: a hiss's onset or
+  a stop's closure (landmarks()), with Whisper's starts of the same words beside them;
 - long (--long-minutes, 20 by default; 0 skips it): a text of about that much speech in one
   request; the last word's end against the audio's length, and the same Whisper comparison on
   30 s windows at the start, the middle and the end of the audio (drift would show as a
@@ -85,12 +87,66 @@ def energy_onset(pcm, threshold=0.02, after_s=0.0):
 
 
 def after_pauses(ts, pcm, gap_s=0.15):
-    """For each word that follows a silence of at least gap_s (by our times): our start minus
-    where the sound comes back after the previous word's end, and Whisper's view is not used."""
+    """For each silence of at least gap_s inside the audio (10 ms frames under 0.003 RMS; found
+    in the audio, not from our times, since a word's end holds the silence the model gives its
+    last phoneme): where the sound comes back (energy_onset) minus the start of our word nearest
+    to it. Whisper's view is not used. Signed seconds."""
+    fr = 240
+    n = len(pcm) // fr
+    rms = np.sqrt((pcm[: n * fr].reshape(n, fr) ** 2).mean(axis=1))
+    speech = np.nonzero(rms > 0.02)[0]
+    if not len(speech) or not ts:
+        return []
+    out, k, last = [], speech[0], speech[-1]
+    while k < last:
+        if rms[k] >= 0.003:
+            k += 1
+            continue
+        j = k
+        while j < last and rms[j] < 0.003:
+            j += 1
+        if (j - k) * 0.01 >= gap_s:
+            on = energy_onset(pcm, after_s=j * 0.01)
+            near = min(ts, key=lambda t: abs(t["start_time"] - on))
+            if abs(near["start_time"] - on) < 0.3:
+                out.append(near["start_time"] - on)
+        k = j
+    return out
+
+
+VOWEL_END = re.compile(r"[aeiouylmnrw]$")
+
+
+def landmarks(ts, pcm):
+    """Where the words that begin with a hiss (s, sh, f) or a stop (p t k b d g) after a word
+    ending in a vowel or a sonorant, with no pause between, begin by the audio alone: the first
+    5 ms frame from 100 ms before the previous word's end on whose energy is mostly above 3.5 kHz
+    (a hiss), or whose energy falls under a fifth of the loudest before it (a stop's closure).
+    [(index in ts, seconds)]. Independent of Whisper; the window, from 100 ms before the
+    previous word's end to 150 ms after it, is the same for our start at the word's first
+    phoneme or at the space before it (the previous word ends where the space starts)."""
+    fr = 120  # 5 ms
+    n = len(pcm) // fr
+    fa = pcm[: n * fr].reshape(n, fr)
+    rms = np.sqrt((fa ** 2).mean(axis=1))
+    spec = np.abs(np.fft.rfft(fa * np.hanning(fr), axis=1)) ** 2
+    hf = spec[:, np.fft.rfftfreq(fr, 1 / 24000) >= 3500].sum(axis=1) / (spec.sum(axis=1) + 1e-12)
     out = []
-    for a, b in zip(ts, ts[1:]):
-        if b["start_time"] - a["end_time"] >= gap_s:
-            out.append(abs(b["start_time"] - energy_onset(pcm, after_s=a["end_time"] + 0.05)))
+    for i in range(1, len(ts)):
+        w, pw = ts[i]["word"].lower(), ts[i - 1]["word"].lower()
+        if not VOWEL_END.search(pw) or ts[i]["start_time"] - ts[i - 1]["end_time"] > 0.15:
+            continue
+        edge = ts[i - 1]["end_time"]  # where the space before the word starts
+        lo, hi = int((edge - 0.1) / 0.005), min(n, int((edge + 0.15) / 0.005))
+        k = None
+        if re.match(r"(s[^c]|sh|f)", w):
+            k = next((k for k in range(lo, hi) if hf[k] > 0.5 and rms[k] > 0.005), None)
+        elif re.match(r"[ptkbdg][^h]", w) and not w.startswith("kn"):
+            top = rms[lo:hi].max() if hi > lo else 0
+            peak = lo + int(np.argmax(rms[lo:hi])) if hi > lo else lo
+            k = next((k for k in range(peak, hi) if rms[k] < 0.2 * top), None)
+        if k is not None:
+            out.append((i, k * 0.005))
     return out
 
 
@@ -133,6 +189,7 @@ def main():
                 if len(parts) >= 2 and not line.startswith("#"):
                     sents.append(parts[1])
         diffs, inner, onset, first_w, paused, n_words, n_written = [], [], [], [], [], 0, 0
+        lm_ours, lm_whisper = [], []  # signed: start minus the audio's landmark
         for text in sents:
             ts, pcm = speak(srv.url, text, args.voice)
             n_words += len(ts)
@@ -144,6 +201,13 @@ def main():
             inner += start_diffs(ours, theirs, skip_first=True)
             onset.append(abs(ts[0]["start_time"] - energy_onset(pcm)))
             paused += after_pauses(ts, pcm)
+            marks = dict(landmarks(ts, pcm))
+            lm_ours += [ts[i]["start_time"] - at for i, at in marks.items()]
+            a = [key(t["word"]) for t in ts]
+            b = [key(w) for w, _, _ in theirs]
+            for blk in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks():
+                lm_whisper += [theirs[blk.b + k][1] - marks[blk.a + k]
+                               for k in range(blk.size) if blk.a + k in marks]
             if theirs:
                 first_w.append(theirs[0][1])
         print(f"sentences ({len(sents)}, {args.voice}): start difference to Whisper tiny.en, "
@@ -152,8 +216,15 @@ def main():
         print(f"  first words: ours {summary(onset)} from the audio's energy onset; Whisper puts "
               f"them at a median {statistics.median(first_w) * 1000:.0f} ms")
         if paused:
-            print(f"  words after a pause of 150 ms or more: ours {summary(paused)} from where the "
-                  f"sound comes back (no Whisper)")
+            print(f"  words after a silence of 150 ms or more in the audio: ours "
+                  f"{summary([abs(x) for x in paused])} from where the sound comes back, signed "
+                  f"median {statistics.median(paused) * 1000:+.0f} ms (no Whisper)")
+        if lm_ours:
+            def signed(d):
+                return (f"{len(d)} words: signed median {statistics.median(d) * 1000:+.0f} ms, "
+                        f"|median| {statistics.median([abs(x) for x in d]) * 1000:.0f} ms")
+            print(f"  words at an acoustic landmark (a hiss or a stop's closure, no Whisper): ours "
+                  f"{signed(lm_ours)}; Whisper's {signed(lm_whisper)}")
         print(f"  timestamps that are the input as written: {n_written} of {n_words}")
         if args.long_minutes > 0:
             words = []

@@ -215,6 +215,29 @@ static int make_tokens(const kokoro_word_time *w, int n, const char *text, token
                 s -= (long)k;
             while (e < next && (k = closing_at(text + e, (size_t)(next - e))) > 0)
                 e += (long)k;
+            /* the punctuation after the end tags of a rewritten word's element clings to it
+             * too: <sub alias="..">WWW</sub>. shows "WWW." */
+            long p = e, q;
+            while (p + 1 < next && text[p] == '<' && text[p + 1] == '/' &&
+                   (q = (long)strcspn(text + p, ">")) < next - p)
+                p += q + 1;
+            long pe = p;
+            while (p > e && pe < next && (k = closing_at(text + pe, (size_t)(next - pe))) > 0)
+                pe += (long)k;
+            if (pe > p) {
+                size_t wl = (size_t)(e - s), pl = (size_t)(pe - p);
+                char *j = malloc(wl + pl);
+                if (!j)
+                    return -1;
+                memcpy(j, text + s, wl);
+                memcpy(j + wl, text + p, pl);
+                int rc = add_word(l, j, wl + pl, w[i].start_s, w[i].end_s);
+                free(j);
+                if (rc < 0)
+                    return -1;
+                prev_end = pe;
+                continue;
+            }
         }
         prev_end = e;
         if (add_word(l, text + s, (size_t)(e - s), w[i].start_s, w[i].end_s) < 0)

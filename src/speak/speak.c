@@ -48,7 +48,8 @@ static void shape_at(float *a, size_t n, size_t pos, size_t total, float volume)
 static void shape(float *a, size_t n, float volume) { shape_at(a, n, 0, n, volume); }
 
 /* Where the words of the input are, for captions. Plain text: the front end knows each word's
- * bytes. Marked-up text (SSML, [word](/ph/)): the words are looked for in the input in order,
+ * bytes. Marked-up text (SSML, [word](/ph/)): the words an element rewrote (<sub>, <say-as>,
+ * <phoneme>) carry the bytes of its content; the others are looked for in the input in order,
  * outside tags and controls; a word that is not found (a number the normaliser rewrote inside
  * SSML) has no written form. */
 typedef struct {
@@ -104,6 +105,13 @@ static int source_bytes(src_track *tr, const kk_word *wd, long *s, long *e)
         *s = wd->src_start, *e = wd->src_end;
         return 1;
     }
+    if (wd->src_input && wd->src_end > wd->src_start) {
+        /* a rewritten piece (<sub>, <say-as>, <phoneme>): the markup gave its source bytes */
+        *s = wd->src_start, *e = wd->src_end;
+        if ((size_t)wd->src_end > tr->cursor)
+            tr->cursor = (size_t)wd->src_end;
+        return 1;
+    }
     return find_written(tr, wd->text, s, e);
 }
 
@@ -138,8 +146,15 @@ static void report_words(kokoro_state *st, const kk_phon *p, const kk_span *sp, 
         int b = wd->ph_end < sp->ph_end ? wd->ph_end : sp->ph_end;
         if (b <= a)
             continue;
+        /* A word is heard from the start of the space token(s) before it: the model voices
+         * a word's onset (a fricative's hiss, a stop's closure) about 3 frames before the
+         * frame of its first phoneme, inside the space (docs/text.md "Captions", measured at
+         * spectral landmarks: 75 ms before the first phoneme, 25 ms before the space). */
+        int a_heard = a;
+        while (a_heard > sp->ph_start && p->ph.p[a_heard - 1] == ' ')
+            a_heard--;
         /* position 0 is the leading boundary token */
-        int ta = 1 + kk_count_ids(p->ph.p, sp->ph_start, a);
+        int ta = 1 + kk_count_ids(p->ph.p, sp->ph_start, a_heard);
         int tb = 1 + kk_count_ids(p->ph.p, sp->ph_start, b);
         if (ta > n_dur)
             ta = n_dur;

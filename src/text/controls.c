@@ -78,6 +78,12 @@ void kk_doc_pause(kk_doc *d, int pause_ms)
 
 int kk_doc_piece(kk_doc *d, int kind, const char *s, size_t n, const char *written, size_t wn)
 {
+    return kk_doc_piece_src(d, kind, s, n, written, wn, -1, -1);
+}
+
+int kk_doc_piece_src(kk_doc *d, int kind, const char *s, size_t n, const char *written,
+                     size_t wn, long src_start, long src_end)
+{
     if (d->n_segs == 0 && !kk_doc_open(d, 1.0f, 1.0f, NULL))
         return -1;
     kk_seg *g = &d->segs[d->n_segs - 1];
@@ -86,7 +92,8 @@ int kk_doc_piece(kk_doc *d, int kind, const char *s, size_t n, const char *writt
             return -1;
     }
     kk_piece *prev = g->n_pieces ? &g->pieces[g->n_pieces - 1] : NULL;
-    if (kind == KK_PIECE_TEXT && prev && prev->kind == KK_PIECE_TEXT) {
+    if (kind == KK_PIECE_TEXT && src_start < 0 && prev && prev->kind == KK_PIECE_TEXT &&
+        prev->src_start < 0) {
         size_t l = strlen(prev->s);
         char *m = realloc(prev->s, l + n + 1);
         if (!m)
@@ -121,6 +128,8 @@ int kk_doc_piece(kk_doc *d, int kind, const char *s, size_t n, const char *writt
         return -1;
     }
     p->space_before = prev_space || (n && isspace((unsigned char)s[0])) || first;
+    p->src_start = src_start < src_end ? src_start : -1;
+    p->src_end = src_start < src_end ? src_end : -1;
     g->n_pieces++;
     return 0;
 }
@@ -351,8 +360,15 @@ int kk_seg_phonemize(kokoro_text *t, const kk_seg *s, const kk_lang *lang, kk_ph
             if (rc != KOKORO_OK)
                 kk_fail(err, errlen, rc, "spelling failed: %s", kokoro_status_str(rc));
         }
+        int first_word = out->n_words;
         if (rc == KOKORO_OK && append_phon(out, &tmp, space) < 0)
             rc = kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
+        for (int w = first_word; rc == KOKORO_OK && pc->src_start >= 0 && w < out->n_words; w++) {
+            /* the words read for a rewritten piece are written as the piece's source */
+            out->words[w].src_start = (int)pc->src_start;
+            out->words[w].src_end = (int)pc->src_end;
+            out->words[w].src_input = 1;
+        }
         kk_phon_free(&tmp);
     }
     if (rc == KOKORO_OK && kk_buf_put(&out->ph, "", 0) < 0)

@@ -28,6 +28,6 @@ int kk_phon_add_word(kk_phon *p, const char *text, size_t n, int ph_start, int p
         return -1;
     memcpy(copy, text, n);
     copy[n] = 0;
-    p->words[p->n_words++] = (kk_word){copy, ph_start, ph_end, 0, 0};
+    p->words[p->n_words++] = (kk_word){copy, ph_start, ph_end, 0, 0, 0};
     return 0;
 }

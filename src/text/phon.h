@@ -14,6 +14,8 @@ typedef struct {
     char *text;
     int ph_start, ph_end; /* byte offsets into the phoneme string */
     int src_start, src_end; /* the input bytes it was read from; src_end == 0: not known */
+    int src_input; /* src_start/src_end are bytes of the caller's whole input (a marked-up
+                    * piece's source), not of the text phonemised */
 } kk_word;
 
 typedef struct {

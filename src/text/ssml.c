@@ -43,10 +43,12 @@ typedef struct {
     char *arg;     /* phoneme: the ph (mapped); sub: alias; say-as: interpret-as */
     char *format;  /* say-as format */
     kk_buf text;   /* text collected inside phoneme / sub / say-as */
+    long content;  /* phoneme / sub / say-as: the input byte where their content starts */
 } frame;
 
 typedef struct {
     XML_Parser xp;
+    const char *xml; /* the input, for the bytes an element's content spans */
     kk_doc doc;
     frame st[KK_SSML_MAX_DEPTH + 1];
     int depth, n_elements, collecting; /* collecting: depth of the innermost text holder */
@@ -174,6 +176,27 @@ static void boundary(ssml_ctx *c, const frame *parent, int ms)
     open_seg(c, parent);
 }
 
+/* In the start tag's handler: the input byte just after the tag, where the content starts. */
+static long content_start(ssml_ctx *c)
+{
+    return (long)(XML_GetCurrentByteIndex(c->xp) + XML_GetCurrentByteCount(c->xp));
+}
+
+/* In the end tag's handler: the bytes of the content of the element f, blanks trimmed, in
+ * [*a, *b); 0 when it has none (an empty element, <sub alias="x"/>). */
+static int content_span(ssml_ctx *c, const frame *f, long *a, long *b)
+{
+    long s = f->content, e = (long)XML_GetCurrentByteIndex(c->xp);
+    if (s < 0 || e < 0)
+        return 0;
+    while (s < e && isspace((unsigned char)c->xml[s]))
+        s++;
+    while (e > s && isspace((unsigned char)c->xml[e - 1]))
+        e--;
+    *a = s, *b = e;
+    return e > s;
+}
+
 static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **atts)
 {
     ssml_ctx *c = user;
@@ -265,6 +288,7 @@ static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **
         }
         f->arg = b.p;
         c->collecting = c->depth;
+        f->content = content_start(c);
         break;
     }
     case E_SUB:
@@ -273,6 +297,7 @@ static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **
         if (!(f->arg = strdup(a)))
             OOM();
         c->collecting = c->depth;
+        f->content = content_start(c);
         break;
     case E_SAYAS:
         if (!(a = attr(atts, "interpret-as")))
@@ -282,6 +307,7 @@ static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **
         if ((a = attr(atts, "format")) && !(f->format = strdup(a)))
             OOM();
         c->collecting = c->depth;
+        f->content = content_start(c);
         break;
     default:
         break;
@@ -301,7 +327,7 @@ static int only_digits(const char *s, size_t n)
 }
 
 /* The text a <say-as> stands for; spelled kinds become a spelling piece. */
-static int say_as(ssml_ctx *c, const char *kind, const char *s)
+static int say_as(ssml_ctx *c, const char *kind, const char *s, long src_a, long src_b)
 {
     kk_buf b = {0}, digits = {0};
     int rc = 0;
@@ -316,7 +342,7 @@ static int say_as(ssml_ctx *c, const char *kind, const char *s)
             rc = kk_buf_putc(&digits, s[i]);
     if (strcmp(kind, "characters") == 0 || strcmp(kind, "spell-out") == 0 ||
         strcmp(kind, "verbatim") == 0) {
-        rc = kk_doc_piece(&c->doc, KK_PIECE_SPELL, s, n, NULL, 0);
+        rc = kk_doc_piece_src(&c->doc, KK_PIECE_SPELL, s, n, NULL, 0, src_a, src_b);
     } else if ((strcmp(kind, "cardinal") == 0 || strcmp(kind, "number") == 0) && digits.n &&
                digits.n <= 15) {
         if (s[0] == '-')
@@ -348,7 +374,8 @@ static int say_as(ssml_ctx *c, const char *kind, const char *s)
         rc = kk_buf_put(&b, s, n);
     }
     if (rc == 0 && b.n)
-        rc = kk_buf_putc(&b, ' ') || kk_doc_piece(&c->doc, KK_PIECE_TEXT, b.p, b.n, NULL, 0);
+        rc = kk_buf_putc(&b, ' ') ||
+             kk_doc_piece_src(&c->doc, KK_PIECE_TEXT, b.p, b.n, NULL, 0, src_a, src_b);
     kk_buf_free(&b);
     kk_buf_free(&digits);
     return rc;
@@ -364,6 +391,10 @@ static void XMLCALL on_end(void *user, const XML_Char *name)
     frame *up = &c->st[c->depth - 1];
     int rc = 0;
     const char *txt = f->text.p ? f->text.p : "";
+    long src_a = -1, src_b = -1; /* the element's content in the input: its written form */
+    if (f->el == E_PHONEME || f->el == E_SUB || f->el == E_SAYAS)
+        if (!content_span(c, f, &src_a, &src_b))
+            src_a = src_b = -1;
     /* after a failure expat may still report the end of the element that failed */
     switch (c->msg[0] ? E_OTHER : f->el) {
     case E_P:
@@ -377,14 +408,16 @@ static void XMLCALL on_end(void *user, const XML_Char *name)
         break;
     case E_PHONEME: {
         /* a space either side keeps it a word of its own */
-        rc = kk_doc_piece(&c->doc, KK_PIECE_PHON, f->arg, strlen(f->arg), txt, f->text.n);
+        rc = kk_doc_piece_src(&c->doc, KK_PIECE_PHON, f->arg, strlen(f->arg), txt, f->text.n,
+                              src_a, src_b);
         break;
     }
     case E_SUB:
-        rc = kk_doc_piece(&c->doc, KK_PIECE_TEXT, f->arg, strlen(f->arg), NULL, 0);
+        rc = kk_doc_piece_src(&c->doc, KK_PIECE_TEXT, f->arg, strlen(f->arg), NULL, 0, src_a,
+                              src_b);
         break;
     case E_SAYAS:
-        rc = say_as(c, f->arg, txt);
+        rc = say_as(c, f->arg, txt, src_a, src_b);
         break;
     default:
         break;
@@ -458,6 +491,7 @@ int kk_ssml_parse(const char *xml, kk_doc *out, char *err, size_t errlen)
     if (!c)
         return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");
     c->xp = XML_ParserCreate("UTF-8");
+    c->xml = xml;
     if (!c->xp) {
         free(c);
         return kk_fail(err, errlen, KOKORO_E_NOMEM, "out of memory");

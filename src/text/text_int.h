@@ -82,6 +82,8 @@ typedef struct {
     char *s;       /* text, phonemes (vocabulary), or the letters to spell */
     char *written; /* phonemes: the word as written (may be NULL) */
     int space_before; /* the source has a space before this piece */
+    long src_start, src_end; /* the input bytes it stands for (the content of <sub>,
+                              * <say-as>, <phoneme>), or -1: text pieces are found by search */
 } kk_piece;
 
 typedef struct {
@@ -111,6 +113,11 @@ void kk_doc_pause(kk_doc *d, int pause_ms);
  * Returns 0 or -1 when out of memory. */
 int kk_doc_piece(kk_doc *d, int kind, const char *s, size_t n, const char *written,
                  size_t wn);
+/* The same for a piece read for input bytes [src_start, src_end) that are not its text (a
+ * <sub> alias, a <say-as> reading): its words take those bytes as their written form. It
+ * merges with no other piece. */
+int kk_doc_piece_src(kk_doc *d, int kind, const char *s, size_t n, const char *written,
+                     size_t wn, long src_start, long src_end);
 /* Nonzero when text (after leading spaces) starts with "<speak". */
 int kk_is_ssml(const char *text);
 /* Parses SSML into segments. KOKORO_E_ARG with "SSML line L, column C: ..." when invalid. */

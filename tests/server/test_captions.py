@@ -123,6 +123,36 @@ def test_ssml_words_are_found_in_the_markup(api):
     assert offs == sorted(offs)
 
 
+REWRITTEN = ('<speak>In Zürich the <sub alias="World Wide Web Consortium">W3C</sub> met '
+             '<say-as interpret-as="characters">IBM</say-as> on <say-as interpret-as="cardinal">'
+             ' 1,234 </say-as> days, ate a <phoneme alphabet="ipa" ph="təˈmɑːtoʊ">tomato</phoneme>'
+             ' and called <say-as interpret-as="telephone">555-0199</say-as>.</speak>')
+
+
+def test_ssml_rewritten_words_carry_the_markup_as_written(api):
+    """<sub>, <say-as> and <phoneme>: one timestamp each, the element's content as written (at
+    its character offsets in the SSML, after a non-ASCII word) and what was read as spoken."""
+    b = captioned(api, REWRITTEN, captions="srt")
+    ts = b["timestamps"]
+    for t in ts:
+        assert t["start_char"] is not None, t
+        assert REWRITTEN[t["start_char"]:t["end_char"]] == t["word"], t
+    assert [t["word"] for t in ts] == ["In", "Zürich", "the", "W3C", "met", "IBM", "on", "1,234",
+                                       "days", "ate", "a", "tomato", "and", "called",
+                                       "555-0199"], ts
+    spoken = {t["word"]: t["spoken"] for t in ts}
+    assert spoken["W3C"] == "World Wide Web Consortium"
+    assert spoken["1,234"] == "one thousand two hundred thirty-four"
+    assert spoken["IBM"].replace(" ", "").lower() == "ibm"
+    assert spoken["555-0199"].startswith("five five five")
+    starts = [t["start_time"] for t in ts]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    # the captions show the markup's words with the punctuation after their end tags
+    shown = " ".join(" ".join(c[2]) for c in cues(b["captions"], False))
+    assert shown == ("In Zürich the W3C met IBM on 1,234 days, ate a tomato and called "
+                     "555-0199."), shown
+
+
 # ------------------------------------------------------------------ captions
 
 def cues(text, vtt):
@@ -237,6 +267,19 @@ def test_cli_say_writes_captions(ext):
         assert shown == text
         assert all(len(x) <= 42 for c in cs for x in c[2]) and all(len(c[2]) <= 2 for c in cs)
         assert dur - 0.6 < cs[-1][1] <= dur + 0.01
+
+
+def test_cli_captions_show_ssml_as_written():
+    with tempfile.TemporaryDirectory() as d:
+        wav, cap = os.path.join(d, "out.wav"), os.path.join(d, "out.vtt")
+        r = subprocess.run([BIN, "say", "--captions", cap, "-o", wav, REWRITTEN], cwd=ROOT,
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        with open(cap) as f:
+            cs = cues(f.read(), True)
+        shown = " ".join(" ".join(c[2]) for c in cs)
+        assert shown == ("In Zürich the W3C met IBM on 1,234 days, ate a tomato and called "
+                         "555-0199."), shown
 
 
 def test_cli_refuses_other_caption_files():

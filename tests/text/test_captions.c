@@ -182,6 +182,24 @@ static void test_captions(void)
               strcmp(cap, "1\n00:00:00,100 --> 00:00:00,800\ntwenty five.\n\n") == 0,
           "got \"%s\"", cap ? cap : "");
     free(cap);
+    /* marked-up text: the punctuation after a rewritten word's end tag goes with it, the tags
+     * never show, and a sentence end behind a tag still ends the cue */
+    const char *ssml = "<speak>Visit the <sub alias=\"World Wide Web\">WWW</sub>, daily. Call "
+                       "<say-as interpret-as=\"telephone\">555-0199</say-as>.</speak>";
+    long www = strstr(ssml, "WWW") - ssml, tel = strstr(ssml, "555-") - ssml;
+    long vis = strstr(ssml, "Visit") - ssml, the = strstr(ssml, "the") - ssml;
+    long day = strstr(ssml, "daily") - ssml, cal = strstr(ssml, "Call") - ssml;
+    kokoro_word_time m[6] = {{"Visit", 0.1, 0.4, "Visit", vis, vis + 5},
+                             {"the", 0.4, 0.5, "the", the, the + 3},
+                             {"World Wide Web", 0.5, 1.2, "WWW", www, www + 3},
+                             {"daily", 1.2, 1.6, "daily", day, day + 5},
+                             {"Call", 2.0, 2.3, "Call", cal, cal + 4},
+                             {"five five five", 2.3, 3.5, "555-0199", tel, tel + 8}};
+    CHECK(kokoro_captions(m, 6, ssml, 0, &cap, NULL, 0) == KOKORO_OK && cap &&
+              strcmp(cap, "1\n00:00:00,100 --> 00:00:01,600\nVisit the WWW, daily.\n\n"
+                          "2\n00:00:02,000 --> 00:00:03,500\nCall 555-0199.\n\n") == 0,
+          "got \"%s\"", cap ? cap : "");
+    free(cap);
     /* Japanese and Chinese words meet without a space; a Latin word next to them keeps none
      * either, two Latin words keep theirs */
     const char *ja = "\xe4\xbb\x8a\xe6\x97\xa5\xe3\x81\xaf iPhone \xe3\x81\xa7\xe3\x81\x99\xe3\x80\x82";

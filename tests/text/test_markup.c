@@ -156,6 +156,69 @@ static void test_phonemize_segments(kokoro_text *t)
     kk_doc_free(&d);
 }
 
+/* The words an element rewrote carry its content's bytes in the input (blanks trimmed), so
+ * that timestamps and captions show them as written; plain text and an empty element have
+ * none, and text on either side of a rewritten piece does not merge into it. */
+static void test_rewritten_sources(kokoro_text *t)
+{
+    char err[256];
+    kk_doc d;
+    const char *xml = "<speak>Say <sub alias=\"World Wide Web\"> WWW </sub>, "
+                      "<say-as interpret-as=\"cardinal\">12</say-as> "
+                      "<phoneme alphabet=\"ipa\" ph=\"t\u0259m\u02c8\u0251to\u028a\">tomato</phoneme>"
+                      " <say-as interpret-as=\"characters\">ab</say-as> "
+                      "<sub alias=\"nothing\"/> end</speak>";
+    int rc = ssml(xml, &d, err, sizeof err);
+    CHECK(rc == KOKORO_OK && d.n_segs == 1, "%s", err);
+    if (rc != KOKORO_OK || d.n_segs != 1)
+        return;
+    static const struct {
+        const char *s, *written; /* the piece's text (its start); its source, or NULL */
+    } WANT[] = {{"Say", NULL},    {"World Wide Web", "WWW"}, {",", NULL}, {"twelve", "12"},
+                {"", "tomato"},   {"ab", "ab"},              {"nothing", NULL}};
+    const kk_seg *g = &d.segs[0];
+    int k = 0;
+    for (int i = 0; i < g->n_pieces && k < (int)(sizeof WANT / sizeof WANT[0]); i++) {
+        const kk_piece *pc = &g->pieces[i];
+        const char *s = pc->s;
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            continue; /* a blank text piece between two elements */
+        if (WANT[k].s[0])
+            CHECK(strncmp(s, WANT[k].s, strlen(WANT[k].s)) == 0, "piece %d: \"%s\", want \"%s\"", i,
+                  pc->s, WANT[k].s);
+        if (WANT[k].written) {
+            size_t wl = strlen(WANT[k].written);
+            CHECK(pc->src_start >= 0 && pc->src_end - pc->src_start == (long)wl &&
+                      memcmp(xml + pc->src_start, WANT[k].written, wl) == 0,
+                  "piece \"%s\": source [%ld, %ld), want \"%s\"", pc->s, pc->src_start,
+                  pc->src_end, WANT[k].written);
+        } else {
+            CHECK(pc->src_start < 0 && pc->src_end < 0, "piece \"%s\" has a source [%ld, %ld)",
+                  pc->s, pc->src_start, pc->src_end);
+        }
+        k++;
+    }
+    CHECK(k == (int)(sizeof WANT / sizeof WANT[0]), "%d pieces matched", k);
+    /* phonemised: every word read for "WWW" points at it, as the caller's input */
+    kk_phon p = {0};
+    rc = kk_seg_phonemize(t, g, kk_lang_find("en-us"), &p, err, sizeof err);
+    CHECK(rc == KOKORO_OK, "%s", err);
+    long www = strstr(xml, "WWW") - xml;
+    int n_www = 0, n_input = 0;
+    for (int i = 0; rc == KOKORO_OK && i < p.n_words; i++) {
+        const kk_word *w = &p.words[i];
+        n_input += w->src_input;
+        if (w->src_input && w->src_start == www && w->src_end == www + 3)
+            n_www++;
+    }
+    CHECK(n_www == 3, "%d words read for WWW", n_www);
+    CHECK(n_input == 3 + 1 + 1 + 2, "%d words with input sources", n_input); /* twelve, tomato, a b */
+    kk_phon_free(&p);
+    kk_doc_free(&d);
+}
+
 /* Many pieces in one segment: text and pronunciations alternating, so that the piece array
  * grows while the piece before is still in use (a use-after-free the server's ASan run found
  * in the first SSML test that said "<sub>" then "<phoneme>" then text). */
@@ -187,6 +250,7 @@ int main(void)
         return 1;
     }
     test_phonemize_segments(t);
+    test_rewritten_sources(t);
     kokoro_text_free(t);
     return check_done("test_markup");
 }
