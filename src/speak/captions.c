@@ -1,6 +1,7 @@
 /* captions.c - SubRip and WebVTT captions from word timings: words grouped into cues people
  * can read (at most 2 lines of KOKORO_CAPTION_LINE characters, a cue per sentence or less,
  * breaks at punctuation), shown as the input wrote them, with times that never go back. */
+#include "core/utf8.h"
 #include "core/util.h"
 #include "text/text_int.h"
 
@@ -25,13 +26,7 @@ typedef struct {
     int n, cap;
 } token_list;
 
-static int chars_of(const char *s, size_t n)
-{
-    int c = 0;
-    for (size_t i = 0; i < n; i++)
-        c += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return c;
-}
+static int chars_of(const char *s, size_t n) { return (int)kk_utf8_count(s, n); }
 
 /* Byte length of the closing punctuation at s (0 when none): . , ; : ! ? " ' ) ] and the
  * typographic closers … ” ’ » — */
@@ -147,10 +142,8 @@ static int add_word(token_list *l, const char *s, size_t n, double a, double b)
     for (size_t i = 0; i < n;) {
         size_t j = i;
         int c = 0;
-        while (j < n && (c < KOKORO_CAPTION_LINE || ((unsigned char)s[j] & 0xC0) == 0x80)) {
-            c += ((unsigned char)s[j] & 0xC0) != 0x80;
-            j++;
-        }
+        for (uint32_t cp; j < n && c < KOKORO_CAPTION_LINE; c++)
+            j += (size_t)kk_utf8_next(s + j, n - j, &cp);
         c = chars_of(s + i, j - i);
         double ta = a + (b - a) * done / total, tb = a + (b - a) * (done + c) / total;
         char *t = strndup(s + i, j - i);
@@ -250,23 +243,20 @@ static int make_tokens(const kokoro_word_time *w, int n, const char *text, token
 }
 
 /* Chinese and Japanese are written without spaces between words: CJK punctuation, kana,
- * Han and full-width forms. */
+ * Han (with the extensions past U+FFFF) and full-width forms. */
 static int is_cjk(unsigned cp)
 {
     return (cp >= 0x3000 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
            (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-           (cp >= 0xFF00 && cp <= 0xFFEF);
+           (cp >= 0xFF00 && cp <= 0xFFEF) || (cp >= 0x20000 && cp <= 0x3134F);
 }
 
-/* The code point that starts at s (0 for an empty or malformed start). */
+/* The code point that starts at s (0 for an empty string, U+FFFD for a malformed start). */
 static unsigned first_cp(const char *s)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    if (u[0] < 0x80) return u[0];
-    if ((u[0] & 0xE0) == 0xC0 && (u[1] & 0xC0) == 0x80) return (u[0] & 0x1Fu) << 6 | (u[1] & 0x3F);
-    if ((u[0] & 0xF0) == 0xE0 && (u[1] & 0xC0) == 0x80 && (u[2] & 0xC0) == 0x80)
-        return (u[0] & 0x0Fu) << 12 | (u[1] & 0x3Fu) << 6 | (u[2] & 0x3F);
-    return 0;
+    uint32_t cp;
+    kk_utf8_next(s, strlen(s), &cp);
+    return cp;
 }
 
 /* The last code point of s. */

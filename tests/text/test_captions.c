@@ -211,6 +211,15 @@ static void test_captions(void)
               strstr(cap, "\xe4\xbb\x8a\xe6\x97\xa5\xe3\x81\xafiPhone\xe3\x81\xa7\xe3\x81\x99\xe3\x80\x82\n"),
           "CJK words joined without spaces: \"%s\"", cap ? cap : "");
     free(cap);
+    /* the same for Han past U+FFFF (4 UTF-8 bytes; U+20BB7 ends the first word): the
+     * caption's own decoder read such a character as no character at all */
+    const char *ext = "\xe9\x87\x8e\xf0\xa0\xae\xb7 iPhone";
+    kokoro_word_time e[2] = {{"\xe9\x87\x8e\xf0\xa0\xae\xb7", 0.1, 0.4, NULL, -1, -1},
+                             {"iPhone", 0.4, 0.9, NULL, -1, -1}};
+    CHECK(kokoro_captions(e, 2, ext, 0, &cap, NULL, 0) == KOKORO_OK && cap &&
+              strstr(cap, "\xe9\x87\x8e\xf0\xa0\xae\xb7iPhone\n"),
+          "Han past U+FFFF joined without a space: \"%s\"", cap ? cap : "");
+    free(cap);
 }
 
 int main(void)
