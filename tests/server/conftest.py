@@ -26,6 +26,9 @@ LOAD_TIMEOUT = 600 if ASAN else 300
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "load: concurrency tests bounded by wall time")
+    config.addinivalue_line(
+        "markers", "audio: listens to the audio with Whisper, or speaks a long text: what is "
+        "said, not a code path the sanitizers would add to (a shorter test takes each path)")
 
 
 def rss_mb(pid):

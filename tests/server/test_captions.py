@@ -63,6 +63,7 @@ def test_each_normalization_option_switches_its_part(api, field, text, written, 
     assert on not in said, (field, b_off["timestamps"])
 
 
+@pytest.mark.audio
 def test_normalization_options_are_heard(api, whisper):
     """Whisper hears the unit read out only when asked for."""
 
@@ -187,7 +188,7 @@ STORY = ("The committee met on Tuesday morning to talk about the new library, wh
 SHORT = "Short sentences work too, as the stream shows. Two of them & <tags>."
 
 
-@pytest.mark.parametrize("fmt", ["srt", "vtt"])
+@pytest.mark.parametrize("fmt", [pytest.param("srt", marks=pytest.mark.audio), "vtt"])
 def test_captions_are_readable_and_in_time(api, fmt):
     if fmt == "vtt":  # the rules are the same; WebVTT's framing and escaping on a short text
         b = captioned(api, SHORT, captions="vtt")
@@ -232,6 +233,7 @@ def test_bad_captions_value_is_400(api):
     assert r.status_code == 400  # captions are a field of /dev/captioned_speech only
 
 
+@pytest.mark.audio
 def test_long_text_does_not_drift(api):
     """About a minute of speech in one request (half under the sanitizers): the last word ends
     with the audio. bench/caption_timing.py does the same over 20 minutes."""
@@ -249,7 +251,7 @@ def test_long_text_does_not_drift(api):
 
 # ------------------------------------------------------------------ CLI
 
-@pytest.mark.parametrize("ext", ["srt", "vtt"])
+@pytest.mark.parametrize("ext", [pytest.param("srt", marks=pytest.mark.audio), "vtt"])
 def test_cli_say_writes_captions(ext):
     text = STORY if ext == "srt" else SHORT
     with tempfile.TemporaryDirectory() as d:
@@ -288,6 +290,7 @@ def test_cli_refuses_other_caption_files():
     assert r.returncode == 2 and ".srt or .vtt" in r.stderr
 
 
+@pytest.mark.audio
 def test_cli_normalization_switches(whisper):
     """kokoro say normalises everything by default; --normalization turns parts off."""
     heard = {}

@@ -62,6 +62,7 @@ def test_prosody_volume_is_quieter(api):
     assert soft < loud * 0.5, (loud, soft)
 
 
+@pytest.mark.audio
 def test_sub_phoneme_and_say_as_are_heard(api, whisper):
     text = ('<speak>Visit the <sub alias="World Wide Web">WWW</sub> today. '
             'I like <phoneme alphabet="ipa" ph="təˈmeɪtoʊ">tomato</phoneme> soup. '
@@ -72,6 +73,7 @@ def test_sub_phoneme_and_say_as_are_heard(api, whisper):
     assert "speak" not in got and "alias" not in got, got
 
 
+@pytest.mark.audio
 def test_inline_pronunciation_is_heard(api, whisper):
     got = heard(whisper, wav_of(api, "I like [kokoro](/kəˈkɔɹoʊ/) and [tomato](/təmˈAtO/) soup."))
     assert "tomato" in got and "slash" not in got, got
