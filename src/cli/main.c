@@ -282,16 +282,12 @@ static void on_words(const kokoro_word_time *w, int n, void *user)
 {
     say_ctx *c = user;
     for (int i = 0; i < n && !c->words_oom; i++) {
-        if (c->n_words == c->cap_words) {
-            int cap = c->cap_words ? c->cap_words * 2 : 256;
-            kokoro_word_time *nw = realloc(c->words, (size_t)cap * sizeof *nw);
-            if (!nw) {
-                c->words_oom = 1;
-                return;
-            }
-            c->words = nw;
-            c->cap_words = cap;
+        kokoro_word_time *nw = kk_grow(c->words, c->n_words + 1, &c->cap_words, sizeof *nw, 256);
+        if (!nw) {
+            c->words_oom = 1;
+            return;
         }
+        c->words = nw;
         kokoro_word_time t = w[i];
         t.word = strdup(w[i].word ? w[i].word : "");
         t.written = w[i].written ? strdup(w[i].written) : NULL;

@@ -1,6 +1,7 @@
 /* buf.c - the growable byte buffer (core/buf.h). */
 #include "core/buf.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -113,4 +114,23 @@ void kk_buf_free(kk_buf *b)
 {
     free(b->p);
     *b = (kk_buf){0};
+}
+
+void *kk_grow(void *items, int need, int *cap, size_t size, int first)
+{
+    if (need <= *cap)
+        return items;
+    int c = *cap > 0 ? *cap : first > 0 ? first : 1;
+    while (c < need) {
+        if (c > INT_MAX / 2)
+            return NULL;
+        c *= 2;
+    }
+    if (size && (size_t)c > SIZE_MAX / size)
+        return NULL;
+    void *p = realloc(items, (size_t)c * size);
+    if (!p)
+        return NULL;
+    *cap = c;
+    return p;
 }

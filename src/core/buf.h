@@ -36,4 +36,14 @@ void kk_buf_clear(kk_buf *b);
 char *kk_buf_take(kk_buf *b, size_t *len);
 void kk_buf_free(kk_buf *b);
 
+/* Room for `need` items of `size` bytes in a growable array of *cap allocated (an empty
+ * array is NULL with *cap 0): the capacity doubles from `first` until need fits. Returns the
+ * array, moved when it grew (*cap then updated), or NULL when out of memory or when the size
+ * would overflow, the array and *cap then as they were. The typed arrays of the code base
+ * (words, pieces, tokens, code points) grow with it:
+ *     kk_word *w = kk_grow(p->words, p->n_words + 1, &p->cap_words, sizeof *w, 32);
+ *     if (!w) return -1;
+ *     p->words = w; */
+void *kk_grow(void *items, int need, int *cap, size_t size, int first);
+
 #endif

@@ -205,13 +205,9 @@ static int push_str(nodevec *nv, long off)
 
 static int parse_node(const uint8_t *data, size_t len, nodevec *nv, spool *sp)
 {
-    if (nv->n == nv->cap) {
-        int cap = nv->cap ? nv->cap * 2 : 1024;
-        onnx_node *nn = realloc(nv->nodes, (size_t)cap * sizeof *nn);
-        if (!nn) return KOKORO_E_NOMEM;
-        nv->nodes = nn;
-        nv->cap = cap;
-    }
+    onnx_node *nn = kk_grow(nv->nodes, nv->n + 1, &nv->cap, sizeof *nn, 1024);
+    if (!nn) return KOKORO_E_NOMEM;
+    nv->nodes = nn;
     onnx_node *nd = &nv->nodes[nv->n];
     memset(nd, 0, sizeof *nd);
     long empty = spool_add(sp, (const uint8_t *)"", 0);
@@ -266,13 +262,9 @@ static int parse_graph(const uint8_t *data, size_t len, tensorvec *tv, nodevec *
         if (f.field == 1) {
             rc = parse_node(f.data, f.len, nv, sp);
         } else if (f.field == 5) {
-            if (tv->n == tv->cap) {
-                int cap = tv->cap ? tv->cap * 2 : 1024;
-                onnx_tensor *nt = realloc(tv->t, (size_t)cap * sizeof *nt);
-                if (!nt) return KOKORO_E_NOMEM;
-                tv->t = nt;
-                tv->cap = cap;
-            }
+            onnx_tensor *nt = kk_grow(tv->t, tv->n + 1, &tv->cap, sizeof *nt, 1024);
+            if (!nt) return KOKORO_E_NOMEM;
+            tv->t = nt;
             rc = parse_tensor(f.data, f.len, &tv->t[tv->n], sp);
             if (rc == KOKORO_OK) tv->n++;
         }

@@ -1,6 +1,7 @@
 /* voices.c - voice packs: a folder of <name>.bin (raw float32 [510][256]) or a
  * voices-v1.0.bin / .npz archive (uncompressed zip of <name>.npy), and blends of them. */
 #include "kokoro.h"
+#include "core/buf.h"
 #include "core/util.h"
 
 #include <ctype.h>
@@ -34,13 +35,9 @@ static int valid_name(const char *s, size_t n)
 
 static int add_voice(kokoro_voices *vs, const char *name, size_t nlen, const void *data)
 {
-    if (vs->n == vs->cap) {
-        int cap = vs->cap ? vs->cap * 2 : 64;
-        voice *nv = realloc(vs->v, (size_t)cap * sizeof *nv);
-        if (!nv) return KOKORO_E_NOMEM;
-        vs->v = nv;
-        vs->cap = cap;
-    }
+    voice *nv = kk_grow(vs->v, vs->n + 1, &vs->cap, sizeof *nv, 64);
+    if (!nv) return KOKORO_E_NOMEM;
+    vs->v = nv;
     voice *v = &vs->v[vs->n];
     v->name = strndup(name, nlen);
     v->pack = malloc(PACK_BYTES);

@@ -2,6 +2,7 @@
  * route asked for (raw audio, SSE events, caption lines, batch JSON), published to the
  * waiting connection chunk by chunk. */
 #include "server/pool.h"
+#include "core/buf.h"
 #include "core/clock.h"
 
 #include <stdio.h>
@@ -165,16 +166,12 @@ static json_t *char_offset(run_ctx *rc, long byte)
 /* Keeps a copy of a word's timing for the caption text. */
 static void keep_word(run_ctx *rc, const kokoro_word_time *w)
 {
-    if (rc->n_kept == rc->cap_kept) {
-        int cap = rc->cap_kept ? rc->cap_kept * 2 : 64;
-        kokoro_word_time *k = realloc(rc->kept, (size_t)cap * sizeof *k);
-        if (!k) {
-            rc->oom = 1;
-            return;
-        }
-        rc->kept = k;
-        rc->cap_kept = cap;
+    kokoro_word_time *k = kk_grow(rc->kept, rc->n_kept + 1, &rc->cap_kept, sizeof *k, 64);
+    if (!k) {
+        rc->oom = 1;
+        return;
     }
+    rc->kept = k;
     kokoro_word_time t = *w;
     t.word = strdup(w->word ? w->word : "");
     t.written = w->written ? strdup(w->written) : NULL;

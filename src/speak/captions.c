@@ -1,6 +1,7 @@
 /* captions.c - SubRip and WebVTT captions from word timings: words grouped into cues people
  * can read (at most 2 lines of KOKORO_CAPTION_LINE characters, a cue per sentence or less,
  * breaks at punctuation), shown as the input wrote them, with times that never go back. */
+#include "core/buf.h"
 #include "core/utf8.h"
 #include "core/util.h"
 #include "text/text_int.h"
@@ -111,14 +112,10 @@ static void set_text(token *t, char *text)
 
 static int push(token_list *l, char *text, double a, double b)
 {
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 64;
-        token *t = realloc(l->t, (size_t)cap * sizeof *t);
-        if (!t)
-            return -1;
-        l->t = t;
-        l->cap = cap;
-    }
+    token *grown = kk_grow(l->t, l->n + 1, &l->cap, sizeof *grown, 64);
+    if (!grown)
+        return -1;
+    l->t = grown;
     token *t = &l->t[l->n++];
     t->start_s = a, t->end_s = b;
     set_text(t, text);

@@ -4,6 +4,7 @@
  *
  * Plain text with no control is not touched here: kokoro_speak then takes its usual path, so
  * that a control can only change what it marks. */
+#include "core/buf.h"
 #include "core/util.h"
 #include "text/numbers.h"
 #include "text/text_int.h"
@@ -50,14 +51,10 @@ kk_seg *kk_doc_open(kk_doc *d, float speed, float volume, const char *voice)
             return last;
         }
     }
-    if (d->n_segs == d->cap_segs) {
-        int cap = d->cap_segs ? d->cap_segs * 2 : 8;
-        kk_seg *g = realloc(d->segs, (size_t)cap * sizeof *g);
-        if (!g)
-            return NULL;
-        d->segs = g;
-        d->cap_segs = cap;
-    }
+    kk_seg *g = kk_grow(d->segs, d->n_segs + 1, &d->cap_segs, sizeof *g, 8);
+    if (!g)
+        return NULL;
+    d->segs = g;
     kk_seg *s = &d->segs[d->n_segs];
     memset(s, 0, sizeof *s);
     s->speed = speed;
@@ -108,14 +105,10 @@ int kk_doc_piece_src(kk_doc *d, int kind, const char *s, size_t n, const char *w
     size_t pl = prev ? strlen(prev->s) : 0;
     int prev_space = prev && pl && isspace((unsigned char)prev->s[pl - 1]);
     int first = !prev;
-    if (g->n_pieces == g->cap_pieces) {
-        int cap = g->cap_pieces ? g->cap_pieces * 2 : 4;
-        kk_piece *p = realloc(g->pieces, (size_t)cap * sizeof *p);
-        if (!p)
-            return -1;
-        g->pieces = p;
-        g->cap_pieces = cap;
-    }
+    kk_piece *grown = kk_grow(g->pieces, g->n_pieces + 1, &g->cap_pieces, sizeof *grown, 4);
+    if (!grown)
+        return -1;
+    g->pieces = grown;
     prev = NULL; /* may dangle after the realloc */
     kk_piece *p = &g->pieces[g->n_pieces];
     memset(p, 0, sizeof *p);

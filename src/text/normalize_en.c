@@ -1392,16 +1392,12 @@ kokoro_norm_options kokoro_norm_defaults(void)
 /* Notes that output from out_pos on was written for input [in_start, in_end). */
 static void map_add(norm *nm, kk_srcmap *map, size_t out_pos, size_t in_start, size_t in_end)
 {
-    if (map->n == map->cap) {
-        int cap = map->cap ? map->cap * 2 : 64;
-        kk_srcspan *s = realloc(map->s, (size_t)cap * sizeof *s);
-        if (!s) {
-            nm->oom = 1;
-            return;
-        }
-        map->s = s;
-        map->cap = cap;
+    kk_srcspan *s = kk_grow(map->s, map->n + 1, &map->cap, sizeof *s, 64);
+    if (!s) {
+        nm->oom = 1;
+        return;
     }
+    map->s = s;
     map->s[map->n++] = (kk_srcspan){(int)out_pos, (int)in_start, (int)in_end};
 }
 

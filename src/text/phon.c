@@ -15,14 +15,10 @@ void kk_phon_free(kk_phon *p)
 
 int kk_phon_add_word(kk_phon *p, const char *text, size_t n, int ph_start, int ph_end)
 {
-    if (p->n_words == p->cap_words) {
-        int cap = p->cap_words ? p->cap_words * 2 : 32;
-        kk_word *w = realloc(p->words, (size_t)cap * sizeof *w);
-        if (!w)
-            return -1;
-        p->words = w;
-        p->cap_words = cap;
-    }
+    kk_word *w = kk_grow(p->words, p->n_words + 1, &p->cap_words, sizeof *w, 32);
+    if (!w)
+        return -1;
+    p->words = w;
     char *copy = malloc(n + 1);
     if (!copy)
         return -1;

@@ -14,6 +14,7 @@
  * The dictionary (about 250 MB, memory-mapped) is loaded by the first Japanese text and shared
  * by all threads; a server that never reads Japanese never loads it. */
 #include "text/ja/ja.h"
+#include "core/buf.h"
 #include "core/util.h"
 
 #include <mecab.h>
@@ -317,13 +318,10 @@ static char *dupn(const char *s, size_t n)
 
 static int jwords_add(jwords *ws, char *surface, char *hira, int ctype)
 {
-    if (surface && hira && ws->n == ws->cap) {
-        int cap = ws->cap ? ws->cap * 2 : 64;
-        jword *w = realloc(ws->w, (size_t)cap * sizeof *w);
-        if (w) {
+    if (surface && hira) {
+        jword *w = kk_grow(ws->w, ws->n + 1, &ws->cap, sizeof *w, 64);
+        if (w)
             ws->w = w;
-            ws->cap = cap;
-        }
     }
     if (!surface || !hira || ws->n == ws->cap) {
         free(surface);

@@ -12,6 +12,7 @@
  * The phonemes keep only what the model's vocabulary has, as Kokoro's pipeline does when
  * it maps them to ids (Latin letters that are IPA letters pass, the others drop). */
 #include "text/zh/zh.h"
+#include "core/buf.h"
 #include "core/util.h"
 
 #include <pthread.h>
@@ -23,14 +24,10 @@
 
 int kk_zu_put(kk_zu *s, uint32_t c)
 {
-    if (s->n == s->cap) {
-        int cap = s->cap ? s->cap * 2 : 64;
-        uint32_t *p = realloc(s->c, (size_t)cap * sizeof *p);
-        if (!p)
-            return -1;
-        s->c = p;
-        s->cap = cap;
-    }
+    uint32_t *p = kk_grow(s->c, s->n + 1, &s->cap, sizeof *p, 64);
+    if (!p)
+        return -1;
+    s->c = p;
     s->c[s->n++] = c;
     return 0;
 }
@@ -77,14 +74,10 @@ int kk_zu_to_utf8(const uint32_t *c, int n, kk_buf *out)
 
 int kk_zi_pair(kk_zi *m, int a, int b)
 {
-    if (m->n + 2 > m->cap) {
-        int cap = m->cap ? m->cap * 2 : 128;
-        int *v = realloc(m->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return -1;
-        m->v = v;
-        m->cap = cap;
-    }
+    int *v = kk_grow(m->v, m->n + 2, &m->cap, sizeof *v, 128);
+    if (!v)
+        return -1;
+    m->v = v;
     m->v[m->n++] = a;
     m->v[m->n++] = b;
     return 0;
