@@ -90,10 +90,10 @@ class Server:
         # The sanitizer options come from the environment: the Makefile exports them (leaks
         # on); ASan's own defaults are the same on Linux when pytest runs alone.
         full_env = dict(os.environ)
-        # Under ASan a synthesis computes several times longer, and longer still on a loaded
-        # machine (make test runs two areas side by side): the default limit of 120 s of
-        # computing cut short sentences there (504). A test of the limit sets its own
-        # (--job-timeout wins over the environment).
+        # Under ASan the front end and the server run slower, and slower still on a loaded
+        # machine (make test runs two areas side by side); when the engine was sanitized too,
+        # the default limit of 120 s of computing cut short sentences there (504). A test of
+        # the limit sets its own (--job-timeout wins over the environment).
         if ASAN:
             full_env.setdefault("KOKORO_JOB_TIMEOUT", "900")
         # No probe listener unless a test asks for one (--probe-port wins): its default port,
