@@ -36,32 +36,44 @@ static void conv_ref(const float *w, const float *b, int in, int out, int k, int
         }
 }
 
-static void check_conv(kk_pool *p, int in, int out, int k, int stride, int dil, int T, int wino)
+/* One shape through the kernel (direct, Winograd or FFT) with each pool of threads, against
+ * one reference: the double-precision loop is most of this test's time (under qemu-aarch64,
+ * make test-arm64, minutes), so it runs once per shape. */
+static void check_conv(kk_pool *const *pools, int n_pools, int in, int out, int k, int stride,
+                       int dil, int T, int wino)
 {
     unsigned s = (unsigned)(in * 31 + k * 7 + dil + T);
     int pad = stride == 1 ? dil * (k - 1) / 2 : k / 2;
     int Tout = (T + 2 * pad - dil * (k - 1) - 1) / stride + 1;
     float *w = malloc(sizeof(float) * out * k * in), *b = malloc(sizeof(float) * out);
-    float *x = malloc(sizeof(float) * in * T), *y = calloc((size_t)out * Tout, sizeof(float));
+    float *x = malloc(sizeof(float) * in * T), *y = malloc(sizeof(float) * out * Tout);
     float *r = malloc(sizeof(float) * out * Tout), *u = NULL;
+    CHECK(w && b && x && y && r, "buffers");
     for (int i = 0; i < out * k * in; i++) w[i] = frand(&s) * 0.1f;
     for (int i = 0; i < out; i++) b[i] = frand(&s);
     for (int i = 0; i < in * T; i++) x[i] = frand(&s);
     conv_ref(w, b, in, out, k, stride, dil, pad, x, T, r, Tout);
-    int got;
-    if (wino == 2) {
-        got = kk_conv1d_fft(p, w, b, in, out, k, dil, x, T, y) == 0 ? T : -1;
-    } else if (wino) {
-        u = malloc(kk_wino_size(in, out, k) * sizeof *u);
-        CHECK(u != NULL, "winograd weights");
-        kk_wino_transform(p, w, in, out, k, u);
-        got = kk_conv1d_wino(p, u, w, b, in, out, k, dil, x, T, y) == 0 ? T : -1;
-    } else {
-        got = kk_conv1d(p, w, b, in, out, k, stride, dil, pad, x, T, y);
+    for (int pi = 0; pi < n_pools; pi++) {
+        kk_pool *p = pools[pi];
+        int got;
+        memset(y, 0, sizeof(float) * out * Tout);
+        if (wino == 2) {
+            got = kk_conv1d_fft(p, w, b, in, out, k, dil, x, T, y) == 0 ? T : -1;
+        } else if (wino) {
+            free(u);
+            u = malloc(kk_wino_size(in, out, k) * sizeof *u);
+            CHECK(u != NULL, "winograd weights");
+            kk_wino_transform(p, w, in, out, k, u);
+            got = kk_conv1d_wino(p, u, w, b, in, out, k, dil, x, T, y) == 0 ? T : -1;
+        } else {
+            got = kk_conv1d(p, w, b, in, out, k, stride, dil, pad, x, T, y);
+        }
+        double e = got == Tout ? check_rel_l2(y, r, (size_t)out * Tout) : 1;
+        CHECK(got == Tout && e < 2e-6,
+              "%s conv in %d out %d k %d stride %d dil %d T %d, %d thread(s): Tout %d/%d, rel err %.2e",
+              wino == 2 ? "fft" : wino ? "winograd" : "direct", in, out, k, stride, dil, T,
+              kk_pool_size(p), got, Tout, e);
     }
-    double e = got == Tout ? check_rel_l2(y, r, (size_t)out * Tout) : 1;
-    CHECK(got == Tout && e < 2e-6, "%s conv in %d out %d k %d stride %d dil %d T %d: Tout %d/%d, rel err %.2e",
-          wino == 2 ? "fft" : wino ? "winograd" : "direct", in, out, k, stride, dil, T, got, Tout, e);
     free(w), free(b), free(x), free(y), free(r), free(u);
 }
 
@@ -165,29 +177,28 @@ int main(int argc, char **argv)
     printf("test_ops: kernels %s (this CPU offers: %s)\n", kk_cpu_name(), paths);
     check_norms_lstm();
     kk_pool *pools[2] = {kk_pool_new(1), kk_pool_new(2)};
-    for (int pi = 0; pi < 2; pi++) {
-        kk_pool *p = pools[pi];
-        check_conv(p, 22, 256, 12, 6, 1, 601, 0); /* the generator's noise conv */
-        check_conv(p, 1, 1, 3, 2, 1, 50, 0);      /* F0_conv */
-        check_conv(p, 64, 48, 5, 1, 1, 700, 0);
+    {
+        check_conv(pools, 2, 22, 256, 12, 6, 1, 601, 0); /* the generator's noise conv */
+        check_conv(pools, 2, 1, 1, 3, 2, 1, 50, 0);      /* F0_conv */
+        check_conv(pools, 2, 64, 48, 5, 1, 1, 700, 0);
         static const int ks[3] = {3, 7, 11}, ds[3] = {1, 3, 5};
         for (int a = 0; a < 3; a++)
             for (int d = 0; d < 3; d++) {
-                check_conv(p, 32, 40, ks[a], 1, ds[d], 1500, 1);
-                check_conv(p, 16, 8, ks[a], 1, ds[d], 7, 1); /* shorter than the kernel */
+                check_conv(pools, 2, 32, 40, ks[a], 1, ds[d], 1500, 1);
+                check_conv(pools, 2, 16, 8, ks[a], 1, ds[d], 7, 1); /* shorter than the kernel */
             }
-        check_conv(p, 70, 70, 11, 1, 5, 3333, 1);
+        check_conv(pools, 2, 70, 70, 11, 1, 5, 3333, 1);
         /* the FFT (overlap-save) path: every tap count and dilation of the generator, rows
          * shorter than a window, not a multiple of it, and a phase longer than the others */
         for (int a = 1; a < 3; a++)
             for (int d = 0; d < 3; d++) {
-                check_conv(p, 32, 40, ks[a], 1, ds[d], 1500, 2);
-                check_conv(p, 16, 8, ks[a], 1, ds[d], 7, 2);
-                check_conv(p, 2, 2, ks[a], 1, ds[d], 1, 2);
+                check_conv(pools, 2, 32, 40, ks[a], 1, ds[d], 1500, 2);
+                check_conv(pools, 2, 16, 8, ks[a], 1, ds[d], 7, 2);
+                check_conv(pools, 2, 2, 2, ks[a], 1, ds[d], 1, 2);
             }
-        check_conv(p, 128, 128, 11, 1, 5, 9001, 2); /* the second stage's shape */
-        check_conv(p, 256, 256, 7, 1, 3, 2049, 2);  /* the first stage's (32-point windows) */
-        check_conv(p, 64, 64, 3, 1, 1, 999, 2);
+        check_conv(pools, 2, 128, 128, 11, 1, 5, 9001, 2); /* the second stage's shape */
+        check_conv(pools, 2, 256, 256, 7, 1, 3, 2049, 2);  /* the first stage's (32-point windows) */
+        check_conv(pools, 2, 64, 64, 3, 1, 1, 999, 2);
     }
     /* Snake: x + sin^2(a x)/a, against libm, including large arguments */
     unsigned s = 1;
