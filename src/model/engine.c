@@ -397,13 +397,28 @@ static int conv_strided(kokoro_state *st, const kk_conv *c, int stride, int pad,
     return *Tout < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
 }
 
-static void gelu_tanh(float *x, size_t n)
+typedef struct {
+    float *x;
+    size_t n;
+} gelu_job;
+
+/* GELU (tanh form) on the thread's share of the values. libm's tanhf (kept for its accuracy)
+ * costs about 10 ns a value, a million values for a 45-id sentence; on the calling thread
+ * alone the pool's others waited (ALBERT at 2 threads: 82-85 ms, now 78-80). */
+static void gelu_part(int i, int n, void *arg)
 {
+    const gelu_job *j = arg;
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+    for (size_t e = j->n * i / n, end = j->n * (i + 1) / n; e < end; e++) {
+        float v = j->x[e];
+        j->x[e] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
     }
+}
+
+static void gelu_tanh(kokoro_state *st, float *x, size_t n)
+{
+    gelu_job j = {x, n};
+    kk_pool_run(st->pool, gelu_part, &j);
 }
 
 /* ------------------------------------------------------------------ stages */
@@ -443,7 +458,7 @@ static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *
         for (size_t i = 0; i < (size_t)T * 768; i++) att[i] += h[i];
         kk_layernorm_rows(att, T, 768, m->attn_ln_g, m->attn_ln_b, 1e-12f);
         if (linear(st, &m->ffn, 4, att, T, f)) return KOKORO_E_NOMEM;
-        gelu_tanh(f, (size_t)T * 2048);
+        gelu_tanh(st, f, (size_t)T * 2048);
         if (linear(st, &m->ffn_out, 5, f, T, h)) return KOKORO_E_NOMEM;
         for (size_t i = 0; i < (size_t)T * 768; i++) h[i] += att[i];
         kk_layernorm_rows(h, T, 768, m->full_ln_g, m->full_ln_b, 1e-12f);

@@ -187,7 +187,7 @@ int kk_conv1d_fft_useful(int in, int out, int k, int T)
 {
     /* Where it pays: even channel counts (windows go in pairs), 7 or more taps, and enough
      * samples for the filters' spectra to be worth making. */
-    return in % 2 == 0 && out % 2 == 0 && k >= 7 && k <= 33 && T >= 8192;
+    return in % 2 == 0 && out % 2 == 0 && k >= 7 && k <= 33 && T >= 2048;
 }
 
 int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, int k, int dil,

@@ -186,16 +186,21 @@ typedef struct {
     int in, out, T;
 } linear_job;
 
+/* One thread's share of a linear layer: all rows of x, its share of the outputs (whole
+ * vectors of 16). BLAS packs the W it is given on every call, so when the threads split the
+ * rows instead, each packed all of W: with ALBERT's dozen tokens that packing was most of the
+ * work ("Hi." at 2 threads: ALBERT 53 ms, now 31; the 303-id bench paragraph 604 ms, now 557). */
 static void linear_part(int i, int n, void *arg)
 {
     linear_job *j = arg;
-    int t0 = j->T * i / n, t1 = j->T * (i + 1) / n;
-    if (t1 <= t0) return;
-    float *y = j->y + (size_t)t0 * j->out;
+    int o0 = j->out * i / n / 16 * 16;
+    int o1 = i == n - 1 ? j->out : j->out * (i + 1) / n / 16 * 16;
+    if (o1 <= o0) return;
     if (j->b)
-        for (int t = t0; t < t1; t++) memcpy(j->y + (size_t)t * j->out, j->b, (size_t)j->out * sizeof *y);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, j->out, j->in, 1.0f,
-                j->x + (size_t)t0 * j->in, j->in, j->W, j->in, j->b ? 1.0f : 0.0f, y, j->out);
+        for (int t = 0; t < j->T; t++)
+            memcpy(j->y + (size_t)t * j->out + o0, j->b + o0, (size_t)(o1 - o0) * sizeof *j->y);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->T, o1 - o0, j->in, 1.0f, j->x, j->in,
+                j->W + (size_t)o0 * j->in, j->in, j->b ? 1.0f : 0.0f, j->y + o0, j->out);
 }
 
 void kk_linear_rows(kk_pool *p, const float *W, const float *b, int in, int out, const float *x,
@@ -521,36 +526,52 @@ int kk_conv1d_wino(kk_pool *p, const float *u, const float *w, const float *b, i
     return j.failed ? -1 : 0;
 }
 
+typedef struct {
+    const float *w, *b, *x;
+    float *y, *cols;
+    int in, out, k, stride, pad, T, Tout;
+} convt_job;
+
+/* One thread's output channels [o0, o1) of a transposed convolution: its rows of
+ * cols[(o,j)][t] = sum_c w[c][o][j] x[c][t] (w read in place as the transpose of [in][out*k]),
+ * then each tap's row added into y at t * stride + j - pad. */
+static void convt_part(int i, int n, void *arg)
+{
+    convt_job *j = arg;
+    int o0 = j->out * i / n, o1 = j->out * (i + 1) / n, k = j->k, T = j->T;
+    if (o1 <= o0) return;
+    float *cols = j->cols + (size_t)o0 * k * T;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (o1 - o0) * k, T, j->in, 1.0f,
+                j->w + (size_t)o0 * k, j->out * k, j->x, T, 0.0f, cols, T);
+    for (int o = o0; o < o1; o++) {
+        float *r = j->y + (size_t)o * j->Tout;
+        float bv = j->b ? j->b[o] : 0.0f;
+        for (int t = 0; t < j->Tout; t++) r[t] = bv;
+        for (int tap = 0; tap < k; tap++) {
+            const float *cr = j->cols + ((size_t)o * k + tap) * T;
+            /* t * stride + tap - pad in [0, Tout) */
+            int t0 = tap < j->pad ? (j->pad - tap + j->stride - 1) / j->stride : 0;
+            int last = j->Tout - 1 - tap + j->pad;
+            if (last < 0) continue;
+            int t1 = last / j->stride + 1 < T ? last / j->stride + 1 : T;
+            for (int t = t0; t < t1; t++) r[t * j->stride + tap - j->pad] += cr[t];
+        }
+    }
+}
+
 int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
                int pad, int outpad, const float *x, int T, float *y)
 {
     int Tout = (T - 1) * stride - 2 * pad + k + outpad;
-    /* cols[(o,j)][t] = sum_c w[c][o][j] x[c][t]: one GEMM with A = w^T viewed [out*k][in] */
-    float *wt = malloc((size_t)out * k * in * sizeof *wt);
     float *cols = malloc((size_t)out * k * T * sizeof *cols);
-    if (!wt || !cols) {
-        free(wt);
-        free(cols);
-        return -1;
-    }
+    if (!cols) return -1;
     long cols_bytes = (long)((size_t)out * k * T * sizeof *cols);
     kk_pool_mem(p, cols_bytes); /* per frame: counted in KOKORO_FRAME_BYTES */
-    for (int c = 0; c < in; c++)
-        for (int ok = 0; ok < out * k; ok++) wt[(size_t)ok * in + c] = w[(size_t)c * out * k + ok];
-    kk_gemm(p, out * k, T, in, wt, in, x, T, cols, T, 0);
-    for (int o = 0; o < out; o++) {
-        float *r = y + (size_t)o * Tout;
-        float bv = b ? b[o] : 0.0f;
-        for (int t = 0; t < Tout; t++) r[t] = bv;
-        for (int j = 0; j < k; j++) {
-            const float *cr = cols + ((size_t)o * k + j) * T;
-            for (int t = 0; t < T; t++) {
-                int to = t * stride + j - pad;
-                if (to >= 0 && to < Tout) r[to] += cr[t];
-            }
-        }
-    }
-    free(wt);
+    convt_job j = {w, b, x, y, cols, in, out, k, stride, pad, T, Tout};
+    if (!p || (long)out * k * T * in < 200000)
+        convt_part(0, 1, &j);
+    else
+        kk_pool_run(p, convt_part, &j);
     free(cols);
     kk_pool_mem(p, -cols_bytes);
     return 0;

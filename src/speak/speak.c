@@ -341,7 +341,7 @@ static void edge_cuts(const speak_ctx *c, const kk_span *s, int is_last, size_t 
 /* A stream's first piece goes to the caller range by range as the engine vocodes it
  * (kokoro_synth_params.on_range), so that its first audio comes after a fraction of the
  * piece's work: the first range is about PROGRESSIVE_FIRST_FRAMES frames. */
-#define PROGRESSIVE_FIRST_FRAMES 24
+#define PROGRESSIVE_FIRST_FRAMES 12
 
 typedef struct {
     speak_ctx *c;

@@ -77,6 +77,42 @@ static void check_conv(kk_pool *const *pools, int n_pools, int in, int out, int 
     free(w), free(b), free(x), free(y), free(r), free(u);
 }
 
+/* Transposed convolution (the generator's upsamplers) against a plain loop:
+ * y[o][t*stride + j - pad] += w[c][o][j] x[c][t], plus the bias. */
+static void check_convt(kk_pool *const *pools, int n_pools, int in, int out, int k, int stride,
+                        int pad, int T)
+{
+    unsigned s = (unsigned)(in * 17 + k + T);
+    int Tout = (T - 1) * stride - 2 * pad + k;
+    float *w = malloc(sizeof(float) * in * out * k), *b = malloc(sizeof(float) * out);
+    float *x = malloc(sizeof(float) * in * T), *y = malloc(sizeof(float) * out * Tout);
+    double *r = calloc((size_t)out * Tout, sizeof *r);
+    float *rf = malloc(sizeof(float) * out * Tout);
+    CHECK(w && b && x && y && r && rf, "buffers");
+    for (int i = 0; i < in * out * k; i++) w[i] = frand(&s) * 0.1f;
+    for (int i = 0; i < out; i++) b[i] = frand(&s);
+    for (int i = 0; i < in * T; i++) x[i] = frand(&s);
+    for (int o = 0; o < out; o++) {
+        for (int t = 0; t < Tout; t++) r[(size_t)o * Tout + t] = b[o];
+        for (int c = 0; c < in; c++)
+            for (int j = 0; j < k; j++)
+                for (int t = 0; t < T; t++) {
+                    int to = t * stride + j - pad;
+                    if (to >= 0 && to < Tout)
+                        r[(size_t)o * Tout + to] += (double)w[((size_t)c * out + o) * k + j] * x[(size_t)c * T + t];
+                }
+    }
+    for (size_t i = 0; i < (size_t)out * Tout; i++) rf[i] = (float)r[i];
+    for (int pi = 0; pi < n_pools; pi++) {
+        memset(y, 0, sizeof(float) * out * Tout);
+        int rc = kk_convt1d(pools[pi], w, b, in, out, k, stride, pad, 0, x, T, y);
+        double e = rc == 0 ? check_rel_l2(y, rf, (size_t)out * Tout) : 1;
+        CHECK(rc == 0 && e < 2e-6, "transposed conv in %d out %d k %d stride %d pad %d T %d, %d thread(s): rel err %.2e",
+              in, out, k, stride, pad, T, kk_pool_size(pools[pi]), e);
+    }
+    free(w), free(b), free(x), free(y), free(r), free(rf);
+}
+
 /* LayerNorm, AdaIN, leaky ReLU and the LSTM cell against double-precision loops. */
 static void check_norms_lstm(void)
 {
@@ -199,6 +235,9 @@ int main(int argc, char **argv)
         check_conv(pools, 2, 128, 128, 11, 1, 5, 9001, 2); /* the second stage's shape */
         check_conv(pools, 2, 256, 256, 7, 1, 3, 2049, 2);  /* the first stage's (32-point windows) */
         check_conv(pools, 2, 64, 64, 3, 1, 1, 999, 2);
+        check_convt(pools, 2, 512, 256, 20, 10, 5, 42); /* ups.0 and ups.1 */
+        check_convt(pools, 2, 256, 128, 12, 6, 3, 840);
+        check_convt(pools, 2, 8, 5, 20, 10, 5, 1);     /* one input column */
     }
     /* Snake: x + sin^2(a x)/a, against libm, including large arguments */
     unsigned s = 1;
