@@ -158,13 +158,20 @@ typedef struct {
     float *C;
 } gemm_job;
 
+/* Thread i of n's share [*c0, *c1) of N columns, in whole vectors of 16. */
+static void share16(int N, int i, int n, int *c0, int *c1)
+{
+    int blocks = (N + 15) / 16;
+    int b0 = blocks * i / n, b1 = blocks * (i + 1) / n;
+    *c0 = b0 * 16;
+    *c1 = b1 * 16 < N ? b1 * 16 : N;
+}
+
 static void gemm_part(int i, int n, void *arg)
 {
     gemm_job *j = arg;
-    /* split N in multiples of 16 columns */
-    int blocks = (j->N + 15) / 16;
-    int b0 = blocks * i / n, b1 = blocks * (i + 1) / n;
-    int c0 = b0 * 16, c1 = b1 * 16 < j->N ? b1 * 16 : j->N;
+    int c0, c1;
+    share16(j->N, i, n, &c0, &c1);
     if (c1 <= c0) return;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->M, c1 - c0, j->K, 1.0f, j->A,
                 j->lda, j->B + c0, j->ldb, j->acc ? 1.0f : 0.0f, j->C + c0, j->ldc);
@@ -193,8 +200,8 @@ typedef struct {
 static void linear_part(int i, int n, void *arg)
 {
     linear_job *j = arg;
-    int o0 = j->out * i / n / 16 * 16;
-    int o1 = i == n - 1 ? j->out : j->out * (i + 1) / n / 16 * 16;
+    int o0, o1;
+    share16(j->out, i, n, &o0, &o1);
     if (o1 <= o0) return;
     if (j->b)
         for (int t = 0; t < j->T; t++)
