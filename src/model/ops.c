@@ -231,51 +231,75 @@ typedef struct {
 
 enum { CONV_BLOCK = 512 }; /* output columns per GEMM: the im2col block stays cache-sized */
 
+/* The im2col rows of output columns [t0, t0 + nb): col[(tap, c)][tt] = x[c][(t0 + tt) *
+ * stride + tap * dil + off], zero outside x. */
+static void im2col(const conv_job *j, int t0, int nb, float *col)
+{
+    for (int tap = 0; tap < j->k; tap++)
+        for (int c = 0; c < j->in; c++) {
+            float *dst = col + ((size_t)tap * j->in + c) * nb;
+            const float *src = j->x + (size_t)c * j->T;
+            int off = tap * j->dil + j->off;
+            if (j->stride == 1) {
+                int lo = -(t0 + off), hi = j->T - (t0 + off); /* valid tt in [lo, hi) */
+                if (lo < 0) lo = 0;
+                if (hi > nb) hi = nb;
+                if (hi < lo) hi = lo;
+                if (lo > nb) lo = hi = nb;
+                memset(dst, 0, (size_t)lo * sizeof *dst);
+                memcpy(dst + lo, src + t0 + off + lo, (size_t)(hi - lo) * sizeof *dst);
+                memset(dst + hi, 0, (size_t)(nb - hi) * sizeof *dst);
+            } else {
+                for (int tt = 0; tt < nb; tt++) {
+                    int ti = (t0 + tt) * j->stride + off;
+                    dst[tt] = ti >= 0 && ti < j->T ? src[ti] : 0.0f;
+                }
+            }
+        }
+}
+
+/* How many ranges of output channels each of `blocks` pieces of work is cut into, so that
+ * n threads get even shares: a short input has too few column blocks (or Winograd tiles) to
+ * go round, and one thread would do it all (the decoder's 1,024-channel convolutions over
+ * 85 frames ran on one core). A unit is then a block and a range of channels. */
+static int out_splits(int blocks, int n)
+{
+    return blocks % n == 0 || blocks >= 4 * n ? 1 : n;
+}
+
 /* Direct convolution: y[o][t] (+)= b[o] + sum_{tap,c} w[o][tap][c] x[c][t*stride + tap*dil + off].
- * Each thread takes whole column blocks: builds their im2col rows [(tap,c)][t] and runs one
- * GEMM with K = k*in, so all taps of the kernel are one product instead of k. */
+ * Each thread takes whole units (a column block, or a block's share of the output channels,
+ * see out_splits): builds the block's im2col rows [(tap,c)][t] and runs one GEMM with
+ * K = k*in, so all taps of the kernel are one product instead of k. */
 static void conv_part(int i, int n, void *arg)
 {
     conv_job *j = arg;
     int K = j->k * j->in;
-    int blocks = (j->Tout + CONV_BLOCK - 1) / CONV_BLOCK;
-    int b0 = blocks * i / n, b1 = blocks * (i + 1) / n;
-    if (b1 <= b0) return;
+    int blocks = (j->Tout + CONV_BLOCK - 1) / CONV_BLOCK, S = out_splits(blocks, n);
+    int u0 = blocks * S * i / n, u1 = blocks * S * (i + 1) / n;
+    if (u1 <= u0) return;
     float *col = malloc((size_t)K * CONV_BLOCK * sizeof *col);
     if (!col) {
         j->failed = 1;
         return;
     }
-    for (int bl = b0; bl < b1; bl++) {
+    for (int u = u0, built = -1; u < u1; u++) {
+        int bl = u / S, o0, o1;
         int t0 = bl * CONV_BLOCK, nb = j->Tout - t0 < CONV_BLOCK ? j->Tout - t0 : CONV_BLOCK;
-        for (int tap = 0; tap < j->k; tap++)
-            for (int c = 0; c < j->in; c++) {
-                float *dst = col + ((size_t)tap * j->in + c) * nb;
-                const float *src = j->x + (size_t)c * j->T;
-                int off = tap * j->dil + j->off;
-                if (j->stride == 1) {
-                    int lo = -(t0 + off), hi = j->T - (t0 + off); /* valid tt in [lo, hi) */
-                    if (lo < 0) lo = 0;
-                    if (hi > nb) hi = nb;
-                    if (hi < lo) hi = lo;
-                    if (lo > nb) lo = hi = nb;
-                    memset(dst, 0, (size_t)lo * sizeof *dst);
-                    memcpy(dst + lo, src + t0 + off + lo, (size_t)(hi - lo) * sizeof *dst);
-                    memset(dst + hi, 0, (size_t)(nb - hi) * sizeof *dst);
-                } else {
-                    for (int tt = 0; tt < nb; tt++) {
-                        int ti = (t0 + tt) * j->stride + off;
-                        dst[tt] = ti >= 0 && ti < j->T ? src[ti] : 0.0f;
-                    }
-                }
-            }
+        share16(j->out, u % S, S, &o0, &o1);
+        if (o1 <= o0) continue;
+        if (bl != built) {
+            im2col(j, t0, nb, col);
+            built = bl;
+        }
         if (!j->accumulate)
-            for (int o = 0; o < j->out; o++) {
+            for (int o = o0; o < o1; o++) {
                 float bv = j->b ? j->b[o] : 0.0f, *r = j->y + (size_t)o * j->Tout + t0;
                 for (int tt = 0; tt < nb; tt++) r[tt] = bv;
             }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->out, nb, K, 1.0f, j->w, K, col,
-                    nb, 1.0f, j->y + t0, j->Tout);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o1 - o0, nb, K, 1.0f,
+                    j->w + (size_t)o0 * K, K, col, nb, 1.0f, j->y + (size_t)o0 * j->Tout + t0,
+                    j->Tout);
     }
     free(col);
 }
@@ -386,36 +410,46 @@ typedef struct {
 
 enum { WINO_BLOCK = 256 }; /* tiles (4 outputs each) per GEMM */
 
-static void wino_item(wino_job *j, int item, float *V, float *M, float *Yb)
+/* Output channels [o0, o1) of item `item`: for each group of three taps, the block's input
+ * transform V (kept from the last call when it was this item's single group, *v_item), six
+ * GEMMs with those channels' rows of U, the output transform; then the outputs are added
+ * into y. */
+static void wino_item(wino_job *j, int item, int o0, int o1, int *v_item, float *V, float *M,
+                      float *Yb)
 {
     const int p = j->item_phase[item], q0 = j->item_q0[item], nb = j->item_nb[item];
-    const int in = j->in, out = j->out, d = j->dil, T = j->T;
-    const size_t sv = (size_t)in * WINO_BLOCK, sm = (size_t)out * WINO_BLOCK;
-    memset(Yb, 0, (size_t)out * 4 * WINO_BLOCK * sizeof *Yb);
+    const int in = j->in, out = j->out, no = o1 - o0, d = j->dil, T = j->T;
+    const size_t sv = (size_t)in * WINO_BLOCK, sm = (size_t)no * WINO_BLOCK;
+    memset(Yb, 0, (size_t)no * 4 * WINO_BLOCK * sizeof *Yb);
     for (int g = 0; g < j->groups; g++) {
-        int sg = 3 * g - j->half + j->padl;
-        for (int c = 0; c < in; c++) {
-            const float *R = j->rows + ((size_t)p * in + c) * 4 * j->rowlen;
-            const float *z[6];
-            for (int m = 0; m < 6; m++) z[m] = R + ((m + sg) % 4) * j->rowlen + q0 + (m + sg) / 4;
-            float *v = V + (size_t)c * WINO_BLOCK;
-            kk_kern->wino_in(v, v + sv, v + 2 * sv, v + 3 * sv, v + 4 * sv, v + 5 * sv, z[0],
-                             z[1], z[2], z[3], z[4], z[5], nb);
+        float *Vg = V;
+        if (*v_item != item || j->groups > 1) {
+            int sg = 3 * g - j->half + j->padl;
+            for (int c = 0; c < in; c++) {
+                const float *R = j->rows + ((size_t)p * in + c) * 4 * j->rowlen;
+                const float *z[6];
+                for (int m = 0; m < 6; m++)
+                    z[m] = R + ((m + sg) % 4) * j->rowlen + q0 + (m + sg) / 4;
+                float *v = Vg + (size_t)c * WINO_BLOCK;
+                kk_kern->wino_in(v, v + sv, v + 2 * sv, v + 3 * sv, v + 4 * sv, v + 5 * sv,
+                                 z[0], z[1], z[2], z[3], z[4], z[5], nb);
+            }
         }
         for (int xi = 0; xi < 6; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nb, in, 1.0f,
-                        j->u + ((size_t)g * 6 + xi) * out * in, in, V + xi * sv, WINO_BLOCK, 0.0f,
-                        M + xi * sm, WINO_BLOCK);
-        for (int o = 0; o < out; o++) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, no, nb, in, 1.0f,
+                        j->u + (((size_t)g * 6 + xi) * out + o0) * in, in, Vg + xi * sv,
+                        WINO_BLOCK, 0.0f, M + xi * sm, WINO_BLOCK);
+        for (int o = 0; o < no; o++) {
             const float *m = M + (size_t)o * WINO_BLOCK;
             float *yb = Yb + (size_t)o * 4 * WINO_BLOCK;
             kk_kern->wino_out(yb, yb + WINO_BLOCK, yb + 2 * WINO_BLOCK, yb + 3 * WINO_BLOCK, m,
                               m + sm, m + 2 * sm, m + 3 * sm, m + 4 * sm, m + 5 * sm, nb);
         }
     }
+    *v_item = item;
     /* scatter the block's outputs back to their positions p + d*(4q + e) */
-    for (int o = 0; o < out; o++) {
-        float *yr = j->y + (size_t)o * T;
+    for (int o = 0; o < no; o++) {
+        float *yr = j->y + (size_t)(o0 + o) * T;
         const float *yb = Yb + (size_t)o * 4 * WINO_BLOCK;
         for (int tt = 0; tt < nb; tt++)
             for (int e = 0; e < 4; e++) {
@@ -425,16 +459,25 @@ static void wino_item(wino_job *j, int item, float *V, float *M, float *Yb)
     }
 }
 
+/* Thread i of n: its units (an item, or an item's share of the output channels when the
+ * items are too few to share out evenly, see out_splits). */
 static void wino_part(int i, int n, void *arg)
 {
     wino_job *j = arg;
-    int a = j->n_items * i / n, b = j->n_items * (i + 1) / n;
+    int S = out_splits(j->n_items, n), units = j->n_items * S;
+    int a = units * i / n, b = units * (i + 1) / n;
     if (b <= a) return;
+    int rows = S == 1 ? j->out : ((j->out + 15) / 16 + S - 1) / S * 16;
+    if (rows > j->out) rows = j->out;
     float *V = malloc((size_t)6 * j->in * WINO_BLOCK * sizeof *V);
-    float *M = malloc((size_t)6 * j->out * WINO_BLOCK * sizeof *M);
-    float *Yb = malloc((size_t)4 * j->out * WINO_BLOCK * sizeof *Yb);
+    float *M = malloc((size_t)6 * rows * WINO_BLOCK * sizeof *M);
+    float *Yb = malloc((size_t)4 * rows * WINO_BLOCK * sizeof *Yb);
     if (V && M && Yb)
-        for (int it = a; it < b; it++) wino_item(j, it, V, M, Yb);
+        for (int u = a, v_item = -1; u < b; u++) {
+            int o0, o1;
+            share16(j->out, u % S, S, &o0, &o1);
+            if (o1 > o0) wino_item(j, u / S, o0, o1, &v_item, V, M, Yb);
+        }
     else
         j->failed = 1;
     free(V);

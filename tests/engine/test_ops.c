@@ -217,6 +217,12 @@ int main(int argc, char **argv)
         check_conv(pools, 2, 22, 256, 12, 6, 1, 601, 0); /* the generator's noise conv */
         check_conv(pools, 2, 1, 1, 3, 2, 1, 50, 0);      /* F0_conv */
         check_conv(pools, 2, 64, 48, 5, 1, 1, 700, 0);
+        /* too few column blocks or tiles for the threads: they share the output channels
+         * (one block, three blocks; one Winograd item with one and with three tap groups) */
+        check_conv(pools, 2, 96, 72, 3, 1, 1, 85, 0);
+        check_conv(pools, 2, 40, 36, 3, 1, 1, 1100, 0);
+        check_conv(pools, 2, 48, 72, 3, 1, 1, 200, 1);
+        check_conv(pools, 2, 48, 72, 11, 1, 1, 200, 1);
         static const int ks[3] = {3, 7, 11}, ds[3] = {1, 3, 5};
         for (int a = 0; a < 3; a++)
             for (int d = 0; d < 3; d++) {
