@@ -402,17 +402,14 @@ typedef struct {
     size_t n;
 } gelu_job;
 
-/* GELU (tanh form) on the thread's share of the values. libm's tanhf (kept for its accuracy)
- * costs about 10 ns a value, a million values for a 45-id sentence; on the calling thread
- * alone the pool's others waited (ALBERT at 2 threads: 82-85 ms, now 78-80). */
+/* GELU (tanh form) on the thread's share of the values, with the back end's vectorised e^x:
+ * libm's tanhf cost about 10 ns a value, a million values for a 45-id sentence (ALBERT of a
+ * 29-id piece at 2 threads: 8 ms of GELU, now about 1). */
 static void gelu_part(int i, int n, void *arg)
 {
     const gelu_job *j = arg;
-    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    for (size_t e = j->n * i / n, end = j->n * (i + 1) / n; e < end; e++) {
-        float v = j->x[e];
-        j->x[e] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
-    }
+    size_t a = j->n * i / n, b = j->n * (i + 1) / n;
+    kk_kern->gelu(j->x + a, b - a);
 }
 
 static void gelu_tanh(kokoro_state *st, float *x, size_t n)
@@ -563,6 +560,78 @@ static double rng_normal(normal_rng *g)
     return r * cos(a);
 }
 
+/* The harmonic source's samples [s0, s1) and the STFT frames [f0, f1) of it, for the pool. */
+typedef struct {
+    const kokoro_model *m;
+    const float *f0, *noise;
+    const double *cum, *rf;
+    float *src, *har;
+    int F2, L, nfr;
+    double noise_w; /* sqrt(sum of src_w^2): the nine harmonics' noises summed in one */
+} source_job;
+
+static void source_part(int i, int n, void *arg)
+{
+    const source_job *j = arg;
+    const kokoro_model *m = j->m;
+    const int up = 300, F2 = j->F2;
+    for (int s = (int)((long)j->L * i / n), end = (int)((long)j->L * (i + 1) / n); s < end; s++) {
+        double srcpos = (s + 0.5) / up - 0.5;
+        if (srcpos < 0) srcpos = 0;
+        int i0 = (int)srcpos;
+        if (i0 > F2 - 1) i0 = F2 - 1;
+        int i1 = i0 + 1 < F2 ? i0 + 1 : F2 - 1;
+        double w = srcpos - i0;
+        int voiced = j->f0[s / up] > 10.0f;
+        double acc = m->src_b;
+        if (voiced)
+            for (int h = 0; h < 9; h++) {
+                double c0 = j->cum[(size_t)h * F2 + i0];
+                double r1 = i1 != i0 ? j->rf[(size_t)h * F2 + i1] : 0.0;
+                double ph = up * c0 + up * w * r1;
+                ph -= floor(ph);
+                acc += m->src_w[h] * (0.1 * sin(2.0 * M_PI * ph));
+            }
+        if (j->noise) acc += (voiced ? 0.003 : 0.1 / 3.0) * j->noise_w * j->noise[s];
+        j->src[s] = (float)tanh(acc);
+    }
+}
+
+/* STFT: n_fft 20, hop 5, periodic Hann, centred with reflect padding; frames split over the
+ * pool. */
+static void stft_part(int i, int n, void *arg)
+{
+    const source_job *j = arg;
+    const int L = j->L, nfr = j->nfr;
+    double cs[11][20], sn[11][20];
+    for (int k = 0; k <= 10; k++)
+        for (int t = 0; t < 20; t++) {
+            double ang = 2.0 * M_PI * k * t / 20.0;
+            cs[k][t] = cos(ang);
+            sn[k][t] = sin(ang);
+        }
+    for (int fr = (int)((long)nfr * i / n), end = (int)((long)nfr * (i + 1) / n); fr < end; fr++) {
+        float seg[20];
+        for (int t = 0; t < 20; t++) {
+            int idx = fr * 5 + t - 10;
+            if (idx < 0) idx = -idx;
+            if (idx >= L) idx = 2 * (L - 1) - idx;
+            if (idx < 0) idx = 0;
+            seg[t] = j->src[idx] * j->m->window[t];
+        }
+        for (int k = 0; k <= 10; k++) {
+            double re = 0, im = 0;
+            for (int t = 0; t < 20; t++) {
+                re += seg[t] * cs[k][t];
+                im -= seg[t] * sn[k][t];
+            }
+            if (k == 0 || k == 10) im = 0.0; /* exactly real: keeps atan2 at 0 or +pi */
+            j->har[(size_t)k * nfr + fr] = (float)sqrt(re * re + im * im);
+            j->har[(size_t)(11 + k) * nfr + fr] = (float)atan2(im, re);
+        }
+    }
+}
+
 /* Harmonic source (SineGen + Linear + tanh) and its STFT: f0 [F2] -> har [22][L/5 + 1]. */
 static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
                        const kokoro_synth_params *p, float *har)
@@ -570,7 +639,7 @@ static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
     size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     const int up = 300, L = F2 * up, nfr = L / 5 + 1;
-    float *src = A(a, (size_t)L);
+    float *src = A(a, (size_t)L), *noise = p->zero_noise ? NULL : A(a, (size_t)L);
     double *cum = (double *)A(a, 2 * (size_t)F2 * 9); /* frac of cumulative phase, per harmonic */
     double *rf = (double *)A(a, 2 * (size_t)F2 * 9);  /* frac(f0 * h / sr), per harmonic */
     if (a->oom) return KOKORO_E_NOMEM;
@@ -588,95 +657,77 @@ static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
             cum[(size_t)h * F2 + j] = c;
         }
     }
-    normal_rng noise = {p->noise_seed * 0x9E3779B97F4A7C15ULL + 1, 0.0, 0};
-    for (int i = 0; i < L; i++) {
-        double srcpos = (i + 0.5) / up - 0.5;
-        if (srcpos < 0) srcpos = 0;
-        int i0 = (int)srcpos;
-        if (i0 > F2 - 1) i0 = F2 - 1;
-        int i1 = i0 + 1 < F2 ? i0 + 1 : F2 - 1;
-        double w = srcpos - i0;
-        float f0i = f0[i / up];
-        int voiced = f0i > 10.0f;
-        double acc = m->src_b;
-        for (int h = 0; h < 9; h++) {
-            double c0 = cum[(size_t)h * F2 + i0];
-            double r1 = i1 != i0 ? rf[(size_t)h * F2 + i1] : 0.0;
-            double ph = up * c0 + up * w * r1;
-            ph -= floor(ph);
-            double sine = voiced ? 0.1 * sin(2.0 * M_PI * ph) : 0.0;
-            if (!p->zero_noise) sine += (voiced ? 0.003 : 0.1 / 3.0) * rng_normal(&noise);
-            acc += m->src_w[h] * sine;
-        }
-        src[i] = (float)tanh(acc);
+    /* Each harmonic carries its own Gaussian noise of the same level, and the Linear layer
+     * sums them: that sum is one Gaussian of deviation level * sqrt(sum of w^2), drawn once
+     * per sample (in order, from the seed) instead of nine times. */
+    source_job j = {m, f0, noise, cum, rf, src, har, F2, L, nfr, 0.0};
+    if (noise) {
+        normal_rng g = {p->noise_seed * 0x9E3779B97F4A7C15ULL + 1, 0.0, 0};
+        for (int i = 0; i < L; i++) noise[i] = (float)rng_normal(&g);
+        for (int h = 0; h < 9; h++) j.noise_w += (double)m->src_w[h] * m->src_w[h];
+        j.noise_w = sqrt(j.noise_w);
     }
+    kk_pool_run(st->pool, source_part, &j);
     keep(st, "source", src, L, 1);
-    /* STFT: n_fft 20, hop 5, periodic Hann, centred with reflect padding. */
-    double cs[11][20], sn[11][20];
-    for (int k = 0; k <= 10; k++)
-        for (int n = 0; n < 20; n++) {
-            double ang = 2.0 * M_PI * k * n / 20.0;
-            cs[k][n] = cos(ang);
-            sn[k][n] = sin(ang);
-        }
-    for (int fr = 0; fr < nfr; fr++) {
-        float seg[20];
-        for (int n = 0; n < 20; n++) {
-            int idx = fr * 5 + n - 10;
-            if (idx < 0) idx = -idx;
-            if (idx >= L) idx = 2 * (L - 1) - idx;
-            if (idx < 0) idx = 0;
-            seg[n] = src[idx] * m->window[n];
-        }
-        for (int k = 0; k <= 10; k++) {
-            double re = 0, im = 0;
-            for (int n = 0; n < 20; n++) {
-                re += seg[n] * cs[k][n];
-                im -= seg[n] * sn[k][n];
-            }
-            if (k == 0 || k == 10) im = 0.0; /* exactly real: keeps atan2 at 0 or +pi */
-            har[(size_t)k * nfr + fr] = (float)sqrt(re * re + im * im);
-            har[(size_t)(11 + k) * nfr + fr] = (float)atan2(im, re);
-        }
-    }
+    kk_pool_run(st->pool, stft_part, &j);
     arena_pop(a, mark);
     return KOKORO_OK;
 }
 
-/* Inverse STFT of conv_post output x [22][nfr] -> audio [5*(nfr-1)]. */
-static int istft(const kokoro_model *m, arena *a, const float *x, int nfr, float *audio)
+/* One frame's windowed inverse DFT, for the pool: frames [f0, f1) -> seg [nfr][20]. */
+typedef struct {
+    const float *x, *window;
+    float *seg;
+    int nfr;
+} istft_job;
+
+static void istft_part(int i, int n, void *arg)
 {
-    size_t mark = arena_mark(a);
-    int Lp = 5 * (nfr - 1) + 20;
-    float *acc = A(a, (size_t)Lp), *wsum = A(a, (size_t)Lp);
-    if (a->oom) return KOKORO_E_NOMEM;
-    memset(acc, 0, (size_t)Lp * sizeof *acc);
-    memset(wsum, 0, (size_t)Lp * sizeof *wsum);
+    const istft_job *j = arg;
+    const int nfr = j->nfr;
     double cs[20], sn[20];
-    for (int n = 0; n < 20; n++) {
-        cs[n] = cos(2.0 * M_PI * n / 20.0);
-        sn[n] = sin(2.0 * M_PI * n / 20.0);
+    for (int t = 0; t < 20; t++) {
+        cs[t] = cos(2.0 * M_PI * t / 20.0);
+        sn[t] = sin(2.0 * M_PI * t / 20.0);
     }
-    for (int fr = 0; fr < nfr; fr++) {
+    for (int fr = (int)((long)nfr * i / n), end = (int)((long)nfr * (i + 1) / n); fr < end; fr++) {
         double re[11], im[11];
         for (int k = 0; k <= 10; k++) {
-            double mag = exp((double)x[(size_t)k * nfr + fr]);
-            double ph = sin((double)x[(size_t)(11 + k) * nfr + fr]);
+            double mag = exp((double)j->x[(size_t)k * nfr + fr]);
+            double ph = sin((double)j->x[(size_t)(11 + k) * nfr + fr]);
             re[k] = mag * cos(ph);
             im[k] = mag * sin(ph);
         }
-        for (int n = 0; n < 20; n++) {
+        for (int t = 0; t < 20; t++) {
             /* real inverse DFT (C2R: imaginary parts of DC and Nyquist ignored) */
-            double v = re[0] + re[10] * ((n & 1) ? -1.0 : 1.0);
+            double v = re[0] + re[10] * ((t & 1) ? -1.0 : 1.0);
             for (int k = 1; k < 10; k++) {
-                int idx = (k * n) % 20;
+                int idx = (k * t) % 20;
                 v += 2.0 * (re[k] * cs[idx] - im[k] * sn[idx]);
             }
-            v /= 20.0;
-            acc[fr * 5 + n] += (float)(v * m->window[n]);
-            wsum[fr * 5 + n] += m->window[n] * m->window[n];
+            j->seg[(size_t)fr * 20 + t] = (float)(v / 20.0 * j->window[t]);
         }
     }
+}
+
+/* Inverse STFT of conv_post output x [22][nfr] -> audio [5*(nfr-1)]: the frames on the pool,
+ * then their overlap-add in order. */
+static int istft(kokoro_state *st, arena *a, const float *x, int nfr, float *audio)
+{
+    const kokoro_model *m = st->m;
+    size_t mark = arena_mark(a);
+    int Lp = 5 * (nfr - 1) + 20;
+    float *acc = A(a, (size_t)Lp), *wsum = A(a, (size_t)Lp), *seg = A(a, (size_t)nfr * 20);
+    if (a->oom) return KOKORO_E_NOMEM;
+    memset(acc, 0, (size_t)Lp * sizeof *acc);
+    memset(wsum, 0, (size_t)Lp * sizeof *wsum);
+    istft_job j = {x, m->window, seg, nfr};
+    kk_pool_run(st->pool, istft_part, &j);
+    for (int fr = 0; fr < nfr; fr++)
+        for (int t = 0; t < 20; t++) {
+            acc[fr * 5 + t] += seg[(size_t)fr * 20 + t];
+            wsum[fr * 5 + t] += m->window[t] * m->window[t];
+        }
     int L = 5 * (nfr - 1);
     for (int i = 0; i < L; i++) {
         float w = wsum[i + 10];
@@ -797,7 +848,7 @@ static int generate(kokoro_state *st, arena *a, float *x1, const float *har, int
         if (keep_tensors) keep(st, "gen_pre", post, 22, nfr);
         double t1 = kk_now();
         st->stage_s[4] += t1 - t0;
-        rc = istft(st->m, a, post, nfr, out);
+        rc = istft(st, a, post, nfr, out);
         st->stage_s[5] += kk_now() - t1;
     }
     arena_pop(a, mark);

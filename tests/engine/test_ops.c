@@ -267,6 +267,27 @@ int main(int argc, char **argv)
     maxd = 0;
     for (int i = 0; i < 3 * 1001; i++) maxd = fmax(maxd, fabs(in[i] - fused[i]));
     CHECK(maxd < 1e-4, "adain+snake fused vs separate: max abs diff %.2e", maxd);
+    /* GELU (tanh form) against double precision, over ALBERT's range and past it, where the
+     * vectorised e^x clamps. The float argument u of e^(-2u) carries rounding of about an ulp
+     * of u, which e^x turns into a relative error of that size: the bar grows with |u|. */
+    {
+        enum { NG = 20001 };
+        static float g[NG];
+        for (int i = 0; i < NG; i++) g[i] = -60.0f + 120.0f * (float)i / (NG - 1);
+        g[NG / 2] = 0.0f;
+        kk_kern->gelu(g, NG);
+        double worst = 0, at = 0;
+        for (int i = 0; i < NG; i++) {
+            double v = i == NG / 2 ? 0.0 : (double)(-60.0f + 120.0f * (float)i / (NG - 1));
+            /* 0.5 v (1 + tanh u) = v / (1 + e^(-2u)), the latter exact in the negative tail */
+            double u2 = 2.0 * 0.7978845608028654 * (v + 0.044715 * v * v * v);
+            double r = v / (1.0 + exp(-u2));
+            double e = fabs(g[i] - r) / fmax(fabs(r), 1e-6) / (2.0 + fmin(fabs(u2), 88.0));
+            if (e > worst) worst = e, at = v;
+        }
+        CHECK(worst < 2e-7 && g[NG / 2] == 0.0f,
+              "gelu: worst relative error %.2e x (2 + |2u|) at %g", worst, at);
+    }
     kk_pool_free(pools[0]);
     kk_pool_free(pools[1]);
     return check_done("test_ops");

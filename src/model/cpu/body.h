@@ -127,6 +127,37 @@ static void KK_FN(layernorm)(float *restrict r, int C, const float *restrict g,
     }
 }
 
+/* e^x, vectorisable: x = n ln2 + r with |r| <= ln2 / 2, a degree-7 polynomial for e^r
+ * (relative error below 2e-7), 2^n put in the exponent bits. x is clamped to [-87, 88], where
+ * 2^n stays a normal float: e^x of a larger |x| is not needed here (gelu). */
+static inline float KK_FN(expf_v)(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union {
+        int i;
+        float f;
+    } e = {.i = ((int)n + 127) << 23};
+    return p * e.f;
+}
+
+static void KK_FN(gelu)(float *restrict x, size_t n)
+{
+    const float k2 = -2.0f * 0.7978845608028654f; /* -2 sqrt(2/pi) */
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = v / (1.0f + KK_FN(expf_v)(k2 * (v + 0.044715f * v * v * v)));
+    }
+}
+
 static inline float KK_FN(sigm)(float v) { return 1.0f / (1.0f + expf(-v)); }
 
 /* expf and tanhf stay libm's (exact to an ulp) in every back end: the LSTMs run a few hundred
@@ -294,5 +325,5 @@ static void KK_FN(fft_scatter)(float *restrict y1, float *restrict y2, const flo
         variant_name, KK_FN(wino_in), KK_FN(wino_out), KK_FN(row_stats), KK_FN(norm_affine),   \
             KK_FN(snake), KK_FN(affine_snake), KK_FN(leaky_relu), KK_FN(layernorm),            \
             KK_FN(lstm_cell), KK_FN(fft_rows), KK_FN(wspec_row), KK_FN(fft_gather),            \
-            KK_FN(fft_split), KK_FN(fft_merge), KK_FN(fft_scatter)                             \
+            KK_FN(fft_split), KK_FN(fft_merge), KK_FN(fft_scatter), KK_FN(gelu)                \
     }
