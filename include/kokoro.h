@@ -111,7 +111,7 @@ typedef struct {
                               * 0 = KOKORO_MAX_FRAMES, negative = no limit (tools, tests) */
     /* Progressive output, for streams. With on_range set, the text stages and the decoder run
      * over the whole utterance, then the generator over consecutive ranges of frames cut
-     * between words (the first of about first_frames frames, each next one twice as long),
+     * between words (the first two of about first_frames frames, each next one twice as long),
      * and each range's samples go to on_range as soon as they are made, in order, cross-faded
      * at the cuts. *audio is then NULL and *n_samples the total handed over; the durations
      * are known before the first call. A nonzero return from on_range cancels the synthesis.

@@ -893,7 +893,7 @@ static int vocode_ranges(kokoro_state *st, arena *a, const float *x1, const floa
     int from = 0, want = p->first_frames > 0 ? p->first_frames : F;
     while (from < F && rc == KOKORO_OK) {
         int to = range_end(st->durations, tok, st->n_durations, from, want, F);
-        want *= 2;
+        if (from > 0) want *= 2; /* the second range as short as the first: it must come before the first one has played */
         int lo = from - RANGE_CONTEXT < 0 ? 0 : from - RANGE_CONTEXT;
         int hi = to + RANGE_CONTEXT > F ? F : to + RANGE_CONTEXT, Fs = hi - lo;
         int nfs = 120 * Fs + 1, nfr = 120 * F + 1;
