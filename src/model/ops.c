@@ -422,7 +422,6 @@ static void wino_item(wino_job *j, int item, int o0, int o1, int *v_item, float 
     const size_t sv = (size_t)in * WINO_BLOCK, sm = (size_t)no * WINO_BLOCK;
     memset(Yb, 0, (size_t)no * 4 * WINO_BLOCK * sizeof *Yb);
     for (int g = 0; g < j->groups; g++) {
-        float *Vg = V;
         if (*v_item != item || j->groups > 1) {
             int sg = 3 * g - j->half + j->padl;
             for (int c = 0; c < in; c++) {
@@ -430,14 +429,14 @@ static void wino_item(wino_job *j, int item, int o0, int o1, int *v_item, float 
                 const float *z[6];
                 for (int m = 0; m < 6; m++)
                     z[m] = R + ((m + sg) % 4) * j->rowlen + q0 + (m + sg) / 4;
-                float *v = Vg + (size_t)c * WINO_BLOCK;
+                float *v = V + (size_t)c * WINO_BLOCK;
                 kk_kern->wino_in(v, v + sv, v + 2 * sv, v + 3 * sv, v + 4 * sv, v + 5 * sv,
                                  z[0], z[1], z[2], z[3], z[4], z[5], nb);
             }
         }
         for (int xi = 0; xi < 6; xi++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, no, nb, in, 1.0f,
-                        j->u + (((size_t)g * 6 + xi) * out + o0) * in, in, Vg + xi * sv,
+                        j->u + (((size_t)g * 6 + xi) * out + o0) * in, in, V + xi * sv,
                         WINO_BLOCK, 0.0f, M + xi * sm, WINO_BLOCK);
         for (int o = 0; o < no; o++) {
             const float *m = M + (size_t)o * WINO_BLOCK;
