@@ -213,7 +213,14 @@ static int espeak_phonemize(void *state, const kk_dicts *d, const kk_lang *lang,
             script = cls;
             letters = 1;
         }
-        if (cls == CH_NATIVE || cls == CH_LATIN || cls == CH_NEUTRAL)
+        int dash = cp == '-' && cur.n &&
+                   (cur.p[cur.n - 1] == '-' || (cur.n > 1 && cur.p[cur.n - 1] == ' ' &&
+                                                cur.p[cur.n - 2] == '-'));
+        if (dash) /* a run of hyphens is a dash: one stays, the rest are spaces; three or more
+                   * before Devanagari make libespeak-ng 1.51 read address 0xb in every voice
+                   * (found by fuzzing, 2026-12-01) */
+            rc = kk_buf_putc(&cur, ' ') < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
+        else if (cls == CH_NATIVE || cls == CH_LATIN || cls == CH_NEUTRAL)
             rc = kk_buf_put(&cur, text + i, (size_t)l) < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
         else /* spaces, control characters, invalid bytes, other scripts, symbols */
             rc = kk_buf_putc(&cur, ' ') < 0 ? KOKORO_E_NOMEM : KOKORO_OK;

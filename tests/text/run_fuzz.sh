@@ -41,6 +41,11 @@ for i, w in enumerate(["ŉß", "ǅß", "ĸß", "þß", "ſß", "ƒß ǈß Ɠa", 
     put("spell-%d" % i, 8, w.encode())
     put("spell-%d-es" % i, 4, w.encode())
     put("spell-%d-hi" % i, 6, w.encode())
+# Hyphen runs before Devanagari: libespeak-ng read address 0xb (SEGV) on 3, 5 and 71 hyphens
+# in every voice (the text fuzzer, 2026-12-01).
+for n in (3, 5, 71):
+    put("dashes-%d-hi" % n, 6, ("-" * n + "आप क").encode())
+    put("dashes-%d-es" % n, 4, ("-" * n + "आप क").encode())
 PY
 
 # Seeds of one language each (no language byte: KOKORO_FUZZ_LANG fixes it).
@@ -54,7 +59,8 @@ text = {
     "it": "Oggi il tempo è molto bello in città; perché no? Così, più, 3,50 €.",
     "pt-br": "Olá, tudo bem? Tenho 25 anos. Ação, coração, pão, avô, pinguim.",
 }
-crash = ["ŉß", "ǅß", "ĸß", "þß", "ſß", "ƒß", "ǆß", "ǈß ǋß", "Ɠa Ɨa Ʃa", "ßĸŉǅ"]
+crash = ["ŉß", "ǅß", "ĸß", "þß", "ſß", "ƒß", "ǆß", "ǈß ǋß", "Ɠa Ɨa Ʃa", "ßĸŉǅ",
+         "---आप क", "-----आप क", "-" * 71 + "आप क"]
 soup = "".join(chr(c) for c in list(range(0xC0, 0x250)) + list(range(0x1E00, 0x1F00)))
 for lang, sample in text.items():
     os.makedirs(os.path.join(d, lang), exist_ok=True)
