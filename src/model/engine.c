@@ -560,7 +560,8 @@ static double rng_normal(normal_rng *g)
     return r * cos(a);
 }
 
-/* The harmonic source's samples [s0, s1) and the STFT frames [f0, f1) of it, for the pool. */
+/* The harmonic source and its STFT, for the pool: source_part makes a thread's share of the
+ * samples, then stft_part its share of the frames. */
 typedef struct {
     const kokoro_model *m;
     const float *f0, *noise;
@@ -674,7 +675,8 @@ static int source_stft(kokoro_state *st, arena *a, const float *f0, int F2,
     return KOKORO_OK;
 }
 
-/* One frame's windowed inverse DFT, for the pool: frames [f0, f1) -> seg [nfr][20]. */
+/* The frames' windowed inverse DFTs, for the pool: a thread's share of x's frames -> their rows
+ * of seg [nfr][20]. */
 typedef struct {
     const float *x, *window;
     float *seg;
@@ -893,7 +895,8 @@ static int vocode_ranges(kokoro_state *st, arena *a, const float *x1, const floa
     int from = 0, want = p->first_frames > 0 ? p->first_frames : F;
     while (from < F && rc == KOKORO_OK) {
         int to = range_end(st->durations, tok, st->n_durations, from, want, F);
-        if (from > 0) want *= 2; /* the second range as short as the first: it must come before the first one has played */
+        /* the second range as short as the first: it must be out before the first has played */
+        if (from > 0) want *= 2;
         int lo = from - RANGE_CONTEXT < 0 ? 0 : from - RANGE_CONTEXT;
         int hi = to + RANGE_CONTEXT > F ? F : to + RANGE_CONTEXT, Fs = hi - lo;
         int nfs = 120 * Fs + 1, nfr = 120 * F + 1;

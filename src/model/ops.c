@@ -466,8 +466,12 @@ static void wino_part(int i, int n, void *arg)
     int S = out_splits(j->n_items, n), units = j->n_items * S;
     int a = units * i / n, b = units * (i + 1) / n;
     if (b <= a) return;
-    int rows = S == 1 ? j->out : ((j->out + 15) / 16 + S - 1) / S * 16;
-    if (rows > j->out) rows = j->out;
+    int rows = 0; /* the most output channels one of these units holds */
+    for (int u = a; u < b; u++) {
+        int o0, o1;
+        share16(j->out, u % S, S, &o0, &o1);
+        if (o1 - o0 > rows) rows = o1 - o0;
+    }
     float *V = malloc((size_t)6 * j->in * WINO_BLOCK * sizeof *V);
     float *M = malloc((size_t)6 * rows * WINO_BLOCK * sizeof *M);
     float *Yb = malloc((size_t)4 * rows * WINO_BLOCK * sizeof *Yb);
