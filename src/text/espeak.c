@@ -5,7 +5,7 @@
  * cached: repeated unknown words and short clauses then cost a hash lookup, and the lock is
  * held only for real work. The cache is bounded; when full it is emptied and starts over.
  *
- * libespeak-ng 1.51 has two defects on this path, both contained here (docs/text.md):
+ * libespeak-ng 1.51 has three defects on this path, all contained here (docs/text.md):
  * - a word it has to spell with letters that are not its language's reaches for other
  *   languages' letter names ("ĸß" in pt-br: English for ĸ, German for ß), and switching that
  *   second translator inside one word reads a freed dictionary (heap use-after-free). So no
@@ -13,7 +13,12 @@
  *   letters (ß -> ss, ŉ -> n, ǅ -> Dz, ĸ -> k) and other scripts become spaces (guard_text);
  * - every voice change queues a 1,344-byte copy of the voice for its synthesiser, freed only
  *   when it synthesises, which phonemising never does: an empty synthesis after each change
- *   runs the queue and frees it (set_voice). */
+ *   runs the queue and frees it (set_voice);
+ * - the Hindi voice reads address 0xb (SEGV) when Devanagari follows an apostrophe and a
+ *   hyphen ("'-आप") or three hyphens ("---आप"), whatever comes before them: found by the
+ *   fuzzer and mapped exhaustively over every prefix of up to five of ' - space 1 क before
+ *   each Devanagari code point. Neither mark has a sound there, so guard_text makes the
+ *   apostrophe, or the third hyphen, a space. */
 #include "core/util.h"
 #include "core/utf8.h"
 #include "text/espeak.h"
@@ -273,6 +278,13 @@ static size_t guard_text(const char *voice, const char *text, size_t n, char *ou
             keep = english ? cp <= 0xFF : native && in_set(native, cp);
         else
             keep = cp == 0x20AC || cp == 0xA3 || cp == 0xB0 || cp == 0x2019; /* € £ ° ’ */
+        if (keep && hindi && cp == '-' && o > 0 &&
+            (out[o - 1] == '\'' || (o > 1 && out[o - 1] == '-' && out[o - 2] == '-'))) {
+            if (out[o - 1] == '\'')
+                out[o - 1] = ' '; /* "'-" -> " -" */
+            else
+                keep = 0; /* "---" -> "-- " */
+        }
         if (keep) {
             memcpy(out + o, text + i, (size_t)l);
             o += (size_t)l;

@@ -46,6 +46,9 @@ for i, w in enumerate(["ŉß", "ǅß", "ĸß", "þß", "ſß", "ƒß ǈß Ɠa", 
 for n in (3, 5, 71):
     put("dashes-%d-hi" % n, 6, ("-" * n + "आप क").encode())
     put("dashes-%d-es" % n, 4, ("-" * n + "आप क").encode())
+# An apostrophe then a hyphen before Devanagari: the same SEGV in the Hindi voice (2026-12-01).
+for i, w in enumerate(["'-ऀ", "'-आप क", "नम '-आप", "-'-'-आप"]):
+    put("apos-dash-%d-hi" % i, 6, w.encode())
 PY
 
 # Seeds of one language each (no language byte: KOKORO_FUZZ_LANG fixes it).
@@ -60,7 +63,7 @@ text = {
     "pt-br": "Olá, tudo bem? Tenho 25 anos. Ação, coração, pão, avô, pinguim.",
 }
 crash = ["ŉß", "ǅß", "ĸß", "þß", "ſß", "ƒß", "ǆß", "ǈß ǋß", "Ɠa Ɨa Ʃa", "ßĸŉǅ",
-         "---आप क", "-----आप क", "-" * 71 + "आप क"]
+         "---आप क", "-----आप क", "-" * 71 + "आप क", "'-ऀ", "'-आप क", "-'-'-आप"]
 soup = "".join(chr(c) for c in list(range(0xC0, 0x250)) + list(range(0x1E00, 0x1F00)))
 for lang, sample in text.items():
     os.makedirs(os.path.join(d, lang), exist_ok=True)
