@@ -11,6 +11,9 @@ build) on 127.0.0.1 and:
   timestamps' words are the input as written (input[start_char:end_char] == word); and,
   without Whisper, our starts against where the audio shows a word begins: a hiss's onset or
   a stop's closure (landmarks()), with Whisper's starts of the same words beside them;
+  and against a second clock that does not guess the words: pocketsphinx's forced alignment
+  (tests/asr/align.py) of the words the timestamps say were spoken, every timestamp, with the
+  aligner checked at the landmarks and Whisper against it;
 - long (--long-minutes, 20 by default; 0 skips it): a text of about that much speech in one
   request; the last word's end against the audio's length, and the same Whisper comparison on
   30 s windows at the start, the middle and the end of the audio (drift would show as a
@@ -38,6 +41,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "server"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "asr"))
 import conftest  # noqa: E402
 from conftest import Server  # noqa: E402
+import align  # noqa: E402
 import asr  # noqa: E402
 
 
@@ -190,6 +194,7 @@ def main():
                     sents.append(parts[1])
         diffs, inner, onset, first_w, paused, n_words, n_written = [], [], [], [], [], 0, 0
         lm_ours, lm_whisper = [], []  # signed: start minus the audio's landmark
+        fa_all, fa_inner, fa_signed, fa_whisper, lm_aligner, fa_skipped = [], [], [], [], [], 0
         for text in sents:
             ts, pcm = speak(srv.url, text, args.voice)
             n_words += len(ts)
@@ -210,6 +215,23 @@ def main():
                                for k in range(blk.size) if blk.a + k in marks]
             if theirs:
                 first_w.append(theirs[0][1])
+            groups = [align.words_of(t["spoken"]) for t in ts]
+            fa = align.forced_align(pcm, 24000, [w for g in groups for w in g])
+            if fa is None:
+                fa_skipped += 1
+                print(f"  not aligned: {text}")
+            else:
+                k, starts = 0, []
+                for g in groups:
+                    starts.append(fa[k][1] if g else None)
+                    k += len(g)
+                d = [t["start_time"] - at for t, at in zip(ts, starts) if at is not None]
+                fa_signed += d
+                fa_all += [abs(x) for x in d]
+                fa_inner += [abs(x) for x in d[1:]]
+                # Whisper against the aligner, on the words both place
+                fa_whisper += start_diffs([(w, st) for w, st, _ in theirs], fa)
+                lm_aligner += [starts[i] - at for i, at in marks.items() if starts[i] is not None]
         print(f"sentences ({len(sents)}, {args.voice}): start difference to Whisper tiny.en, "
               f"all words: {summary(diffs)}")
         print(f"  without each request's first word: {summary(inner)}")
@@ -226,6 +248,17 @@ def main():
             print(f"  words at an acoustic landmark (a hiss or a stop's closure, no Whisper): ours "
                   f"{signed(lm_ours)}; Whisper's {signed(lm_whisper)}")
         print(f"  timestamps that are the input as written: {n_written} of {n_words}")
+        if fa_all:
+            print(f"start difference to pocketsphinx's forced alignment of the words spoken "
+                  f"({len(sents) - fa_skipped} sentences; {fa_skipped} had a word outside its "
+                  f"dictionary or did not fit): all timestamps: {summary(fa_all)}")
+            print(f"  without each request's first word: {summary(fa_inner)}; signed median "
+                  f"(ours minus the aligner's) {statistics.median(fa_signed) * 1000:+.0f} ms")
+            print(f"  Whisper tiny.en against the aligner: {summary(fa_whisper)}")
+            if lm_aligner:
+                print(f"  the aligner at the acoustic landmarks: {len(lm_aligner)} words: signed "
+                      f"median {statistics.median(lm_aligner) * 1000:+.0f} ms, |median| "
+                      f"{statistics.median([abs(x) for x in lm_aligner]) * 1000:.0f} ms")
         if args.long_minutes > 0:
             words = []
             prose = [s for s in sents]

@@ -115,6 +115,11 @@ static int source_bytes(src_track *tr, const kk_word *wd, long *s, long *e)
     return find_written(tr, wd->text, s, e);
 }
 
+/* Frames from a chunk's start to where the sound of the token that begins at frame f is
+ * heard: ONSET_LEAD frames earlier (report_words), never before the chunk. */
+#define ONSET_LEAD 1
+static double heard(double f) { return f > ONSET_LEAD ? f - ONSET_LEAD : 0; }
+
 /* Word timings of one chunk from the engine's durations (frames, boundary tokens included).
  * Words read from one written word ("$25.50") are reported as one. */
 static void report_words(kokoro_state *st, const kk_phon *p, const kk_span *sp, double offset_s,
@@ -146,10 +151,12 @@ static void report_words(kokoro_state *st, const kk_phon *p, const kk_span *sp, 
         int b = wd->ph_end < sp->ph_end ? wd->ph_end : sp->ph_end;
         if (b <= a)
             continue;
-        /* A word is heard from the start of the space token(s) before it: the model voices
-         * a word's onset (a fricative's hiss, a stop's closure) about 3 frames before the
-         * frame of its first phoneme, inside the space (docs/text.md "Captions", measured at
-         * spectral landmarks: 75 ms before the first phoneme, 25 ms before the space). */
+        /* A word is heard from the start of the space token(s) before it, and one frame
+         * before that: the model voices a word's onset (a fricative's hiss, a stop's closure)
+         * about 3 frames before the frame of its first phoneme, inside the space and a frame
+         * ahead of it (docs/text.md "Captions": at spectral landmarks 25 ms before the
+         * space; against a forced aligner, 35 ms in running speech). The word's end moves
+         * with it, to where the next word's sound starts. */
         int a_heard = a;
         while (a_heard > sp->ph_start && p->ph.p[a_heard - 1] == ' ')
             a_heard--;
@@ -178,12 +185,12 @@ static void report_words(kokoro_state *st, const kk_phon *p, const kk_span *sp, 
             prev->word = j;
             if (e0 > prev->src_end)
                 prev->src_end = e0;
-            prev->end_s = offset_s + cum[tb] * frame_s;
+            prev->end_s = offset_s + heard(cum[tb]) * frame_s;
             continue;
         }
         w[m].word = wd->text;
-        w[m].start_s = offset_s + cum[ta] * frame_s;
-        w[m].end_s = offset_s + cum[tb] * frame_s;
+        w[m].start_s = offset_s + heard(cum[ta]) * frame_s;
+        w[m].end_s = offset_s + heard(cum[tb]) * frame_s;
         w[m].src_start = known ? s0 : -1;
         w[m].src_end = known ? e0 : -1;
         m++;

@@ -4,18 +4,22 @@ its character offsets (plain text, Unicode, SSML), /dev/captioned_speech's "capt
 or WebVTT whose cues are readable and in time with the audio, and `kokoro say --captions` writes
 the same."""
 import base64
+import io
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import wave
 
+import numpy as np
 import pytest
 
 from conftest import BIN, ROOT, error_of, post, probe
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "asr"))
+import align  # noqa: E402
 import asr  # noqa: E402
 
 CAPTIONED = "/dev/captioned_speech"
@@ -213,6 +217,39 @@ def test_captions_are_readable_and_in_time(api, fmt):
         assert any(x.endswith(sentence_end) for x in ends), ends
     # the audio is not longer than the words by more than the model's closing silence
     assert dur - cs[-1][1] < 0.6
+
+
+@pytest.mark.audio
+def test_word_starts_are_where_the_words_are_heard(api):
+    """Issue 12's timing target (median <= 50 ms, p90 <= 120 ms) held against a clock that knows
+    the words: pocketsphinx's forced alignment of what each timestamp says was spoken
+    (tests/asr/align.py; Whisper tiny.en is itself 80-100 ms late at acoustic landmarks,
+    docs/text.md). And no steady lag either way: a word shown late on screen is the complaint."""
+    sents = []
+    with open(os.path.join(ROOT, "tests", "text", "asr_sentences.tsv")) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 2 and not line.startswith("#"):
+                sents.append(parts[1])
+    signed, unaligned = [], []
+    for text in sents[::3]:  # 14 of the 40: numbers, dates, abbreviations and prose
+        b = captioned(api, text)
+        with wave.open(io.BytesIO(base64.b64decode(b["audio"]))) as w:
+            rate = w.getframerate()
+            pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2") / 32768.0
+        starts = align.timestamp_starts(b["timestamps"], pcm, rate)
+        if starts is None:
+            unaligned.append(text)
+            continue
+        signed += [t["start_time"] - at for t, at in zip(b["timestamps"], starts)
+                   if at is not None]
+    assert len(unaligned) <= 2, unaligned
+    assert len(signed) >= 80
+    d = sorted(abs(x) for x in signed)
+    median, p90 = d[len(d) // 2], d[int(0.9 * (len(d) - 1))]
+    lag = sorted(signed)[len(signed) // 2]
+    assert median <= 0.050 and p90 <= 0.120, (median, p90)
+    assert abs(lag) <= 0.030, lag
 
 
 def test_captions_stream_as_a_last_line(api):
