@@ -215,22 +215,20 @@ def main():
                                for k in range(blk.size) if blk.a + k in marks]
             if theirs:
                 first_w.append(theirs[0][1])
-            groups = [align.words_of(t["spoken"]) for t in ts]
-            fa = align.forced_align(pcm, 24000, [w for g in groups for w in g])
-            if fa is None:
+            starts = align.timestamp_starts(ts, pcm, 24000)
+            if starts is None:
                 fa_skipped += 1
                 print(f"  not aligned: {text}")
             else:
-                k, starts = 0, []
-                for g in groups:
-                    starts.append(fa[k][1] if g else None)
-                    k += len(g)
+                fa_skipped += starts.count(None) > 0
                 d = [t["start_time"] - at for t, at in zip(ts, starts) if at is not None]
                 fa_signed += d
                 fa_all += [abs(x) for x in d]
                 fa_inner += [abs(x) for x in d[1:]]
                 # Whisper against the aligner, on the words both place
-                fa_whisper += start_diffs([(w, st) for w, st, _ in theirs], fa)
+                fa_whisper += start_diffs([(w, st) for w, st, _ in theirs],
+                                          [(t["word"], at, 0) for t, at in zip(ts, starts)
+                                           if at is not None])
                 lm_aligner += [starts[i] - at for i, at in marks.items() if starts[i] is not None]
         print(f"sentences ({len(sents)}, {args.voice}): start difference to Whisper tiny.en, "
               f"all words: {summary(diffs)}")
@@ -250,8 +248,8 @@ def main():
         print(f"  timestamps that are the input as written: {n_written} of {n_words}")
         if fa_all:
             print(f"start difference to pocketsphinx's forced alignment of the words spoken "
-                  f"({len(sents) - fa_skipped} sentences; {fa_skipped} had a word outside its "
-                  f"dictionary or did not fit): all timestamps: {summary(fa_all)}")
+                  f"({len(sents)} sentences; {fa_skipped} with a word outside its dictionary, "
+                  f"cut around it): all timestamps: {summary(fa_all)}")
             print(f"  without each request's first word: {summary(fa_inner)}; signed median "
                   f"(ours minus the aligner's) {statistics.median(fa_signed) * 1000:+.0f} ms")
             print(f"  Whisper tiny.en against the aligner: {summary(fa_whisper)}")
@@ -282,7 +280,25 @@ def main():
                         if at + 0.5 <= t["start_time"] <= at + 29.5]
                 theirs = [w for w in theirs if at + 0.5 <= w[1] <= at + 29.5]
                 d = start_diffs(ours, theirs)
-                print(f"  {name} ({at:.0f}-{at + 30:.0f} s): {summary(d) if d else 'no match'}")
+                # the forced aligner on the same window's words, cut between our words (the
+                # window's first and last words, which may hold a neighbour's sound, not counted)
+                idx = [i for i, t in enumerate(ts)
+                       if at + 0.5 <= t["start_time"] and t["end_time"] <= at + 29.5]
+                fa_d = []
+                if len(idx) > 2:
+                    i0, i1 = idx[0], idx[-1]
+                    lo = ts[i0 - 1]["end_time"] if i0 > 0 else 0.0
+                    hi = ts[i1 + 1]["start_time"] if i1 + 1 < len(ts) else dur
+                    win = [dict(t, start_time=t["start_time"] - lo, end_time=t["end_time"] - lo)
+                           for t in ts[i0:i1 + 1]]
+                    starts = align.timestamp_starts(win, pcm[int(lo * 24000):int(hi * 24000)],
+                                                    24000)
+                    if starts:
+                        fa_d = [abs(t["start_time"] - st)
+                                for t, st in list(zip(win, starts))[1:-1] if st is not None]
+                print(f"  {name} ({at:.0f}-{at + 30:.0f} s): Whisper "
+                      f"{summary(d) if d else 'no match'}; forced aligner "
+                      f"{summary(fa_d) if fa_d else 'not aligned'}")
     finally:
         srv.stop()
 

@@ -42,13 +42,40 @@ def forced_align(pcm, rate, words):
 def timestamp_starts(timestamps, pcm, rate):
     """For word timestamps that carry their spoken form (/dev/captioned_speech), where the
     aligner hears each begin: a list parallel to timestamps (the start of the first of its
-    spoken words), or None when the alignment fails."""
+    spoken words), None for a timestamp with a word outside the dictionary ("kg" read as
+    letters) or that does not align. The audio is cut around such words, at our own times (the
+    end of the word before, the start of the word after), and each stretch between them is
+    aligned on its own; a stretch that does not align is halved until its parts do (a word
+    read otherwise than its spoken form says: "FBI" spelled). None when nothing aligns."""
+    from pocketsphinx import Decoder
+    d = Decoder(samprate=16000, loglevel="ERROR")
     groups = [words_of(t["spoken"]) for t in timestamps]
-    got = forced_align(pcm, rate, [w for g in groups for w in g])
-    if got is None:
-        return None
-    starts, k = [], 0
-    for g in groups:
-        starts.append(got[k][1] if g else None)
-        k += len(g)
-    return starts
+    known = [bool(g) and all(d.lookup_word(w) is not None for w in g) for g in groups]
+    starts, n = [None] * len(timestamps), len(timestamps)
+
+    def stretch(i, j):  # timestamps [i, j), all known: aligned, or halved until they are
+        lo = timestamps[i - 1]["end_time"] if i > 0 else 0.0
+        hi = timestamps[j]["start_time"] if j < n else len(pcm) / rate
+        got = forced_align(pcm[int(lo * rate):int(hi * rate)], rate,
+                           [w for g in groups[i:j] for w in g])
+        if got is None:
+            if j - i > 1:
+                stretch(i, (i + j) // 2)
+                stretch((i + j) // 2, j)
+            return
+        k = 0
+        for m in range(i, j):
+            starts[m] = lo + got[k][1]
+            k += len(groups[m])
+
+    i = 0
+    while i < n:
+        if not known[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and known[j]:
+            j += 1
+        stretch(i, j)
+        i = j
+    return starts if any(x is not None for x in starts) else None
