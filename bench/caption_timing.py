@@ -186,12 +186,7 @@ def main():
     srv = Server("--max-text", "1000000", "--max-audio", "7200", "--job-timeout", "7200",
                  "--request-timeout", "3600", "--idle-timeout", "3600")
     try:
-        sents = []
-        with open(os.path.join(ROOT, "tests", "text", "asr_sentences.tsv")) as f:
-            for line in f:
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) >= 2 and not line.startswith("#"):
-                    sents.append(parts[1])
+        sents = asr.written_sentences()
         diffs, inner, onset, first_w, paused, n_words, n_written = [], [], [], [], [], 0, 0
         lm_ours, lm_whisper = [], []  # signed: start minus the audio's landmark
         fa_all, fa_inner, fa_signed, fa_whisper, lm_aligner, fa_skipped = [], [], [], [], [], 0

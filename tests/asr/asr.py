@@ -89,6 +89,17 @@ def edit_distance(ref, hyp):
     return d[len(hyp)]
 
 
+def written_sentences():
+    """The text as written of tests/text/asr_sentences.tsv's 40 sentences, in order."""
+    out = []
+    with open(os.path.join(ROOT, "tests", "text", "asr_sentences.tsv")) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 2 and not line.startswith("#"):
+                out.append(parts[1])
+    return out
+
+
 def load_model(model_dir=None, threads=2):
     """faster_whisper.WhisperModel from a local CTranslate2 folder (raises if absent)."""
     model_dir = model_dir or os.environ.get("KOKORO_WHISPER_DIR") or DEFAULT_DIR

@@ -225,14 +225,8 @@ def test_word_starts_are_where_the_words_are_heard(api):
     the words: pocketsphinx's forced alignment of what each timestamp says was spoken
     (tests/asr/align.py; Whisper tiny.en is itself 80-100 ms late at acoustic landmarks,
     docs/text.md). And no steady lag either way: a word shown late on screen is the complaint."""
-    sents = []
-    with open(os.path.join(ROOT, "tests", "text", "asr_sentences.tsv")) as f:
-        for line in f:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) >= 2 and not line.startswith("#"):
-                sents.append(parts[1])
     signed, unaligned = [], []
-    for text in sents[::3]:  # 14 of the 40: numbers, dates, abbreviations and prose
+    for text in asr.written_sentences()[::3]:  # 14 of the 40: numbers, dates, abbreviations and prose
         b = captioned(api, text)
         with wave.open(io.BytesIO(base64.b64decode(b["audio"]))) as w:
             rate = w.getframerate()
