@@ -18,17 +18,33 @@
  *   hyphen ("'-आप") or three hyphens ("---आप"), whatever comes before them: found by the
  *   fuzzer and mapped exhaustively over every prefix of up to five of ' - space 1 क before
  *   each Devanagari code point. Neither mark has a sound there, so guard_text makes the
- *   apostrophe, or the third hyphen, a space. */
+ *   apostrophe, or the third hyphen, a space.
+ * Those are the defects found so far; others surely remain. So libespeak-ng runs in a helper
+ * process (helper_main, this program run again) that reads requests from a socket: a crash or a
+ * hang there (HELPER_TIMEOUT_MS) costs the text that caused it an error (KOKORO_E_INTERNAL),
+ * not the process its caller serves; the next request starts a new helper. The cache stays
+ * here, so repeated text never crosses the socket. */
 #include "core/util.h"
 #include "core/utf8.h"
 #include "text/espeak.h"
 #include "text/vocab.h"
 #include "kokoro.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <espeak-ng/speak_lib.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
 
 #define CACHE_BUCKETS 4096
 #define CACHE_MAX_ENTRIES 50000
@@ -40,13 +56,19 @@ typedef struct cache_entry {
     char *value;
 } cache_entry;
 
+#define HELPER_TIMEOUT_MS 10000 /* per request: a piece is at most a few hundred bytes */
+#define HELPER_MAX_TEXT (1u << 20)
+#define HELPER_MAX_CALLS 100000 /* then a new helper: a leak inside libespeak-ng stays bounded */
+
 static pthread_mutex_t espeak_lock = PTHREAD_MUTEX_INITIALIZER;
-static int espeak_ready;   /* espeak_Initialize succeeded (kept for the process lifetime) */
 static int espeak_users;   /* open front ends; the cache is freed when the last one closes */
-static char espeak_voice[32];
+static char espeak_voice[32]; /* the helper's current voice (used in the helper only) */
 static cache_entry *cache[CACHE_BUCKETS];
 static int cache_count;
-static long stat_calls, stat_hits;
+static long stat_calls, stat_hits, stat_restarts;
+static pid_t helper_pid = -1; /* the helper process and our end of its socket, or -1 */
+static int helper_fd = -1;
+static long helper_calls;     /* requests the current helper has answered */
 
 static uint32_t fnv(const char *s, size_t n)
 {
@@ -77,21 +99,195 @@ static int discard_audio(short *wav, int n, espeak_EVENT *events)
     return 0;
 }
 
+static int run_espeak(const char *voice, const char *text, kk_buf *raw);
+
+/* ------------------------------------------------------------ the helper process */
+
+/* Reads or writes exactly n bytes; 0, or -1 on end of file, error or (parent side, with
+ * timeout_ms >= 0) no progress for timeout_ms. */
+static int io_full(int fd, void *buf, size_t n, int writing, int timeout_ms)
+{
+    char *p = buf;
+    while (n) {
+        if (timeout_ms >= 0) {
+            struct pollfd pf = {fd, (short)(writing ? POLLOUT : POLLIN), 0};
+            int r = poll(&pf, 1, timeout_ms);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                return -1;
+        }
+        ssize_t k = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* The helper: espeak-ng and nothing else, on the socket at fd 3. A request is the voice's
+ * and the text's lengths (two uint32) then their bytes; the answer a status and a length
+ * (int32, uint32) then the raw IPA. It ends when the socket closes, as it does when its
+ * parent ends. */
+static void helper_main(int fd)
+{
+    close_range((unsigned)fd + 1, ~0u, 0); /* only the socket and the standard streams */
+    int rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, NULL, espeakINITIALIZE_DONT_EXIT);
+    unsigned char ok = rate > 0;
+    if (io_full(fd, &ok, 1, 1, -1) < 0 || !ok)
+        _exit(1);
+    espeak_SetSynthCallback(discard_audio);
+    espeak_voice[0] = 0;
+    for (;;) {
+        uint32_t len[2];
+        if (io_full(fd, len, sizeof len, 0, -1) < 0 || len[0] >= 32 || len[1] > HELPER_MAX_TEXT)
+            _exit(0);
+        char voice[32];
+        char *text = calloc(1, (size_t)len[1] + 9); /* zero padding: see kk_espeak_phonemes */
+        if (!text || io_full(fd, voice, len[0], 0, -1) < 0 ||
+            io_full(fd, text, len[1], 0, -1) < 0)
+            _exit(1);
+        voice[len[0]] = 0;
+        kk_buf raw = {0};
+        int32_t rc = run_espeak(voice, text, &raw);
+        uint32_t n = rc == KOKORO_OK ? (uint32_t)raw.n : 0;
+        if (io_full(fd, &rc, sizeof rc, 1, -1) < 0 || io_full(fd, &n, sizeof n, 1, -1) < 0 ||
+            (n && io_full(fd, raw.p, n, 1, -1) < 0))
+            _exit(1);
+        kk_buf_free(&raw);
+        free(text);
+    }
+}
+
+/* The helper is this same program run again (/proc/self/exe) with HELPER_ENV set: this
+ * runs before main, in whatever program links the text front end (kokoro, the tests, the
+ * fuzzers), and never returns. A new image rather than a fork: a fork of a busy server would
+ * keep a copy of every page the server writes afterwards. */
+#define HELPER_ENV "KOKORO_ESPEAK_HELPER_FD"
+__attribute__((constructor)) static void helper_entry(void)
+{
+    const char *fd = getenv(HELPER_ENV);
+    if (fd && strcmp(fd, "3") == 0) {
+        helper_main(3);
+        _exit(0);
+    }
+}
+
+/* Ends the helper, if any. Caller holds espeak_lock. */
+static void helper_stop(void)
+{
+    if (helper_fd >= 0)
+        close(helper_fd);
+    if (helper_pid > 0) {
+        kill(helper_pid, SIGKILL);
+        while (waitpid(helper_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    helper_fd = -1;
+    helper_pid = -1;
+    helper_calls = 0;
+}
+
+/* Starts the helper and waits for espeak-ng to be ready in it. Caller holds espeak_lock. */
+static int helper_start(void)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return KOKORO_E_IO;
+    if (sv[1] == 3) { /* dup2 onto itself would keep CLOEXEC in some C libraries */
+        int moved = fcntl(3, F_DUPFD_CLOEXEC, 4);
+        close(3);
+        if (moved < 0) {
+            close(sv[0]);
+            return KOKORO_E_IO;
+        }
+        sv[1] = moved;
+    }
+    size_t n_env = 0;
+    while (environ[n_env])
+        n_env++;
+    char **env = malloc((n_env + 3) * sizeof *env);
+    posix_spawn_file_actions_t fa;
+    int rc = env ? posix_spawn_file_actions_init(&fa) : -1;
+    if (rc == 0) {
+        size_t k = 0;
+        for (size_t i = 0; i < n_env; i++)
+            if (strncmp(environ[i], HELPER_ENV "=", sizeof HELPER_ENV) != 0 &&
+                strncmp(environ[i], "OPENBLAS_NUM_THREADS=", 21) != 0)
+                env[k++] = environ[i];
+        env[k++] = HELPER_ENV "=3";
+        env[k++] = "OPENBLAS_NUM_THREADS=1"; /* linked, not used: no idle BLAS threads */
+        env[k] = NULL;
+        char *argv[] = {"kokoro-espeak-helper", NULL};
+        pid_t pid;
+        rc = posix_spawn_file_actions_adddup2(&fa, sv[1], 3); /* dup2 clears CLOEXEC */
+        if (rc == 0)
+            rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, env);
+        posix_spawn_file_actions_destroy(&fa);
+        if (rc == 0)
+            helper_pid = pid;
+    }
+    free(env);
+    close(sv[1]);
+    if (rc != 0) {
+        close(sv[0]);
+        return KOKORO_E_IO;
+    }
+    helper_fd = sv[0];
+    unsigned char ok = 0;
+    if (io_full(helper_fd, &ok, 1, 0, HELPER_TIMEOUT_MS) < 0 || !ok) {
+        helper_stop();
+        return KOKORO_E_IO;
+    }
+    return KOKORO_OK;
+}
+
+/* espeak-ng's raw IPA of text (NUL-terminated) for voice, from the helper, started if need
+ * be. A helper that dies or does not answer in time is ended (the next call starts another)
+ * and the text gets KOKORO_E_INTERNAL. Caller holds espeak_lock. */
+static int helper_call(const char *voice, const char *text, kk_buf *raw)
+{
+    if (helper_fd >= 0 && helper_calls >= HELPER_MAX_CALLS)
+        helper_stop();
+    if (helper_fd < 0 && helper_start() != KOKORO_OK)
+        return KOKORO_E_INTERNAL;
+    helper_calls++;
+    uint32_t len[2] = {(uint32_t)strlen(voice), (uint32_t)strlen(text)}, n;
+    int32_t rc;
+    if (len[0] >= 32 || len[1] > HELPER_MAX_TEXT)
+        return KOKORO_E_TOO_LONG;
+    if (io_full(helper_fd, len, sizeof len, 1, HELPER_TIMEOUT_MS) < 0 ||
+        io_full(helper_fd, (void *)voice, len[0], 1, HELPER_TIMEOUT_MS) < 0 ||
+        io_full(helper_fd, (void *)text, len[1], 1, HELPER_TIMEOUT_MS) < 0 ||
+        io_full(helper_fd, &rc, sizeof rc, 0, HELPER_TIMEOUT_MS) < 0 ||
+        io_full(helper_fd, &n, sizeof n, 0, HELPER_TIMEOUT_MS) < 0 || n > 64 * HELPER_MAX_TEXT)
+        goto lost;
+    if (rc != KOKORO_OK)
+        return rc;
+    if (kk_buf_reserve(raw, n + 1) < 0)
+        goto lost; /* the answer is still in the socket: start afresh */
+    if (n && io_full(helper_fd, raw->p + raw->n, n, 0, HELPER_TIMEOUT_MS) < 0)
+        goto lost;
+    raw->n += n;
+    raw->p[raw->n] = 0;
+    return KOKORO_OK;
+lost:
+    helper_stop();
+    stat_restarts++;
+    return KOKORO_E_INTERNAL;
+}
+
 int kk_espeak_open(char *err, size_t errlen)
 {
     pthread_mutex_lock(&espeak_lock);
-    if (!espeak_ready) {
-        int rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, NULL,
-                                     espeakINITIALIZE_DONT_EXIT);
-        if (rate <= 0) {
-            pthread_mutex_unlock(&espeak_lock);
-            return kk_fail(err, errlen, KOKORO_E_IO,
-                           "espeak-ng could not start: is espeak-ng-data installed "
-                           "(apt-get install espeak-ng-data)?");
-        }
-        espeak_SetSynthCallback(discard_audio);
-        espeak_ready = 1;
-        espeak_voice[0] = 0;
+    if (helper_fd < 0 && helper_start() != KOKORO_OK) {
+        pthread_mutex_unlock(&espeak_lock);
+        return kk_fail(err, errlen, KOKORO_E_IO,
+                       "espeak-ng could not start: is espeak-ng-data installed "
+                       "(apt-get install espeak-ng-data)?");
     }
     espeak_users++;
     pthread_mutex_unlock(&espeak_lock);
@@ -101,8 +297,10 @@ int kk_espeak_open(char *err, size_t errlen)
 void kk_espeak_close(void)
 {
     pthread_mutex_lock(&espeak_lock);
-    if (espeak_users > 0 && --espeak_users == 0)
+    if (espeak_users > 0 && --espeak_users == 0) {
         cache_clear();
+        helper_stop();
+    }
     pthread_mutex_unlock(&espeak_lock);
 }
 
@@ -112,6 +310,22 @@ void kk_espeak_stats(long *calls, long *hits)
     *calls = stat_calls;
     *hits = stat_hits;
     pthread_mutex_unlock(&espeak_lock);
+}
+
+int kk_espeak_raw(const char *voice, const char *text, kk_buf *raw)
+{
+    pthread_mutex_lock(&espeak_lock);
+    int rc = helper_fd >= 0 || espeak_users > 0 ? helper_call(voice, text, raw) : KOKORO_E_ARG;
+    pthread_mutex_unlock(&espeak_lock);
+    return rc;
+}
+
+long kk_espeak_restarts(void)
+{
+    pthread_mutex_lock(&espeak_lock);
+    long r = stat_restarts;
+    pthread_mutex_unlock(&espeak_lock);
+    return r;
 }
 
 /* Removes espeak-ng's language-switch flags such as "(en)" from its output, in place. */
@@ -153,13 +367,12 @@ static int set_voice(const char *voice)
 }
 
 /* Runs espeak-ng on text (NUL-terminated) for voice; appends the raw IPA, clauses joined by
- * spaces. Caller holds espeak_lock. */
+ * spaces. In the helper process only. */
 static int run_espeak(const char *voice, const char *text, kk_buf *raw)
 {
     int rc = set_voice(voice);
     if (rc != KOKORO_OK)
         return rc;
-    stat_calls++;
     const void *p = text;
     const int mode = espeakPHONEMES_IPA | espeakPHONEMES_TIE | ('^' << 8);
     while (p) {
@@ -330,7 +543,8 @@ int kk_espeak_phonemes(const char *voice, const char *text, size_t n, kk_buf *ou
         }
     }
     kk_buf raw = {0}, mapped = {0};
-    int rc = espeak_ready ? run_espeak(voice, key + vl + 1, &raw) : KOKORO_E_INTERNAL;
+    stat_calls++;
+    int rc = helper_call(voice, key + vl + 1, &raw);
     if (rc == KOKORO_OK && raw.p) {
         strip_flags(raw.p);
         if (kk_ipa_to_vocab(raw.p, dialect, &mapped) < 0)

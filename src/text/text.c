@@ -181,6 +181,9 @@ int kk_phonemize_words(kokoro_text *t, const char *text, const kk_lang *lang, kk
     if (rc == KOKORO_E_UNSUPPORTED)
         return kk_fail(err, errlen, rc, "espeak-ng has no voice \"%s\": install espeak-ng-data",
                        lang->voice);
+    if (rc == KOKORO_E_INTERNAL)
+        return kk_fail(err, errlen, rc, "espeak-ng failed on this text (its helper process "
+                                        "stopped and will be restarted)");
     if (rc != KOKORO_OK)
         return kk_fail(err, errlen, rc, "phonemizing failed: %s", kokoro_status_str(rc));
     return KOKORO_OK;
