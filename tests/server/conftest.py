@@ -40,6 +40,22 @@ def rss_mb(pid):
     return 0.0
 
 
+def children_rss_mb(pid):
+    """Resident memory of a process's children (the espeak-ng helper), in MB."""
+    total = 0.0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            total += rss_mb(int(d))
+    return total
+
+
 class PeakRSS:
     """Samples a process's RSS every `interval` seconds until end(), which returns the peak."""
 
