@@ -40,20 +40,25 @@ def rss_mb(pid):
     return 0.0
 
 
-def children_rss_mb(pid):
-    """Resident memory of a process's children (the espeak-ng helper), in MB."""
-    total = 0.0
+def children(pid):
+    """A process's children (the server's: its espeak-ng helper): [(pid, state letter)]."""
+    out = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open(f"/proc/{d}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
+                st = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
             continue
-        if ppid == pid:
-            total += rss_mb(int(d))
-    return total
+        if int(st[1]) == pid:
+            out.append((int(d), st[0]))
+    return out
+
+
+def children_rss_mb(pid):
+    """Resident memory of a process's children, in MB."""
+    return sum(rss_mb(c) for c, _ in children(pid))
 
 
 class PeakRSS:
