@@ -246,12 +246,14 @@ static int helper_start(void)
 }
 
 /* espeak-ng's raw IPA of text (NUL-terminated) for voice, from the helper, started if need
- * be. A helper that dies or does not answer in time is ended (the next call starts another)
- * and the text gets KOKORO_E_INTERNAL. Caller holds espeak_lock. */
+ * be. A helper that died while idle (killed, out of memory) is replaced first; one that dies
+ * or does not answer in time on this text is ended (the next call starts another) and the
+ * text gets KOKORO_E_INTERNAL. Caller holds espeak_lock. */
 static int helper_call(const char *voice, const char *text, kk_buf *raw)
 {
-    if (helper_fd >= 0 && helper_calls >= HELPER_MAX_CALLS)
-        helper_stop();
+    struct pollfd idle = {helper_fd, POLLIN, 0};
+    if (helper_fd >= 0 && (helper_calls >= HELPER_MAX_CALLS || poll(&idle, 1, 0) != 0))
+        helper_stop(); /* worn, or ended while idle (it has nothing to say between requests) */
     if (helper_fd < 0 && helper_start() != KOKORO_OK)
         return KOKORO_E_INTERNAL;
     helper_calls++;

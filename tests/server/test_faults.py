@@ -54,7 +54,7 @@ def test_espeak_helper_killed_under_load_costs_only_its_texts():
 
         def client(k):
             rnd = random.Random(k)
-            for i in range(8):
+            for i in range(6):
                 text = " ".join(rnd.choice(words) + str(rnd.randrange(10**6)) for _ in range(3))
                 r = requests.post(s.url + "/v1/audio/speech", timeout=120,
                                   json={"input": f"Hola, {text}.", "voice": "ef_dora",
@@ -80,7 +80,8 @@ def test_espeak_helper_killed_under_load_costs_only_its_texts():
               f"{codes.count(500)} x 500")
         assert killed >= 3, killed
         assert set(codes) <= {200, 500} and codes.count(200) >= 1, codes
-        assert all("espeak-ng failed on this text" in e for e in errors), errors[:3]
+        assert all("espeak-ng failed on this text" in e for e in errors), [e for e in errors
+                                                                     if "espeak-ng" not in e][:3]
         r = requests.post(s.url + "/v1/audio/speech", timeout=120,
                           json={"input": "Buenos días, ornitorrinco.", "voice": "ef_dora",
                                 "response_format": "pcm", "stream": False})
