@@ -251,16 +251,17 @@ static int helper_start(void)
  * text gets KOKORO_E_INTERNAL. Caller holds espeak_lock. */
 static int helper_call(const char *voice, const char *text, kk_buf *raw)
 {
+    size_t vl = strlen(voice), tl = strlen(text);
+    if (vl >= 32 || tl > HELPER_MAX_TEXT)
+        return KOKORO_E_TOO_LONG; /* refused before a helper is started or counted */
     struct pollfd idle = {helper_fd, POLLIN, 0};
     if (helper_fd >= 0 && (helper_calls >= HELPER_MAX_CALLS || poll(&idle, 1, 0) != 0))
         helper_stop(); /* worn, or ended while idle (it has nothing to say between requests) */
     if (helper_fd < 0 && helper_start() != KOKORO_OK)
         return KOKORO_E_INTERNAL;
     helper_calls++;
-    uint32_t len[2] = {(uint32_t)strlen(voice), (uint32_t)strlen(text)}, n;
+    uint32_t len[2] = {(uint32_t)vl, (uint32_t)tl}, n;
     int32_t rc;
-    if (len[0] >= 32 || len[1] > HELPER_MAX_TEXT)
-        return KOKORO_E_TOO_LONG;
     if (io_full(helper_fd, len, sizeof len, 1, HELPER_TIMEOUT_MS) < 0 ||
         io_full(helper_fd, (void *)voice, len[0], 1, HELPER_TIMEOUT_MS) < 0 ||
         io_full(helper_fd, (void *)text, len[1], 1, HELPER_TIMEOUT_MS) < 0 ||
