@@ -25,7 +25,8 @@ def forced_align(pcm, rate, words):
     n = len(pcm)
     m = int(round(n * 16000 / rate))
     y = np.fft.irfft(np.fft.rfft(pcm)[: m // 2 + 1], m) * (m / n)
-    d = Decoder(samprate=16000, loglevel="ERROR")
+    d = Decoder(samprate=16000, loglevel="ERROR")  # a fresh one: its cepstral mean carries
+    # over from one utterance to the next, which made alignments depend on their order
     if not words or any(d.lookup_word(w) is None for w in words):
         return None
     d.set_align_text(" ".join(words))

@@ -2,7 +2,11 @@
 LD_PRELOAD shim (tests/server/fault_fstat.c): each must give a clear answer, never act on
 what a failed call left behind."""
 import os
+import random
+import signal
 import subprocess
+import threading
+import time
 
 import pytest
 import requests
@@ -40,10 +44,6 @@ def test_espeak_helper_killed_under_load_costs_only_its_texts():
     run from four clients: every answer is a 200 or the 500 that names espeak-ng, the server
     lives, a new helper serves the next request, and nothing is left behind (no zombie, no
     file descriptors)."""
-    import threading
-    import random
-    import signal
-    import time
     s = Server("--workers", "2")
     try:
         pid = s.proc.pid
