@@ -216,9 +216,9 @@ static int espeak_phonemize(void *state, const kk_dicts *d, const kk_lang *lang,
         int dash = cp == '-' && cur.n &&
                    (cur.p[cur.n - 1] == '-' || (cur.n > 1 && cur.p[cur.n - 1] == ' ' &&
                                                 cur.p[cur.n - 2] == '-'));
-        if (dash) /* a run of hyphens is a dash: one stays, the rest are spaces; three or more
-                   * before Devanagari make libespeak-ng 1.51 read address 0xb in every voice
-                   * (found by fuzzing, 2026-12-01) */
+        if (dash) /* a run of hyphens is a dash: one stays, the rest are spaces (a dash has
+                   * no sound). The crash three hyphens before Devanagari caused is guarded
+                   * where espeak-ng is called (guard_text in espeak.c), for every caller. */
             rc = kk_buf_putc(&cur, ' ') < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
         else if (cls == CH_NATIVE || cls == CH_LATIN || cls == CH_NEUTRAL)
             rc = kk_buf_put(&cur, text + i, (size_t)l) < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
