@@ -250,6 +250,10 @@ static void transpose(const float *x, int R, int C, float *y) /* x [R][C] -> y [
 
 static int style_affine(kokoro_state *st, const kk_linear *fc, const float *s, float *gb)
 {
+    if (fc->w.pk.q)
+        return kk_qlinear_rows(st->pool, &fc->w.pk, fc->b, fc->in, fc->out, s, 1, gb)
+                   ? KOKORO_E_NOMEM
+                   : KOKORO_OK;
     const float *w = wt_floats(st, &fc->w, WS_STYLE);
     if (!w) return KOKORO_E_NOMEM;
     memcpy(gb, fc->b, (size_t)fc->out * sizeof *gb);
@@ -260,6 +264,10 @@ static int style_affine(kokoro_state *st, const kk_linear *fc, const float *s, f
 /* y = x W^T + b for x [T][in], the weights' floats in slot `slot`. */
 static int linear(kokoro_state *st, const kk_linear *l, int slot, const float *x, int T, float *y)
 {
+    if (l->w.pk.q)
+        return kk_qlinear_rows(st->pool, &l->w.pk, l->b, l->in, l->out, x, T, y)
+                   ? KOKORO_E_NOMEM
+                   : KOKORO_OK;
     const float *w = wt_floats(st, &l->w, slot);
     if (!w) return KOKORO_E_NOMEM;
     kk_linear_rows(st->pool, w, l->b, l->in, l->out, x, T, y);
@@ -283,6 +291,10 @@ static int bilstm(kokoro_state *st, const kk_lstm *l, const float *x, int T, flo
 /* 1x1 convolution (stride 1): y [out][T]. */
 static int conv1x1(kokoro_state *st, const kk_conv *c, const float *x, int T, float *y)
 {
+    if (c->w.pk.q)
+        return kk_qconv1d(st->pool, &c->w.pk, c->b, c->in, c->out, 1, 1, 1, 0, x, T, y) < 0
+                   ? KOKORO_E_NOMEM
+                   : KOKORO_OK;
     const float *w = wt_floats(st, &c->w, WS_W);
     if (!w || kk_conv1d(st->pool, w, c->b, c->in, c->out, 1, 1, 1, 0, x, T, y) < 0)
         return KOKORO_E_NOMEM;
@@ -292,6 +304,11 @@ static int conv1x1(kokoro_state *st, const kk_conv *c, const float *x, int T, fl
 /* "same" convolution (stride 1): y has T columns. Returns KOKORO_OK or KOKORO_E_NOMEM. */
 static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int T, float *y)
 {
+    if (c->w.pk.q)
+        return kk_qconv1d(st->pool, &c->w.pk, c->b, c->in, c->out, c->k, 1, dil,
+                          dil * (c->k - 1) / 2, x, T, y) < 0
+                   ? KOKORO_E_NOMEM
+                   : KOKORO_OK;
     const float *w = wt_floats(st, &c->w, WS_W);
     if (!w) return KOKORO_E_NOMEM;
     /* 7 and 11 taps over long rows: FFT; 3 taps, or short rows: Winograd F(4,3) */
@@ -392,6 +409,10 @@ static int resblk(kokoro_state *st, const kk_resblk *r, const float *x, int T, c
 static int conv_strided(kokoro_state *st, const kk_conv *c, int stride, int pad, const float *x,
                         int T, float *y, int *Tout)
 {
+    if (c->w.pk.q) {
+        *Tout = kk_qconv1d(st->pool, &c->w.pk, c->b, c->in, c->out, c->k, stride, 1, pad, x, T, y);
+        return *Tout < 0 ? KOKORO_E_NOMEM : KOKORO_OK;
+    }
     const float *w = wt_floats(st, &c->w, WS_W);
     *Tout = w ? kk_conv1d(st->pool, w, c->b, c->in, c->out, c->k, stride, 1, pad, x, T, y) : -1;
     return *Tout < 0 ? KOKORO_E_NOMEM : KOKORO_OK;

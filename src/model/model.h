@@ -12,13 +12,17 @@
 #include <pthread.h>
 
 /* A weight matrix [rows][cols] in the layout its kernel reads, kept as the file keeps it: the
- * 8-bit integers of a quantised export (q, with one scale and zero point per row: w = (q -
- * zero) * scale, exactly the floats the export stands for), made floats in a worker's scratch
- * when its layer runs (engine.c, wt_floats); or the floats of a float export (f). */
+ * 8-bit integers of a quantised export (with one scale and zero point per row: w = (q -
+ * zero) * scale, exactly the floats the export stands for), either packed for the 8-bit
+ * products (pk) or made floats in a worker's scratch when its layer runs (q; engine.c,
+ * wt_floats); or the floats of a float export (f). */
 typedef struct {
     int8_t *q;           /* [rows][cols], or NULL */
     float *scale, *zero; /* [rows], with q */
-    float *f;            /* [rows][cols] when q is NULL */
+    float *f;            /* [rows][cols] when q and pk.q are NULL */
+    kk_qw pk;            /* the same integers packed for kk_qconv1d (q is then NULL): every
+                          * linear layer and convolution of a quantised export but the
+                          * generator's Winograd ones, whose transform is made from floats */
     int rows, cols;
 } kk_wt;
 

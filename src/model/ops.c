@@ -322,6 +322,118 @@ int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k
     return conv_direct(p, &j) ? -1 : Tout;
 }
 
+/* ------------------------------------------------------------------ 8-bit weights
+ * Products whose weights stay 8-bit (kernels.h kk_qtile): each unit of work is a block of
+ * QG_BLOCK output columns and a range of row groups (kk_kern->qg_nb blocks of 16 rows). Its
+ * source columns are copied once into a zero-padded block [in][ld] (transposed, for a linear
+ * layer's x [T][in]), which stays in L2 while every row group sweeps it. A lone short input
+ * (ALBERT's tokens, one block) is split by rows, so each thread keeps its share of the weights
+ * in its own cache from one layer to the next. */
+
+enum { QG_BLOCK = 240 }; /* a multiple of every back end's qg_nr */
+
+int kk_qw_rows(int rows) { return (rows + 2 * KK_QG_ROWS - 1) / (2 * KK_QG_ROWS) * 2 * KK_QG_ROWS; }
+
+void kk_qw_pack(const int8_t *q, int rows, int cols, int8_t *dst)
+{
+    int R = kk_qw_rows(rows);
+    for (int r = 0; r < R; r++) {
+        int8_t *d = dst + (size_t)(r / KK_QG_ROWS) * cols * KK_QG_ROWS + r % KK_QG_ROWS;
+        for (int c = 0; c < cols; c++) d[(size_t)c * KK_QG_ROWS] = r < rows ? q[(size_t)r * cols + c] : 0;
+    }
+}
+
+typedef struct {
+    const kk_qw *w;
+    const float *b, *x;
+    float *y;
+    int in, out, k, stride, dil, off, T, Tout;
+    int rows_x;   /* 1: x is [T][in] and y [T][out] (a linear layer) */
+    int S, failed;
+} qconv_job;
+
+static void qconv_part(int i, int n, void *arg)
+{
+    qconv_job *j = arg;
+    const kk_kernels *kn = kk_kern;
+    int NB = kn->qg_nb, NR = kn->qg_nr;
+    int groups = kk_qw_rows(j->out) / (KK_QG_ROWS * NB);
+    int blocks = (j->Tout + QG_BLOCK - 1) / QG_BLOCK, S = j->S;
+    int u0 = blocks * S * i / n, u1 = blocks * S * (i + 1) / n;
+    if (u1 <= u0) return;
+    int ld = (QG_BLOCK - 1) * j->stride + (j->k - 1) * j->dil + 1;
+    float *xs = malloc((size_t)j->in * ld * sizeof *xs);
+    if (!xs) {
+        j->failed = 1;
+        return;
+    }
+    for (int u = u0, built = -1; u < u1; u++) {
+        int bl = u / S, t0 = bl * QG_BLOCK;
+        int nb = j->Tout - t0 < QG_BLOCK ? j->Tout - t0 : QG_BLOCK;
+        int g0 = groups * (u % S) / S, g1 = groups * (u % S + 1) / S;
+        if (g1 <= g0) continue;
+        if (bl != built) { /* xs[c][v] = x[c][t0 * stride + off + v], zero outside x */
+            int nv = ((nb + NR - 1) / NR * NR - 1) * j->stride + (j->k - 1) * j->dil + 1;
+            for (int c = 0; c < j->in; c++) {
+                float *d = xs + (size_t)c * ld;
+                if (j->rows_x) {
+                    for (int v = 0; v < nv; v++)
+                        d[v] = v < nb ? j->x[(size_t)(t0 + v) * j->in + c] : 0.0f;
+                    continue;
+                }
+                const float *src = j->x + (size_t)c * j->T;
+                int s0 = t0 * j->stride + j->off; /* x index of v = 0 */
+                int lo = -s0, hi = j->T - s0;     /* valid v in [lo, hi) */
+                if (lo < 0) lo = 0;
+                if (hi > nv) hi = nv;
+                if (hi < lo) hi = lo;
+                if (lo > nv) lo = hi = nv;
+                memset(d, 0, (size_t)lo * sizeof *d);
+                memcpy(d + lo, src + s0 + lo, (size_t)(hi - lo) * sizeof *d);
+                memset(d + hi, 0, (size_t)(nv - hi) * sizeof *d);
+            }
+            built = bl;
+        }
+        kk_qtile g = {j->w->q, j->w->zero, j->w->scale, j->b, xs, j->in, j->k, j->dil, ld,
+                      j->stride, NULL, 0, 0, j->out, nb};
+        if (j->rows_x)
+            g.y = j->y + (size_t)t0 * j->out, g.ym = 1, g.yn = (size_t)j->out;
+        else
+            g.y = j->y + t0, g.ym = (size_t)j->Tout, g.yn = 1;
+        for (int gr = g0; gr < g1; gr++)
+            for (int n0 = 0; n0 < nb; n0 += NR) kn->qgemm_tile(&g, gr * NB, n0);
+    }
+    free(xs);
+}
+
+static int qconv_run(kk_pool *p, qconv_job *j)
+{
+    int n = p ? kk_pool_size(p) : 1;
+    int blocks = (j->Tout + QG_BLOCK - 1) / QG_BLOCK;
+    j->S = blocks % n == 0 || blocks >= 4 * n ? 1 : n;
+    if (n == 1 || (long)j->out * j->Tout * j->in * j->k < 100000)
+        qconv_part(0, 1, j);
+    else
+        kk_pool_run(p, qconv_part, j);
+    return j->failed ? -1 : 0;
+}
+
+int kk_qconv1d(kk_pool *p, const kk_qw *w, const float *b, int in, int out, int k, int stride,
+               int dil, int pad, const float *x, int T, float *y)
+{
+    int Tout = (T + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+    if (Tout < 1) return -1;
+    qconv_job j = {w, b, x, y, in, out, k, stride, dil, -pad, T, Tout, 0, 1, 0};
+    return qconv_run(p, &j) ? -1 : Tout;
+}
+
+int kk_qlinear_rows(kk_pool *p, const kk_qw *w, const float *b, int in, int out, const float *x,
+                    int T, float *y)
+{
+    qconv_job j = {w, b, x, y, in, out, 1, 1, 1, 0, T, T, 1, 1, 0};
+    return qconv_run(p, &j);
+}
+
 /* ------------------------------------------------------------------ Winograd F(4,3)
  * The generator's convolutions (k = 3, 7, 11, dilations 1, 3, 5) take most of the time.
  * Taps are cut into groups of three; each group is computed with Winograd's F(4,3): four

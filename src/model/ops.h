@@ -53,6 +53,26 @@ int kk_conv1d_wino(kk_pool *p, const float *u, const float *w, const float *b, i
 void kk_dequant(kk_pool *p, const int8_t *q, const float *scale, const float *zero, int rows,
                 int cols, float *out);
 
+/* An 8-bit weight matrix [rows][cols] packed for the products below (model/cpu/kernels.h
+ * kk_qtile): KK_QG_ROWS-row blocks, each [cols][KK_QG_ROWS], rows padded with zeros to whole
+ * pairs of blocks (kk_qw_rows), zero and scale padded alike. w = (q - zero) * scale as in
+ * kk_dequant. */
+typedef struct {
+    int8_t *q;
+    float *zero, *scale;
+    int rows, cols;
+} kk_qw;
+int kk_qw_rows(int rows);
+/* Packs q [rows][cols] into dst (kk_qw_rows(rows) * cols bytes). */
+void kk_qw_pack(const int8_t *q, int rows, int cols, int8_t *dst);
+/* kk_conv1d and kk_linear_rows with packed 8-bit weights (w: [out][k][in], [out][in]): the
+ * weights become floats in registers, scaled once per output; same results as the float
+ * path to rounding (tests/engine/test_ops.c). kk_qconv1d returns Tout or -1 (out of
+ * memory); kk_qlinear_rows 0 or -1. */
+int kk_qconv1d(kk_pool *p, const kk_qw *w, const float *b, int in, int out, int k, int stride,
+               int dil, int pad, const float *x, int T, float *y);
+int kk_qlinear_rows(kk_pool *p, const kk_qw *w, const float *b, int in, int out, const float *x,
+                    int T, float *y);
 /* Transposed 1-D convolution, w [in][out][k] (torch layout). y [out][Tout] with
  * Tout = (T-1)*stride - 2*pad + k + outpad. Returns 0, or -1 when out of memory. */
 int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,

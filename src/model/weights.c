@@ -3,6 +3,7 @@
  * names nodes after the torch modules, e.g. "/decoder/decoder/generator/ups.0/ConvTranspose"),
  * so fp32 and dynamically quantised (int8/uint8) exports load the same way. */
 #include "model/model.h"
+#include "model/cpu/kernels.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -285,6 +286,44 @@ static int load_wt(loader *L, kk_wt *w, const onnx_tensor *t, const onnx_tensor 
     return L->rc;
 }
 
+/* Packs a quantised weight for the 8-bit products (ops.h kk_qw) and frees its row-major
+ * integers, so the model keeps one copy. */
+static void pack_wt(loader *L, kk_wt *w)
+{
+    if (L->rc || !w->q) return;
+    int R = kk_qw_rows(w->rows);
+    kk_qw *p = &w->pk;
+    p->q = own(L, malloc((size_t)R * w->cols), (size_t)R * w->cols);
+    p->zero = track(L, (size_t)R);
+    p->scale = track(L, (size_t)R);
+    if (!p->q || !p->zero || !p->scale) {
+        fail(L, KOKORO_E_NOMEM, "out of memory for %s", "a packed weight");
+        return;
+    }
+    kk_qw_pack(w->q, w->rows, w->cols, p->q);
+    memcpy(p->zero, w->zero, (size_t)w->rows * sizeof *p->zero);
+    memcpy(p->scale, w->scale, (size_t)w->rows * sizeof *p->scale);
+    p->rows = w->rows;
+    p->cols = w->cols;
+    disown(L, w->q);
+    disown(L, w->zero);
+    disown(L, w->scale);
+    w->q = NULL;
+    w->zero = w->scale = NULL;
+}
+
+/* Weight (r, c) of a loaded matrix as a float, whichever form it is kept in. */
+static float wt_value(const kk_wt *w, int r, int c)
+{
+    if (w->pk.q)
+        return ((float)w->pk.q[(size_t)(r / KK_QG_ROWS) * w->cols * KK_QG_ROWS +
+                               (size_t)c * KK_QG_ROWS + r % KK_QG_ROWS] -
+                w->pk.zero[r]) *
+               w->pk.scale[r];
+    if (w->q) return ((float)w->q[(size_t)r * w->cols + c] - w->zero[r]) * w->scale[r];
+    return w->f[(size_t)r * w->cols + c];
+}
+
 static int dims_are(const onnx_tensor *t, int nd, int64_t a, int64_t b, int64_t c)
 {
     if (t->ndims != nd) return 0;
@@ -343,13 +382,15 @@ static void load_linear(loader *L, kk_linear *lin, const char *prefix, const cha
     const onnx_tensor *zp = !strcmp(n->op, "MatMulInteger") ? input_tensor(L, n, 3) : NULL;
     layout lo = {in_out ? LAY_T : LAY_SAME, 0, 0, 0};
     if (load_wt(L, &lin->w, w, NULL, zp, in_out, out, in, lo)) return;
+    pack_wt(L, &lin->w);
     lin->in = in;
     lin->out = out;
     lin->b = bias ? bias_of(L, n, bias, out) : NULL;
 }
 
-static void load_conv(loader *L, kk_conv *cv, const char *prefix, const char *bias, int in,
-                      int out, int k)
+/* A convolution's weights as [out][k * in] rows (float, or 8-bit for kk_dequant). */
+static void load_conv_rows(loader *L, kk_conv *cv, const char *prefix, const char *bias,
+                           int in, int out, int k)
 {
     if (L->rc) return;
     const onnx_node *n = find_node(L, prefix);
@@ -367,6 +408,14 @@ static void load_conv(loader *L, kk_conv *cv, const char *prefix, const char *bi
     cv->out = out;
     cv->k = k;
     cv->b = bias ? bias_of(L, n, bias, out) : NULL;
+}
+
+/* A convolution that runs as an 8-bit product (packed), or in floats (a float export). */
+static void load_conv(loader *L, kk_conv *cv, const char *prefix, const char *bias, int in,
+                      int out, int k)
+{
+    load_conv_rows(L, cv, prefix, bias, in, out, k);
+    pack_wt(L, &cv->w);
 }
 
 static void load_convt(loader *L, kk_convt *cv, const char *prefix, const char *bias, int in,
@@ -490,6 +539,7 @@ static void prep_wino(loader *L, kk_conv *c)
     if (!L->rc && c->k >= 3) c->wino = 1;
 }
 
+
 static void load_resblk(loader *L, kk_resblk *r, const char *P, const char *T, int ch, int k)
 {
     char p[256], t[256];
@@ -504,10 +554,10 @@ static void load_resblk(loader *L, kk_resblk *r, const char *P, const char *T, i
         load_adain(L, &r->a2[j], p, t, ch);
         snprintf(p, sizeof p, "%sconvs1.%d/", P, j);
         snprintf(t, sizeof t, "%sconvs1.%d.bias", T, j);
-        load_conv(L, &r->c1[j], p, t, ch, ch, k);
+        load_conv_rows(L, &r->c1[j], p, t, ch, ch, k);
         snprintf(p, sizeof p, "%sconvs2.%d/", P, j);
         snprintf(t, sizeof t, "%sconvs2.%d.bias", T, j);
-        load_conv(L, &r->c2[j], p, t, ch, ch, k);
+        load_conv_rows(L, &r->c2[j], p, t, ch, ch, k);
         prep_wino(L, &r->c1[j]);
         prep_wino(L, &r->c2[j]);
         snprintf(t, sizeof t, "%salpha1.%d", T, j);
@@ -613,7 +663,7 @@ int kk_weights_load(kokoro_model *m, char *err, size_t errlen)
     snprintf(t, sizeof t, "%sm_source.l_linear.bias", GT);
     load_linear(&L, &src, p, t, 9, 1);
     for (int i = 0; !L.rc && i < 9; i++) /* nine weights: kept as floats in the model */
-        m->src_w[i] = src.w.q ? ((float)src.w.q[i] - src.w.zero[0]) * src.w.scale[0] : src.w.f[i];
+        m->src_w[i] = wt_value(&src.w, 0, i);
     if (!L.rc) m->src_b = src.b[0];
     static const int nc_out[2] = {256, 128}, nc_k[2] = {12, 1}, nr_k[2] = {7, 11};
     static const int up_in[2] = {512, 256}, up_out[2] = {256, 128}, up_k[2] = {20, 12};

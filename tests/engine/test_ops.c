@@ -77,6 +77,59 @@ static void check_conv(kk_pool *const *pools, int n_pools, int in, int out, int 
     free(w), free(b), free(x), free(y), free(r), free(u);
 }
 
+/* The 8-bit-weight products (kk_qconv1d, kk_qlinear_rows) against the double loop with the
+ * weights' floats (q - zero) * scale: shapes of every layer that runs them, output counts
+ * that are not whole register tiles or row blocks, more columns than one block. */
+static void check_qconv(kk_pool *const *pools, int n_pools, int in, int out, int k, int stride,
+                        int dil, int T, int linear)
+{
+    unsigned s = (unsigned)(in * 17 + out * 5 + k + T);
+    int pad = stride == 1 ? dil * (k - 1) / 2 : k / 2;
+    int Tout = linear ? T : (T + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+    int K = k * in, R = kk_qw_rows(out);
+    int8_t *q = malloc((size_t)out * K), *pq = malloc((size_t)R * K);
+    float *w = malloc(sizeof(float) * out * K), *b = malloc(sizeof(float) * out);
+    float *zero = calloc((size_t)R, sizeof(float)), *scale = calloc((size_t)R, sizeof(float));
+    float *x = malloc(sizeof(float) * in * T), *xt = malloc(sizeof(float) * in * T);
+    float *y = malloc(sizeof(float) * out * Tout), *r = malloc(sizeof(float) * out * Tout);
+    CHECK(q && pq && w && b && zero && scale && x && xt && y && r, "buffers");
+    for (int o = 0; o < out; o++) {
+        zero[o] = (float)((int)(frand(&s) * 20));
+        scale[o] = 0.002f + 0.01f * fabsf(frand(&s));
+        b[o] = frand(&s);
+        for (int i = 0; i < K; i++) {
+            q[(size_t)o * K + i] = (int8_t)(frand(&s) * 127);
+            w[(size_t)o * K + i] = ((float)q[(size_t)o * K + i] - zero[o]) * scale[o];
+        }
+    }
+    kk_qw_pack(q, out, K, pq);
+    kk_qw pw = {pq, zero, scale, out, K};
+    for (int i = 0; i < in * T; i++) x[i] = frand(&s);
+    for (int c = 0; c < in; c++) /* a linear layer's x is [T][in] */
+        for (int t = 0; t < T; t++) xt[(size_t)t * in + c] = x[(size_t)c * T + t];
+    conv_ref(w, b, in, out, k, stride, dil, pad, x, T, r, Tout);
+    for (int pi = 0; pi < n_pools; pi++) {
+        int got;
+        if (linear) { /* y [T][out], compared as [out][T] */
+            float *yt = malloc(sizeof(float) * out * T);
+            CHECK(yt != NULL, "buffer");
+            got = kk_qlinear_rows(pools[pi], &pw, b, in, out, xt, T, yt) ? -1 : T;
+            for (int o = 0; o < out; o++)
+                for (int t = 0; t < T; t++) y[(size_t)o * T + t] = yt[(size_t)t * out + o];
+            free(yt);
+        } else {
+            memset(y, 0, sizeof(float) * out * Tout);
+            got = kk_qconv1d(pools[pi], &pw, b, in, out, k, stride, dil, pad, x, T, y);
+        }
+        double e = got == Tout ? check_rel_l2(y, r, (size_t)out * Tout) : 1;
+        CHECK(got == Tout && e < 2e-6,
+              "8-bit %s in %d out %d k %d stride %d dil %d T %d, %d thread(s): Tout %d/%d, rel err %.2e",
+              linear ? "linear" : "conv", in, out, k, stride, dil, T, kk_pool_size(pools[pi]), got,
+              Tout, e);
+    }
+    free(q), free(pq), free(w), free(b), free(zero), free(scale), free(x), free(xt), free(y), free(r);
+}
+
 /* Transposed convolution (the generator's upsamplers) against a plain loop:
  * y[o][t*stride + j - pad] += w[c][o][j] x[c][t], plus the bias. */
 static void check_convt(kk_pool *const *pools, int n_pools, int in, int out, int k, int stride,
@@ -214,6 +267,19 @@ int main(int argc, char **argv)
     check_norms_lstm();
     kk_pool *pools[2] = {kk_pool_new(1), kk_pool_new(2)};
     {
+        /* 8-bit weights: the decoder's and text encoder's shapes (scaled down), the noise
+         * conv (strided), F0_conv (one channel, stride 2), 1x1, conv_post (22 outputs), more
+         * columns than a block, ALBERT's and the style's linear layers */
+        check_qconv(pools, 2, 130, 96, 3, 1, 1, 85, 0);
+        check_qconv(pools, 2, 64, 48, 5, 1, 1, 700, 0);
+        check_qconv(pools, 2, 22, 256, 12, 6, 1, 601, 0);
+        check_qconv(pools, 2, 1, 1, 3, 2, 1, 50, 0);
+        check_qconv(pools, 2, 512, 64, 1, 1, 1, 37, 0);
+        check_qconv(pools, 2, 128, 22, 7, 1, 1, 1201, 0);
+        check_qconv(pools, 2, 40, 36, 3, 1, 3, 7, 0);
+        check_qconv(pools, 2, 768, 200, 1, 1, 1, 25, 1);
+        check_qconv(pools, 2, 128, 1024, 1, 1, 1, 1, 1);
+        check_qconv(pools, 2, 96, 33, 1, 1, 1, 250, 1);
         check_conv(pools, 2, 22, 256, 12, 6, 1, 601, 0); /* the generator's noise conv */
         check_conv(pools, 2, 1, 1, 3, 2, 1, 50, 0);      /* F0_conv */
         check_conv(pools, 2, 64, 48, 5, 1, 1, 700, 0);

@@ -3,6 +3,7 @@
 #if defined(__x86_64__)
 #include "model/cpu/kernels.h"
 
+#include <immintrin.h>
 #include <math.h>
 
 #if defined(__clang__)
@@ -13,6 +14,11 @@
 #endif
 
 #define KK_VARIANT avx2
+#define KK_QG_NB 1 /* 2 x 6 accumulators of the 16 registers */
+#define KK_QG_NR 6
+#define KK_QG_VL 8
+#define KK_QG_WIDEN(dst, p) \
+    ((dst) = (kk_qv)_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p)))))
 #include "model/cpu/body.h"
 
 const kk_kernels kk_kernels_avx2 = KK_BODY_TABLE("avx2");

@@ -4,6 +4,7 @@
 #if defined(__x86_64__)
 #include "model/cpu/kernels.h"
 
+#include <immintrin.h>
 #include <math.h>
 
 #if defined(__clang__)
@@ -14,6 +15,11 @@
 #endif
 
 #define KK_VARIANT avx512
+#define KK_QG_NB 2 /* 2 x 12 accumulators of the 32 registers */
+#define KK_QG_NR 12
+#define KK_QG_VL 16
+#define KK_QG_WIDEN(dst, p) \
+    ((dst) = (kk_qv)_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p)))))
 #include "model/cpu/body.h"
 
 const kk_kernels kk_kernels_avx512 = KK_BODY_TABLE("avx512");

@@ -318,6 +318,76 @@ static void KK_FN(fft_scatter)(float *restrict y1, float *restrict y2, const flo
     }
 }
 
+/* The 8-bit-weight product's tile (kernels.h, kk_qtile): KK_QG_NB blocks of 16 rows as
+ * vectors of KK_QG_VL floats, KK_QG_NR columns as broadcast scalars, the accumulators held in
+ * registers over the whole K. A back-end file sets the three before including this one to
+ * fill its registers (AVX-512: 2 x 12 of its 32); the defaults fit 16 SSE registers. The
+ * weights are widened in registers, (q - zero) exactly, and scaled once at the end. */
+#ifndef KK_QG_NB
+#define KK_QG_NB 1
+#define KK_QG_NR 3
+#define KK_QG_VL 4
+#endif
+#if defined(__clang__)
+#define KK_QG_UNROLL _Pragma("unroll")
+#else
+#define KK_QG_UNROLL _Pragma("GCC unroll 16")
+#endif
+#define KK_QG_H (KK_QG_NB * KK_QG_ROWS / KK_QG_VL) /* vectors of rows */
+typedef float kk_qv __attribute__((vector_size(4 * KK_QG_VL), aligned(4), may_alias));
+typedef int8_t kk_qb __attribute__((vector_size(KK_QG_VL), aligned(1), may_alias));
+typedef int32_t kk_qi __attribute__((vector_size(4 * KK_QG_VL)));
+/* KK_QG_VL int8 at p as floats in dst; a back end may give its own instructions. */
+#ifndef KK_QG_WIDEN
+#define KK_QG_WIDEN(dst, p) \
+    ((dst) = __builtin_convertvector(__builtin_convertvector(*(const kk_qb *)(p), kk_qi), kk_qv))
+#endif
+
+static void KK_FN(qgemm_tile)(const kk_qtile *g, int blk, int n0)
+{
+    enum { PER = KK_QG_ROWS / KK_QG_VL }; /* vectors per block */
+    const size_t K = (size_t)g->in * g->taps, sn = (size_t)g->sn, ld = (size_t)g->ld;
+    kk_qv acc[KK_QG_H][KK_QG_NR], z[KK_QG_H];
+    const int8_t *qb[KK_QG_H];
+    KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
+    {
+        int b = blk + h / PER, off = h % PER * KK_QG_VL;
+        z[h] = *(const kk_qv *)(g->zero + (size_t)b * KK_QG_ROWS + off);
+        qb[h] = g->q + (size_t)b * K * KK_QG_ROWS + off;
+        KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++) acc[h][j] = (kk_qv){0};
+    }
+    const float *x0 = g->x + (size_t)n0 * sn;
+    for (int tap = 0; tap < g->taps; tap++) {
+        const float *xt = x0 + (size_t)tap * g->dil;
+        for (int c = 0; c < g->in; c++) {
+            const float *xr = xt + (size_t)c * ld;
+            kk_qv w[KK_QG_H];
+            KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
+            {
+                KK_QG_WIDEN(w[h], qb[h]);
+                w[h] -= z[h];
+                qb[h] += KK_QG_ROWS;
+            }
+            KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++)
+            {
+                float v = xr[(size_t)j * sn];
+                KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++) acc[h][j] += w[h] * v;
+            }
+        }
+    }
+    int nj = g->N - n0 < KK_QG_NR ? g->N - n0 : KK_QG_NR;
+    for (int h = 0; h < KK_QG_H; h++) {
+        int m0 = blk * KK_QG_ROWS + h * KK_QG_VL;
+        int nm = g->M - m0 < KK_QG_VL ? g->M - m0 : KK_QG_VL;
+        for (int j = 0; j < nj; j++) {
+            float *yc = g->y + (size_t)(n0 + j) * g->yn + (size_t)m0 * g->ym;
+            for (int l = 0; l < nm; l++)
+                yc[(size_t)l * g->ym] =
+                    acc[h][j][l] * g->scale[m0 + l] + (g->bias ? g->bias[m0 + l] : 0.0f);
+        }
+    }
+}
+
 /* The table of this variant with every kernel from this file; a back end that replaces some
  * defines its own table instead. */
 #define KK_BODY_TABLE(variant_name)                                                            \
@@ -325,5 +395,6 @@ static void KK_FN(fft_scatter)(float *restrict y1, float *restrict y2, const flo
         variant_name, KK_FN(wino_in), KK_FN(wino_out), KK_FN(row_stats), KK_FN(norm_affine),   \
             KK_FN(snake), KK_FN(affine_snake), KK_FN(leaky_relu), KK_FN(layernorm),            \
             KK_FN(lstm_cell), KK_FN(fft_rows), KK_FN(wspec_row), KK_FN(fft_gather),            \
-            KK_FN(fft_split), KK_FN(fft_merge), KK_FN(fft_scatter), KK_FN(gelu)                \
+            KK_FN(fft_split), KK_FN(fft_merge), KK_FN(fft_scatter), KK_FN(gelu),               \
+            KK_FN(qgemm_tile), KK_QG_NB, KK_QG_NR                                              \
     }

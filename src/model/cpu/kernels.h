@@ -9,9 +9,28 @@
 #define KK_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Transforms whose butterflies run together in fft_rows (fftconv.c lays its buffers out so). */
 #define KK_FFT_V 32
+
+/* One product with 8-bit weights (ops.c kk_qconv1d, kk_qlinear_rows), read by qgemm_tile:
+ * y[m][n] = scale[m] * sum_k (q[m][k] - zero[m]) * B(k, n) + bias[m], for m < M, n < N, where
+ * k = tap * in + c and B(k, n) = x[c * ld + tap * dil + n * sn]. The weights are packed at load
+ * in blocks of KK_QG_ROWS rows, each [K][KK_QG_ROWS] (block b at q + b * K * KK_QG_ROWS), zero
+ * and scale padded with them to whole pairs of blocks (the padding rows are zero). The
+ * weights stay 8-bit in memory and become floats in registers: no float copy, no packing per
+ * call. */
+#define KK_QG_ROWS 16
+typedef struct {
+    const int8_t *q;
+    const float *zero, *scale, *bias; /* bias may be NULL */
+    const float *x;
+    int in, taps, dil, ld, sn;
+    float *y;
+    size_t ym, yn; /* y[m][n] is y[m * ym + n * yn] */
+    int M, N;
+} kk_qtile;
 
 /* Every kernel works on one row (or one block of tiles); the pool splits rows in ops.c. */
 typedef struct kk_kernels {
@@ -71,6 +90,11 @@ typedef struct kk_kernels {
      * is 0.5 x (1 + tanh u) (relative error within 2e-7 x (2 + |2u|): the float argument's
      * rounding, which e^x carries; tests/engine/test_ops.c). */
     void (*gelu)(float *x, size_t n);
+    /* qg_nb blocks of KK_QG_ROWS rows from block blk, times qg_nr columns from n0, of the
+     * product g: reads B's columns n0 .. n0 + qg_nr - 1 whatever N (the caller pads x), and
+     * writes y only for m < M, n < N. qg_nb * qg_nr accumulators fill the vector registers. */
+    void (*qgemm_tile)(const kk_qtile *g, int blk, int n0);
+    int qg_nb, qg_nr;
 } kk_kernels;
 
 /* The back ends compiled into this build (each defined by its file under src/model/cpu/). */
