@@ -302,9 +302,19 @@ static int conv1x1(kokoro_state *st, const kk_conv *c, const float *x, int T, fl
 }
 
 /* "same" convolution (stride 1): y has T columns. Returns KOKORO_OK or KOKORO_E_NOMEM. */
+/* Below this many input samples (row length x channels) a generator resblock convolution runs
+ * as an 8-bit product: Winograd and the FFT first turn all its weights into floats and
+ * transforms, which a short row does not pay back. So a stream's first ranges (about 22
+ * frames: 440 x 256 and 2,640 x 128) run direct, whole utterances on Winograd/FFT. Measured
+ * (2 threads, best of 8, alternating): the stream paragraph's first byte 228-230 -> 191-192 ms;
+ * "Hello from Kokoro." whole (1,480 x 256, Winograd) level at 1 and 2 threads. Sent direct, that
+ * one was 10% slower at 1 thread (0.55 -> 0.61 s) and level at 2; a kernel-by-kernel
+ * comparison (256 and 128 channels, 3-11 taps, one thread) crosses over at 800-3,000 samples. */
+#define QCONV_MAX_SAMPLES 350000L
+
 static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int T, float *y)
 {
-    if (c->w.pk.q)
+    if (c->w.pk.q && (!c->wino || ((long)T * c->in < QCONV_MAX_SAMPLES && !st->direct_conv)))
         return kk_qconv1d(st->pool, &c->w.pk, c->b, c->in, c->out, c->k, 1, dil,
                           dil * (c->k - 1) / 2, x, T, y) < 0
                    ? KOKORO_E_NOMEM
