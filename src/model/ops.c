@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------ thread pool */
 
@@ -22,8 +23,10 @@ struct kk_pool {
     pthread_cond_t go, done;
     void (*fn)(int, int, void *);
     void *arg;
-    unsigned long gen;
-    int pending, quit;
+    unsigned long gen;       /* runs started, under mu */
+    atomic_ulong agen;       /* the same, read by spinning threads without the lock */
+    atomic_int pending;      /* helpers of the run in progress still working */
+    int caller_sleeps, quit; /* under mu */
     size_t mem_live, mem_peak; /* working memory of the owner's synthesis, see kk_pool_mem */
 };
 
@@ -32,6 +35,50 @@ typedef struct {
     int idx;
 } worker_arg;
 
+/* How long a thread that just worked, or a caller waiting for its helpers, polls before it
+ * sleeps on the condition variable. A short synthesis makes about 800 runs; sleeping through
+ * each gap between them cost a futex wake-up of tens of microseconds on each side, and a
+ * context switch (16,000 for 21 syntheses of "Hello from Kokoro." at 2 threads). Only a
+ * thread that was in the last run spins, so a pool whose owner was given fewer cores than it
+ * has threads leaves the others asleep. */
+#define POOL_SPIN_NS 100000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static long long mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Polls until cond(p, v) holds or POOL_SPIN_NS pass; returns whether it held. */
+static int spin_until(int (*cond)(kk_pool *, unsigned long), kk_pool *p, unsigned long v)
+{
+    long long until = 0;
+    for (int i = 0;; i++) {
+        if (cond(p, v)) return 1;
+        if ((i & 63) == 0) {
+            long long t = mono_ns();
+            if (!until)
+                until = t + POOL_SPIN_NS;
+            else if (t > until)
+                return 0;
+        }
+        cpu_relax();
+    }
+}
+
+static int new_run(kk_pool *p, unsigned long seen) { return atomic_load(&p->agen) != seen; }
+static int helpers_done(kk_pool *p, unsigned long unused) { return atomic_load(&p->pending) == 0; }
+
 static void *pool_main(void *a)
 {
     worker_arg *wa = a;
@@ -39,21 +86,29 @@ static void *pool_main(void *a)
     int idx = wa->idx;
     free(wa);
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
+    int worked = 0;
     for (;;) {
+        if (worked) spin_until(new_run, p, seen);
+        pthread_mutex_lock(&p->mu);
         while (!p->quit && p->gen == seen) pthread_cond_wait(&p->go, &p->mu);
-        if (p->quit) break;
+        if (p->quit) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
         seen = p->gen;
         int cur = p->cur;
-        if (idx >= cur) continue; /* not in use this run: nobody waits for it */
         void (*fn)(int, int, void *) = p->fn;
         void *arg = p->arg;
         pthread_mutex_unlock(&p->mu);
+        worked = idx < cur;
+        if (!worked) continue; /* not in use this run: nobody waits for it */
         fn(idx, cur, arg);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        if (atomic_fetch_sub(&p->pending, 1) == 1) { /* the last helper: wake a sleeping caller */
+            pthread_mutex_lock(&p->mu);
+            if (p->caller_sleeps) pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -140,13 +195,17 @@ void kk_pool_run(kk_pool *p, void (*fn)(int, int, void *), void *arg)
     p->fn = fn;
     p->arg = arg;
     p->cur = use;
-    p->pending = use - 1;
+    atomic_store(&p->pending, use - 1);
     p->gen++;
+    atomic_store(&p->agen, p->gen);
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
     fn(0, use, arg);
+    if (spin_until(helpers_done, p, 0)) return;
     pthread_mutex_lock(&p->mu);
-    while (p->pending) pthread_cond_wait(&p->done, &p->mu);
+    p->caller_sleeps = 1;
+    while (atomic_load(&p->pending)) pthread_cond_wait(&p->done, &p->mu);
+    p->caller_sleeps = 0;
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -361,8 +420,11 @@ static void qconv_part(int i, int n, void *arg)
     int blocks = (j->Tout + QG_BLOCK - 1) / QG_BLOCK, S = j->S;
     int u0 = blocks * S * i / n, u1 = blocks * S * (i + 1) / n;
     if (u1 <= u0) return;
-    int ld = (QG_BLOCK - 1) * j->stride + (j->k - 1) * j->dil + 1;
-    float *xs = malloc((size_t)j->in * ld * sizeof *xs);
+    /* a linear layer reads x [T][in] in place (column n is row n of x) and copies only a last
+     * partial tile's rows, zero-padded; a convolution copies each block's source columns */
+    int ld = j->rows_x ? j->in : (QG_BLOCK - 1) * j->stride + (j->k - 1) * j->dil + 1;
+    size_t xs_n = j->rows_x ? (size_t)NR * j->in : (size_t)j->in * ld;
+    float *xs = malloc(xs_n * sizeof *xs);
     if (!xs) {
         j->failed = 1;
         return;
@@ -372,15 +434,27 @@ static void qconv_part(int i, int n, void *arg)
         int nb = j->Tout - t0 < QG_BLOCK ? j->Tout - t0 : QG_BLOCK;
         int g0 = groups * (u % S) / S, g1 = groups * (u % S + 1) / S;
         if (g1 <= g0) continue;
+        if (j->rows_x) {
+            int full = nb / NR * NR;
+            kk_qtile g = {j->w->q, j->w->zero, j->w->scale, j->b, j->x + (size_t)t0 * j->in, j->in,
+                          1, 0, 1, j->in, j->y + (size_t)t0 * j->out, 1, (size_t)j->out, j->out,
+                          full};
+            for (int gr = g0; gr < g1; gr++)
+                for (int n0 = 0; n0 < full; n0 += NR) kn->qgemm_tile(&g, gr * NB, n0);
+            if (full < nb) {
+                memset(xs, 0, xs_n * sizeof *xs);
+                memcpy(xs, g.x + (size_t)full * j->in, (size_t)(nb - full) * j->in * sizeof *xs);
+                g.x = xs;
+                g.y += (size_t)full * j->out;
+                g.N = nb - full;
+                for (int gr = g0; gr < g1; gr++) kn->qgemm_tile(&g, gr * NB, 0);
+            }
+            continue;
+        }
         if (bl != built) { /* xs[c][v] = x[c][t0 * stride + off + v], zero outside x */
             int nv = ((nb + NR - 1) / NR * NR - 1) * j->stride + (j->k - 1) * j->dil + 1;
             for (int c = 0; c < j->in; c++) {
                 float *d = xs + (size_t)c * ld;
-                if (j->rows_x) {
-                    for (int v = 0; v < nv; v++)
-                        d[v] = v < nb ? j->x[(size_t)(t0 + v) * j->in + c] : 0.0f;
-                    continue;
-                }
                 const float *src = j->x + (size_t)c * j->T;
                 int s0 = t0 * j->stride + j->off; /* x index of v = 0 */
                 int lo = -s0, hi = j->T - s0;     /* valid v in [lo, hi) */
@@ -395,11 +469,7 @@ static void qconv_part(int i, int n, void *arg)
             built = bl;
         }
         kk_qtile g = {j->w->q, j->w->zero, j->w->scale, j->b, xs, j->in, j->k, j->dil, ld,
-                      j->stride, NULL, 0, 0, j->out, nb};
-        if (j->rows_x)
-            g.y = j->y + (size_t)t0 * j->out, g.ym = 1, g.yn = (size_t)j->out;
-        else
-            g.y = j->y + t0, g.ym = (size_t)j->Tout, g.yn = 1;
+                      j->stride, j->y + t0, (size_t)j->Tout, 1, j->out, nb};
         for (int gr = g0; gr < g1; gr++)
             for (int n0 = 0; n0 < nb; n0 += NR) kn->qgemm_tile(&g, gr * NB, n0);
     }
