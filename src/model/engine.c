@@ -212,12 +212,15 @@ static float *slot_take(kokoro_state *st, int slot, size_t n)
  * memory. */
 static const float *wt_floats(kokoro_state *st, const kk_wt *w, int slot)
 {
-    if (!w->q) return w->f;
+    if (!w->q && !w->pk.q) return w->f;
     kk_wt_slot *s = &st->wt[slot];
     if (s->key == w && s->kind == 0) return s->buf;
     float *b = slot_take(st, slot, (size_t)w->rows * w->cols);
     if (!b) return NULL;
-    kk_dequant(st->pool, w->q, w->scale, w->zero, w->rows, w->cols, b);
+    if (w->q)
+        kk_dequant(st->pool, w->q, w->scale, w->zero, w->rows, w->cols, b);
+    else
+        kk_dequant_packed(st->pool, &w->pk, b);
     s->key = w;
     s->kind = 0;
     return b;

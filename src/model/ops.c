@@ -555,6 +555,7 @@ typedef struct {
     const float *scale, *zero;
     int rows, cols;
     float *out;
+    int packed; /* q is a kk_qw's packed integers */
 } dequant_job;
 
 static void dequant_part(int i, int n, void *arg)
@@ -562,8 +563,13 @@ static void dequant_part(int i, int n, void *arg)
     const dequant_job *j = arg;
     int a = (int)((long)j->rows * i / n), b = (int)((long)j->rows * (i + 1) / n);
     for (int r = a; r < b; r++) {
-        const int8_t *q = j->q + (size_t)r * j->cols;
         float *o = j->out + (size_t)r * j->cols, z = j->zero[r], s = j->scale[r];
+        if (j->packed) { /* row r is every KK_QG_ROWS-th byte of its block */
+            const int8_t *q = j->q + (size_t)(r / KK_QG_ROWS) * j->cols * KK_QG_ROWS + r % KK_QG_ROWS;
+            for (int c = 0; c < j->cols; c++) o[c] = ((float)q[(size_t)c * KK_QG_ROWS] - z) * s;
+            continue;
+        }
+        const int8_t *q = j->q + (size_t)r * j->cols;
         for (int c = 0; c < j->cols; c++) o[c] = ((float)q[c] - z) * s;
     }
 }
@@ -571,8 +577,17 @@ static void dequant_part(int i, int n, void *arg)
 void kk_dequant(kk_pool *p, const int8_t *q, const float *scale, const float *zero, int rows,
                 int cols, float *out)
 {
-    dequant_job j = {q, scale, zero, rows, cols, out};
+    dequant_job j = {q, scale, zero, rows, cols, out, 0};
     if (p && (size_t)rows * cols >= 65536)
+        kk_pool_run(p, dequant_part, &j);
+    else
+        dequant_part(0, 1, &j);
+}
+
+void kk_dequant_packed(kk_pool *p, const kk_qw *w, float *out)
+{
+    dequant_job j = {w->q, w->scale, w->zero, w->rows, w->cols, out, 1};
+    if (p && (size_t)w->rows * w->cols >= 65536)
         kk_pool_run(p, dequant_part, &j);
     else
         dequant_part(0, 1, &j);

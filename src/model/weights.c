@@ -287,9 +287,9 @@ static int load_wt(loader *L, kk_wt *w, const onnx_tensor *t, const onnx_tensor 
 }
 
 /* Packs a quantised weight for the 8-bit products (ops.h kk_qw) and frees its row-major
- * integers (unless keep_rows: the generator's resblocks, which also make floats from them for
- * Winograd and the FFT on long rows; 14 MB kept twice). */
-static void pack_wt_keep(loader *L, kk_wt *w, int keep_rows)
+ * integers, so the model keeps one copy (layers that also need floats make them from the
+ * packed form, kk_dequant_packed). */
+static void pack_wt(loader *L, kk_wt *w)
 {
     if (L->rc || !w->q) return;
     int R = kk_qw_rows(w->rows);
@@ -306,15 +306,12 @@ static void pack_wt_keep(loader *L, kk_wt *w, int keep_rows)
     memcpy(p->scale, w->scale, (size_t)w->rows * sizeof *p->scale);
     p->rows = w->rows;
     p->cols = w->cols;
-    if (keep_rows) return;
     disown(L, w->q);
     disown(L, w->zero);
     disown(L, w->scale);
     w->q = NULL;
     w->zero = w->scale = NULL;
 }
-
-static void pack_wt(loader *L, kk_wt *w) { pack_wt_keep(L, w, 0); }
 
 /* Weight (r, c) of a loaded matrix as a float, whichever form it is kept in. */
 static float wt_value(const kk_wt *w, int r, int c)
@@ -541,7 +538,7 @@ static void load_adablk(loader *L, kk_adablk *b, const char *P, const char *T, i
 static void prep_wino(loader *L, kk_conv *c)
 {
     if (!L->rc && c->k >= 3) c->wino = 1;
-    pack_wt_keep(L, &c->w, 1); /* short rows run as 8-bit products (engine.c conv) */
+    pack_wt(L, &c->w); /* short rows run as 8-bit products (engine.c conv) */
 }
 
 

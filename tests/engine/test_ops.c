@@ -104,6 +104,15 @@ static void check_qconv(kk_pool *const *pools, int n_pools, int in, int out, int
     }
     kk_qw_pack(q, out, K, pq);
     kk_qw pw = {pq, zero, scale, out, K};
+    { /* the floats made from the packed form are the row-major form's, bit for bit */
+        float *f1 = malloc(sizeof(float) * out * K), *f2 = malloc(sizeof(float) * out * K);
+        CHECK(f1 && f2, "buffers");
+        kk_dequant(pools[n_pools - 1], q, scale, zero, out, K, f1);
+        kk_dequant_packed(pools[n_pools - 1], &pw, f2);
+        CHECK(!memcmp(f1, f2, sizeof(float) * out * K),
+              "kk_dequant_packed %d x %d gives kk_dequant's floats", out, K);
+        free(f1), free(f2);
+    }
     for (int i = 0; i < in * T; i++) x[i] = frand(&s);
     for (int c = 0; c < in; c++) /* a linear layer's x is [T][in] */
         for (int t = 0; t < T; t++) xt[(size_t)t * in + c] = x[(size_t)c * T + t];
