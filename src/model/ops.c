@@ -103,11 +103,13 @@ static void *pool_main(void *a)
         worked = idx < cur;
         if (!worked) continue; /* not in use this run: nobody waits for it */
         fn(idx, cur, arg);
-        if (atomic_fetch_sub(&p->pending, 1) == 1) { /* the last helper: wake a sleeping caller */
-            pthread_mutex_lock(&p->mu);
-            if (p->caller_sleeps) pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->mu);
-        }
+        /* under the mutex, so that the caller's lock after it orders this run's writes before
+         * whatever the caller does next, for ThreadSanitizer too (the library is not built with
+         * it, so it sees the mutex, not the atomic) */
+        pthread_mutex_lock(&p->mu);
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && p->caller_sleeps)
+            pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->mu);
     }
     return NULL;
 }
@@ -201,7 +203,7 @@ void kk_pool_run(kk_pool *p, void (*fn)(int, int, void *), void *arg)
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
     fn(0, use, arg);
-    if (spin_until(helpers_done, p, 0)) return;
+    spin_until(helpers_done, p, 0); /* then the lock: uncontended once the helpers are done */
     pthread_mutex_lock(&p->mu);
     p->caller_sleeps = 1;
     while (atomic_load(&p->pending)) pthread_cond_wait(&p->done, &p->mu);
