@@ -426,8 +426,11 @@ static void qconv_part(int i, int n, void *arg)
      * partial tile's rows, zero-padded; a convolution copies each block's source columns */
     int ld = j->rows_x ? j->in : (QG_BLOCK - 1) * j->stride + (j->k - 1) * j->dil + 1;
     size_t xs_n = j->rows_x ? (size_t)NR * j->in : (size_t)j->in * ld;
-    float *xs = malloc(xs_n * sizeof *xs);
-    if (!xs) {
+    size_t K = (size_t)j->k * j->in;
+    float *xs = malloc(xs_n * sizeof *xs), *panel = malloc(K * NB * KK_QG_ROWS * sizeof *panel);
+    if (!xs || !panel) {
+        free(xs);
+        free(panel);
         j->failed = 1;
         return;
     }
@@ -441,15 +444,18 @@ static void qconv_part(int i, int n, void *arg)
             kk_qtile g = {j->w->q, j->w->zero, j->w->scale, j->b, j->x + (size_t)t0 * j->in, j->in,
                           1, 0, 1, j->in, j->y + (size_t)t0 * j->out, 1, (size_t)j->out, j->out,
                           full};
-            for (int gr = g0; gr < g1; gr++)
-                for (int n0 = 0; n0 < full; n0 += NR) kn->qgemm_tile(&g, gr * NB, n0);
+            kk_qtile gp = g; /* the last partial tile, from a zero-padded copy of its rows */
             if (full < nb) {
                 memset(xs, 0, xs_n * sizeof *xs);
                 memcpy(xs, g.x + (size_t)full * j->in, (size_t)(nb - full) * j->in * sizeof *xs);
-                g.x = xs;
-                g.y += (size_t)full * j->out;
-                g.N = nb - full;
-                for (int gr = g0; gr < g1; gr++) kn->qgemm_tile(&g, gr * NB, 0);
+                gp.x = xs;
+                gp.y += (size_t)full * j->out;
+                gp.N = nb - full;
+            }
+            for (int gr = g0; gr < g1; gr++) {
+                kn->qg_panel(&g, gr * NB, panel);
+                for (int n0 = 0; n0 < full; n0 += NR) kn->qgemm_tile(&g, panel, gr * NB, n0);
+                if (full < nb) kn->qgemm_tile(&gp, panel, gr * NB, 0);
             }
             continue;
         }
@@ -472,10 +478,13 @@ static void qconv_part(int i, int n, void *arg)
         }
         kk_qtile g = {j->w->q, j->w->zero, j->w->scale, j->b, xs, j->in, j->k, j->dil, ld,
                       j->stride, j->y + t0, (size_t)j->Tout, 1, j->out, nb};
-        for (int gr = g0; gr < g1; gr++)
-            for (int n0 = 0; n0 < nb; n0 += NR) kn->qgemm_tile(&g, gr * NB, n0);
+        for (int gr = g0; gr < g1; gr++) {
+            kn->qg_panel(&g, gr * NB, panel);
+            for (int n0 = 0; n0 < nb; n0 += NR) kn->qgemm_tile(&g, panel, gr * NB, n0);
+        }
     }
     free(xs);
+    free(panel);
 }
 
 static int qconv_run(kk_pool *p, qconv_job *j)

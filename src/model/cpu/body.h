@@ -318,11 +318,12 @@ static void KK_FN(fft_scatter)(float *restrict y1, float *restrict y2, const flo
     }
 }
 
-/* The 8-bit-weight product's tile (kernels.h, kk_qtile): KK_QG_NB blocks of 16 rows as
- * vectors of KK_QG_VL floats, KK_QG_NR columns as broadcast scalars, the accumulators held in
- * registers over the whole K. A back-end file sets the three before including this one to
- * fill its registers (AVX-512: 2 x 12 of its 32); the defaults fit 16 SSE registers. The
- * weights are widened in registers, (q - zero) exactly, and scaled once at the end. */
+/* The 8-bit-weight product (kernels.h, kk_qtile): a row group's weights are made floats once
+ * into a panel (qg_panel, L2-sized), which every tile of the group's columns then reads:
+ * KK_QG_NB blocks of 16 rows as vectors of KK_QG_VL floats, KK_QG_NR columns as broadcast
+ * scalars, the accumulators held in registers over the whole K. A back-end file sets the three
+ * before including this one to fill its registers (AVX-512: 2 x 12 of its 32); the defaults
+ * fit 16 SSE registers. */
 #ifndef KK_QG_NB
 #define KK_QG_NB 1
 #define KK_QG_NR 3
@@ -343,31 +344,48 @@ typedef int32_t kk_qi __attribute__((vector_size(4 * KK_QG_VL)));
     ((dst) = __builtin_convertvector(__builtin_convertvector(*(const kk_qb *)(p), kk_qi), kk_qv))
 #endif
 
-static void KK_FN(qgemm_tile)(const kk_qtile *g, int blk, int n0)
+/* The floats of rows blk * 16 .. (blk + KK_QG_NB) * 16 of g's weights, for every k, into
+ * panel [K][KK_QG_NB * 16]: (q - zero) * scale, the same floats kk_dequant makes. */
+static void KK_FN(qg_panel)(const kk_qtile *g, int blk, float *restrict panel)
 {
-    enum { PER = KK_QG_ROWS / KK_QG_VL }; /* vectors per block */
-    const size_t K = (size_t)g->in * g->taps, sn = (size_t)g->sn, ld = (size_t)g->ld;
-    kk_qv acc[KK_QG_H][KK_QG_NR], z[KK_QG_H];
+    enum { PER = KK_QG_ROWS / KK_QG_VL, W = KK_QG_NB * KK_QG_ROWS };
+    const size_t K = (size_t)g->in * g->taps;
+    kk_qv z[KK_QG_H], sc[KK_QG_H];
     const int8_t *qb[KK_QG_H];
     KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
     {
         int b = blk + h / PER, off = h % PER * KK_QG_VL;
         z[h] = *(const kk_qv *)(g->zero + (size_t)b * KK_QG_ROWS + off);
+        sc[h] = *(const kk_qv *)(g->scale + (size_t)b * KK_QG_ROWS + off);
         qb[h] = g->q + (size_t)b * K * KK_QG_ROWS + off;
+    }
+    for (size_t k = 0; k < K; k++) {
+        KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
+        {
+            kk_qv w;
+            KK_QG_WIDEN(w, qb[h] + k * KK_QG_ROWS);
+            *(kk_qv *)(panel + k * W + h * KK_QG_VL) = (w - z[h]) * sc[h];
+        }
+    }
+}
+
+/* y for those rows and KK_QG_NR columns from n0: sum over k of panel[k] * B(k, n), + bias. */
+static void KK_FN(qgemm_tile)(const kk_qtile *g, const float *restrict panel, int blk, int n0)
+{
+    enum { W = KK_QG_NB * KK_QG_ROWS };
+    const size_t sn = (size_t)g->sn, ld = (size_t)g->ld;
+    kk_qv acc[KK_QG_H][KK_QG_NR];
+    KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
+    {
         KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++) acc[h][j] = (kk_qv){0};
     }
-    const float *x0 = g->x + (size_t)n0 * sn;
+    const float *x0 = g->x + (size_t)n0 * sn, *pw = panel;
     for (int tap = 0; tap < g->taps; tap++) {
         const float *xt = x0 + (size_t)tap * g->dil;
-        for (int c = 0; c < g->in; c++) {
+        for (int c = 0; c < g->in; c++, pw += W) {
             const float *xr = xt + (size_t)c * ld;
             kk_qv w[KK_QG_H];
-            KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
-            {
-                KK_QG_WIDEN(w[h], qb[h]);
-                w[h] -= z[h];
-                qb[h] += KK_QG_ROWS;
-            }
+            KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++) w[h] = *(const kk_qv *)(pw + h * KK_QG_VL);
             KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++)
             {
                 float v = xr[(size_t)j * sn];
@@ -382,8 +400,7 @@ static void KK_FN(qgemm_tile)(const kk_qtile *g, int blk, int n0)
         for (int j = 0; j < nj; j++) {
             float *yc = g->y + (size_t)(n0 + j) * g->yn + (size_t)m0 * g->ym;
             for (int l = 0; l < nm; l++)
-                yc[(size_t)l * g->ym] =
-                    acc[h][j][l] * g->scale[m0 + l] + (g->bias ? g->bias[m0 + l] : 0.0f);
+                yc[(size_t)l * g->ym] = acc[h][j][l] + (g->bias ? g->bias[m0 + l] : 0.0f);
         }
     }
 }
@@ -396,5 +413,5 @@ static void KK_FN(qgemm_tile)(const kk_qtile *g, int blk, int n0)
             KK_FN(snake), KK_FN(affine_snake), KK_FN(leaky_relu), KK_FN(layernorm),            \
             KK_FN(lstm_cell), KK_FN(fft_rows), KK_FN(wspec_row), KK_FN(fft_gather),            \
             KK_FN(fft_split), KK_FN(fft_merge), KK_FN(fft_scatter), KK_FN(gelu),               \
-            KK_FN(qgemm_tile), KK_QG_NB, KK_QG_NR                                              \
+            KK_FN(qg_panel), KK_FN(qgemm_tile), KK_QG_NB, KK_QG_NR                             \
     }

@@ -19,8 +19,8 @@
  * k = tap * in + c and B(k, n) = x[c * ld + tap * dil + n * sn]. The weights are packed at load
  * in blocks of KK_QG_ROWS rows, each [K][KK_QG_ROWS] (block b at q + b * K * KK_QG_ROWS), zero
  * and scale padded with them to whole pairs of blocks (the padding rows are zero). The
- * weights stay 8-bit in memory and become floats in registers: no float copy, no packing per
- * call. */
+ * weights stay 8-bit in memory; a row group's floats exist only in a per-thread panel while
+ * its tiles run. */
 #define KK_QG_ROWS 16
 typedef struct {
     const int8_t *q;
@@ -90,10 +90,13 @@ typedef struct kk_kernels {
      * is 0.5 x (1 + tanh u) (relative error within 2e-7 x (2 + |2u|): the float argument's
      * rounding, which e^x carries; tests/engine/test_ops.c). */
     void (*gelu)(float *x, size_t n);
-    /* qg_nb blocks of KK_QG_ROWS rows from block blk, times qg_nr columns from n0, of the
-     * product g: reads B's columns n0 .. n0 + qg_nr - 1 whatever N (the caller pads x), and
-     * writes y only for m < M, n < N. qg_nb * qg_nr accumulators fill the vector registers. */
-    void (*qgemm_tile)(const kk_qtile *g, int blk, int n0);
+    /* The floats of qg_nb blocks of KK_QG_ROWS rows from block blk of g's weights into panel
+     * [K][qg_nb * KK_QG_ROWS]: (q - zero) * scale. */
+    void (*qg_panel)(const kk_qtile *g, int blk, float *panel);
+    /* Those rows (their panel) times qg_nr columns from n0 of the product g, + bias: reads
+     * B's columns n0 .. n0 + qg_nr - 1 whatever N (the caller pads x), and writes y only for
+     * m < M, n < N. qg_nb * qg_nr accumulators fill the vector registers. */
+    void (*qgemm_tile)(const kk_qtile *g, const float *panel, int blk, int n0);
     int qg_nb, qg_nr;
 } kk_kernels;
 
