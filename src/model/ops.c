@@ -385,7 +385,7 @@ int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k
 
 /* ------------------------------------------------------------------ 8-bit weights
  * Products whose weights stay 8-bit (kernels.h kk_qtile): each unit of work is a block of
- * QG_BLOCK output columns and a range of row groups (kk_kern->qg_nb blocks of 16 rows). Its
+ * about QG_BLOCK output columns (blocks of even size) and a range of row groups (kk_kern->qg_nb blocks of 16 rows). Its
  * source columns are copied once into a zero-padded block [in][ld] (transposed, for a linear
  * layer's x [T][in]), which stays in L2 while every row group sweeps it. A lone short input
  * (ALBERT's tokens, one block) is split by rows, so each thread keeps its share of the weights
@@ -410,7 +410,7 @@ typedef struct {
     float *y;
     int in, out, k, stride, dil, off, T, Tout;
     int rows_x;   /* 1: x is [T][in] and y [T][out] (a linear layer) */
-    int S, failed;
+    int QB, S, failed; /* output columns per block, row ranges per block */
 } qconv_job;
 
 static void qconv_part(int i, int n, void *arg)
@@ -419,12 +419,12 @@ static void qconv_part(int i, int n, void *arg)
     const kk_kernels *kn = kk_kern;
     int NB = kn->qg_nb, NR = kn->qg_nr;
     int groups = kk_qw_rows(j->out) / (KK_QG_ROWS * NB);
-    int blocks = (j->Tout + QG_BLOCK - 1) / QG_BLOCK, S = j->S;
+    int QB = j->QB, blocks = (j->Tout + QB - 1) / QB, S = j->S;
     int u0 = blocks * S * i / n, u1 = blocks * S * (i + 1) / n;
     if (u1 <= u0) return;
     /* a linear layer reads x [T][in] in place (column n is row n of x) and copies only a last
      * partial tile's rows, zero-padded; a convolution copies each block's source columns */
-    int ld = j->rows_x ? j->in : (QG_BLOCK - 1) * j->stride + (j->k - 1) * j->dil + 1;
+    int ld = j->rows_x ? j->in : (QB - 1) * j->stride + (j->k - 1) * j->dil + 1;
     size_t xs_n = j->rows_x ? (size_t)NR * j->in : (size_t)j->in * ld;
     size_t K = (size_t)j->k * j->in;
     float *xs = malloc(xs_n * sizeof *xs), *panel = malloc(K * NB * KK_QG_ROWS * sizeof *panel);
@@ -435,8 +435,8 @@ static void qconv_part(int i, int n, void *arg)
         return;
     }
     for (int u = u0, built = -1; u < u1; u++) {
-        int bl = u / S, t0 = bl * QG_BLOCK;
-        int nb = j->Tout - t0 < QG_BLOCK ? j->Tout - t0 : QG_BLOCK;
+        int bl = u / S, t0 = bl * QB;
+        int nb = j->Tout - t0 < QB ? j->Tout - t0 : QB;
         int g0 = groups * (u % S) / S, g1 = groups * (u % S + 1) / S;
         if (g1 <= g0) continue;
         if (j->rows_x) {
@@ -489,8 +489,11 @@ static void qconv_part(int i, int n, void *arg)
 
 static int qconv_run(kk_pool *p, qconv_job *j)
 {
-    int n = p ? kk_pool_size(p) : 1;
+    int n = p ? kk_pool_size(p) : 1, NR = kk_kern->qg_nr;
+    /* blocks of even size (303 columns: 156 + 147, not 240 + 63, which left a thread idle) */
     int blocks = (j->Tout + QG_BLOCK - 1) / QG_BLOCK;
+    j->QB = ((j->Tout + blocks - 1) / blocks + NR - 1) / NR * NR;
+    blocks = (j->Tout + j->QB - 1) / j->QB;
     j->S = blocks % n == 0 || blocks >= 4 * n ? 1 : n;
     if (n == 1 || (long)j->out * j->Tout * j->in * j->k < 100000)
         qconv_part(0, 1, j);
@@ -504,14 +507,14 @@ int kk_qconv1d(kk_pool *p, const kk_qw *w, const float *b, int in, int out, int 
 {
     int Tout = (T + 2 * pad - dil * (k - 1) - 1) / stride + 1;
     if (Tout < 1) return -1;
-    qconv_job j = {w, b, x, y, in, out, k, stride, dil, -pad, T, Tout, 0, 1, 0};
+    qconv_job j = {w, b, x, y, in, out, k, stride, dil, -pad, T, Tout, 0, 0, 0, 0};
     return qconv_run(p, &j) ? -1 : Tout;
 }
 
 int kk_qlinear_rows(kk_pool *p, const kk_qw *w, const float *b, int in, int out, const float *x,
                     int T, float *y)
 {
-    qconv_job j = {w, b, x, y, in, out, 1, 1, 1, 0, T, T, 1, 1, 0};
+    qconv_job j = {w, b, x, y, in, out, 1, 1, 1, 0, T, T, 1, 0, 0, 0};
     return qconv_run(p, &j);
 }
 
