@@ -766,12 +766,14 @@ int kk_conv1d_wino(kk_pool *p, const float *u, const float *w, const float *b, i
     kk_pool_mem(p, rows_bytes); /* per frame: counted in KOKORO_FRAME_BYTES */
     j.item_q0 = j.item_phase + max_items;
     j.item_nb = j.item_q0 + max_items;
-    for (int ph = 0; ph < j.n_phases; ph++) {
+    for (int ph = 0; ph < j.n_phases; ph++) { /* blocks of even size: 370 tiles are 185 + 185,
+                                                * not 256 + 114 (one thread each, one idle) */
         int tiles = ((T - ph + dil - 1) / dil + 3) / 4;
-        for (int q0 = 0; q0 < tiles; q0 += WINO_BLOCK) {
+        int nblk = (tiles + WINO_BLOCK - 1) / WINO_BLOCK, per = nblk ? (tiles + nblk - 1) / nblk : 0;
+        for (int q0 = 0; q0 < tiles; q0 += per) {
             j.item_phase[j.n_items] = ph;
             j.item_q0[j.n_items] = q0;
-            j.item_nb[j.n_items] = tiles - q0 < WINO_BLOCK ? tiles - q0 : WINO_BLOCK;
+            j.item_nb[j.n_items] = tiles - q0 < per ? tiles - q0 : per;
             j.n_items++;
         }
     }
