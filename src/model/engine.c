@@ -530,13 +530,43 @@ static void gelu_tanh(kokoro_state *st, float *x, size_t n)
 /* ------------------------------------------------------------------ stages */
 
 /* ALBERT + bert_encoder: tokens [T] -> d_en [T][512]. */
+/* ALBERT's self-attention, the twelve heads shared by the pool's threads (at 303 tokens the
+ * heads' 13 M exponentials were a serial part of every layer). sc holds T x T floats per
+ * thread. */
+typedef struct {
+    const float *q, *k, *v;
+    float *ctx, *sc;
+    int T;
+} attn_job;
+
+static void attn_part(int i, int n, void *arg)
+{
+    const attn_job *j = arg;
+    int T = j->T;
+    float *sc = j->sc + (size_t)i * T * T;
+    for (int hd = 12 * i / n; hd < 12 * (i + 1) / n; hd++) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, 64, 0.125f, j->q + hd * 64, 768,
+                    j->k + hd * 64, 768, 0.0f, sc, T);
+        for (int r0 = 0; r0 < T; r0++) {
+            float *r = sc + (size_t)r0 * T, mx = r[0], sum = 0;
+            for (int c = 1; c < T; c++) mx = r[c] > mx ? r[c] : mx;
+            for (int c = 0; c < T; c++) sum += (r[c] = expf(r[c] - mx));
+            for (int c = 0; c < T; c++) r[c] /= sum;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, 64, T, 1.0f, sc, T,
+                    j->v + hd * 64, 768, 0.0f, j->ctx + hd * 64, 768);
+    }
+}
+
 static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *d_en)
 {
     size_t mark = arena_mark(a);
     const kokoro_model *m = st->m;
     float *e = A(a, (size_t)T * 128), *h = A(a, (size_t)T * 768), *q = A(a, (size_t)T * 768);
     float *k = A(a, (size_t)T * 768), *v = A(a, (size_t)T * 768), *ctx = A(a, (size_t)T * 768);
-    float *att = A(a, (size_t)T * 768), *f = A(a, (size_t)T * 2048), *sc = A(a, (size_t)T * T);
+    float *att = A(a, (size_t)T * 768), *f = A(a, (size_t)T * 2048);
+    /* one score matrix per thread the pool has: the scheduler may give it more meanwhile */
+    float *sc = A(a, (size_t)kk_pool_threads(st->pool) * T * T);
     if (a->oom) return KOKORO_E_NOMEM;
     for (int t = 0; t < T; t++)
         for (int c = 0; c < 128; c++)
@@ -548,18 +578,8 @@ static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *
         if (linear(st, &m->q, 0, h, T, q) || linear(st, &m->k, 1, h, T, k) ||
             linear(st, &m->v, 2, h, T, v))
             return KOKORO_E_NOMEM;
-        for (int hd = 0; hd < 12; hd++) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, 64, 0.125f, q + hd * 64, 768,
-                        k + hd * 64, 768, 0.0f, sc, T);
-            for (int i = 0; i < T; i++) {
-                float *r = sc + (size_t)i * T, mx = r[0], sum = 0;
-                for (int j = 1; j < T; j++) mx = r[j] > mx ? r[j] : mx;
-                for (int j = 0; j < T; j++) sum += (r[j] = expf(r[j] - mx));
-                for (int j = 0; j < T; j++) r[j] /= sum;
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, 64, T, 1.0f, sc, T,
-                        v + hd * 64, 768, 0.0f, ctx + hd * 64, 768);
-        }
+        attn_job aj = {q, k, v, ctx, sc, T};
+        kk_pool_run(st->pool, attn_part, &aj);
         if (linear(st, &m->dense, 3, ctx, T, att)) return KOKORO_E_NOMEM;
         for (size_t i = 0; i < (size_t)T * 768; i++) att[i] += h[i];
         kk_layernorm_rows(att, T, 768, m->attn_ln_g, m->attn_ln_b, 1e-12f);

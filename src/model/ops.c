@@ -184,6 +184,8 @@ void kk_pool_free(kk_pool *p)
 
 int kk_pool_size(const kk_pool *p) { return p ? atomic_load(&((kk_pool *)p)->use) : 1; }
 
+int kk_pool_threads(const kk_pool *p) { return p ? p->n : 1; }
+
 /* A run uses the first `use` threads; the others wake, see they are not needed and sleep on,
  * so a pool sized for the whole machine costs next to nothing while its owner shares cores. */
 void kk_pool_run(kk_pool *p, void (*fn)(int, int, void *), void *arg)

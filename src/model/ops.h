@@ -13,6 +13,8 @@ kk_pool *kk_pool_new(int n);
 void kk_pool_free(kk_pool *p);
 /* Threads the next runs use (1..n). */
 int kk_pool_size(const kk_pool *p);
+/* Threads the pool has (n): the most a run can use, whatever kk_pool_set_use does meanwhile. */
+int kk_pool_threads(const kk_pool *p);
 /* Sets the threads later runs use, clamped to 1..n; safe from any thread at any time (a run
  * in progress keeps its count). */
 void kk_pool_set_use(kk_pool *p, int n);
