@@ -376,10 +376,16 @@ static int conv_direct(kk_pool *p, conv_job *j)
     return j->failed ? -1 : 0;
 }
 
+/* Output length of a convolution with zero padding, stride and dilation. */
+static int conv_tout(int T, int pad, int dil, int k, int stride)
+{
+    return (T + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+}
+
 int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k, int stride,
               int dil, int pad, const float *x, int T, float *y)
 {
-    int Tout = (T + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+    int Tout = conv_tout(T, pad, dil, k, stride);
     if (Tout < 1) return -1;
     conv_job j = {w, b, x, y, in, out, k, stride, dil, -pad, T, Tout, 0, 0};
     return conv_direct(p, &j) ? -1 : Tout;
@@ -496,7 +502,7 @@ static int qconv_run(kk_pool *p, qconv_job *j)
     int blocks = (j->Tout + QG_BLOCK - 1) / QG_BLOCK;
     j->QB = ((j->Tout + blocks - 1) / blocks + NR - 1) / NR * NR;
     blocks = (j->Tout + j->QB - 1) / j->QB;
-    j->S = blocks % n == 0 || blocks >= 4 * n ? 1 : n;
+    j->S = out_splits(blocks, n);
     if (n == 1 || (long)j->out * j->Tout * j->in * j->k < 100000)
         qconv_part(0, 1, j);
     else
@@ -507,7 +513,7 @@ static int qconv_run(kk_pool *p, qconv_job *j)
 int kk_qconv1d(kk_pool *p, const kk_qw *w, const float *b, int in, int out, int k, int stride,
                int dil, int pad, const float *x, int T, float *y)
 {
-    int Tout = (T + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+    int Tout = conv_tout(T, pad, dil, k, stride);
     if (Tout < 1) return -1;
     qconv_job j = {w, b, x, y, in, out, k, stride, dil, -pad, T, Tout, 0, 0, 0, 0};
     return qconv_run(p, &j) ? -1 : Tout;
