@@ -304,7 +304,6 @@ static int conv1x1(kokoro_state *st, const kk_conv *c, const float *x, int T, fl
     return KOKORO_OK;
 }
 
-/* "same" convolution (stride 1): y has T columns. Returns KOKORO_OK or KOKORO_E_NOMEM. */
 /* Below this many input samples (row length x channels) a generator resblock convolution runs
  * as an 8-bit product: Winograd and the FFT first turn all its weights into floats and
  * transforms, which a short row does not pay back. So a stream's first ranges (about 22
@@ -315,6 +314,7 @@ static int conv1x1(kokoro_state *st, const kk_conv *c, const float *x, int T, fl
  * comparison (256 and 128 channels, 3-11 taps, one thread) crosses over at 800-3,000 samples. */
 #define QCONV_MAX_SAMPLES 350000L
 
+/* "same" convolution (stride 1): y has T columns. Returns KOKORO_OK or KOKORO_E_NOMEM. */
 static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int T, float *y)
 {
     if (c->w.pk.q && (!c->wino || ((long)T * c->in < QCONV_MAX_SAMPLES && !st->direct_conv)))
@@ -394,14 +394,20 @@ static void vec_part(int i, int n, void *arg)
     }
 }
 
+/* Runs j on the pool, or on this thread when it is too small to share. */
+static void vec_go(kokoro_state *st, vec_job *j)
+{
+    if (j->n < 65536)
+        vec_part(0, 1, j);
+    else
+        kk_pool_run(st->pool, vec_part, j);
+}
+
 static void vec_run(kokoro_state *st, vec_kind kind, float *y, const float *x, const float *t,
                     float s, size_t n)
 {
     vec_job j = {kind, y, x, t, NULL, s, n, 1};
-    if (n < 65536)
-        vec_part(0, 1, &j);
-    else
-        kk_pool_run(st->pool, vec_part, &j);
+    vec_go(st, &j);
 }
 
 /* kk_adain on the pool: x [C][T] */
@@ -409,10 +415,7 @@ static void adain_run(kokoro_state *st, float *x, int C, int T, const float *gam
                       const float *beta)
 {
     vec_job j = {VEC_ADAIN, x, NULL, gamma, beta, 0.0f, (size_t)C * T, T};
-    if ((size_t)C * T < 65536)
-        vec_part(0, 1, &j);
-    else
-        kk_pool_run(st->pool, vec_part, &j);
+    vec_go(st, &j);
 }
 
 /* AdainResBlk1d: x [in][T] -> y [out][T or 2T]. */
@@ -467,7 +470,6 @@ static int adablk(kokoro_state *st, arena *a, const kk_adablk *b, const float *x
     arena_pop(a, mark);
     return KOKORO_OK;
 }
-
 
 /* AdaINResBlock1 of the generator: x [ch][T] -> y [ch][T]; scratch holds 2*ch*T floats. */
 static int resblk(kokoro_state *st, const kk_resblk *r, const float *x, int T, const float *s,
@@ -529,7 +531,6 @@ static void gelu_tanh(kokoro_state *st, float *x, size_t n)
 
 /* ------------------------------------------------------------------ stages */
 
-/* ALBERT + bert_encoder: tokens [T] -> d_en [T][512]. */
 /* ALBERT's self-attention, the twelve heads shared by the pool's threads (at 303 tokens the
  * heads' 13 M exponentials were a serial part of every layer). sc holds T x T floats per
  * thread. */
@@ -558,6 +559,7 @@ static void attn_part(int i, int n, void *arg)
     }
 }
 
+/* ALBERT + bert_encoder: tokens [T] -> d_en [T][512]. */
 static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *d_en)
 {
     size_t mark = arena_mark(a);
@@ -581,12 +583,12 @@ static int albert(kokoro_state *st, arena *a, const int32_t *tok, int T, float *
         attn_job aj = {q, k, v, ctx, sc, T};
         kk_pool_run(st->pool, attn_part, &aj);
         if (linear(st, &m->dense, 3, ctx, T, att)) return KOKORO_E_NOMEM;
-        for (size_t i = 0; i < (size_t)T * 768; i++) att[i] += h[i];
+        vec_run(st, VEC_ACC, att, NULL, h, 1.0f, (size_t)T * 768);
         kk_layernorm_rows(att, T, 768, m->attn_ln_g, m->attn_ln_b, 1e-12f);
         if (linear(st, &m->ffn, 4, att, T, f)) return KOKORO_E_NOMEM;
         gelu_tanh(st, f, (size_t)T * 2048);
         if (linear(st, &m->ffn_out, 5, f, T, h)) return KOKORO_E_NOMEM;
-        for (size_t i = 0; i < (size_t)T * 768; i++) h[i] += att[i];
+        vec_run(st, VEC_ACC, h, NULL, att, 1.0f, (size_t)T * 768);
         kk_layernorm_rows(h, T, 768, m->full_ln_g, m->full_ln_b, 1e-12f);
     }
     if (linear(st, &m->bert_enc, 0, h, T, d_en)) return KOKORO_E_NOMEM;

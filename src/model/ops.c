@@ -294,6 +294,20 @@ typedef struct {
 
 enum { CONV_BLOCK = 512 }; /* output columns per GEMM: the im2col block stays cache-sized */
 
+/* d[v] = src[s0 + v] for v < n, zero where s0 + v is outside [0, T): a row's run with its
+ * zero padding (im2col, and the 8-bit product's source block). */
+static void padded_run(float *d, const float *src, int T, int s0, int n)
+{
+    int lo = -s0, hi = T - s0; /* valid v in [lo, hi) */
+    if (lo < 0) lo = 0;
+    if (hi > n) hi = n;
+    if (hi < lo) hi = lo;
+    if (lo > n) lo = hi = n;
+    memset(d, 0, (size_t)lo * sizeof *d);
+    memcpy(d + lo, src + s0 + lo, (size_t)(hi - lo) * sizeof *d);
+    memset(d + hi, 0, (size_t)(n - hi) * sizeof *d);
+}
+
 /* The im2col rows of output columns [t0, t0 + nb): col[(tap, c)][tt] = x[c][(t0 + tt) *
  * stride + tap * dil + off], zero outside x. */
 static void im2col(const conv_job *j, int t0, int nb, float *col)
@@ -304,14 +318,7 @@ static void im2col(const conv_job *j, int t0, int nb, float *col)
             const float *src = j->x + (size_t)c * j->T;
             int off = tap * j->dil + j->off;
             if (j->stride == 1) {
-                int lo = -(t0 + off), hi = j->T - (t0 + off); /* valid tt in [lo, hi) */
-                if (lo < 0) lo = 0;
-                if (hi > nb) hi = nb;
-                if (hi < lo) hi = lo;
-                if (lo > nb) lo = hi = nb;
-                memset(dst, 0, (size_t)lo * sizeof *dst);
-                memcpy(dst + lo, src + t0 + off + lo, (size_t)(hi - lo) * sizeof *dst);
-                memset(dst + hi, 0, (size_t)(nb - hi) * sizeof *dst);
+                padded_run(dst, src, j->T, t0 + off, nb);
             } else {
                 for (int tt = 0; tt < nb; tt++) {
                     int ti = (t0 + tt) * j->stride + off;
@@ -392,12 +399,13 @@ int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k
 }
 
 /* ------------------------------------------------------------------ 8-bit weights
- * Products whose weights stay 8-bit (kernels.h kk_qtile): each unit of work is a block of
- * about QG_BLOCK output columns (blocks of even size) and a range of row groups (kk_kern->qg_nb blocks of 16 rows). Its
- * source columns are copied once into a zero-padded block [in][ld] (transposed, for a linear
- * layer's x [T][in]), which stays in L2 while every row group sweeps it. A lone short input
- * (ALBERT's tokens, one block) is split by rows, so each thread keeps its share of the weights
- * in its own cache from one layer to the next. */
+ * Products whose weights stay 8-bit (kernels.h kk_qtile): each unit of work is a block of at
+ * most QG_BLOCK output columns (blocks of even size) and a range of row groups (kk_kern->qg_nb
+ * blocks of 16 rows), each made floats once into a panel that the block's tiles share. A
+ * convolution's source columns are copied once into a zero-padded block [in][ld], which stays
+ * in L2 while every row group sweeps it; a linear layer reads its x [T][in] in place. A lone
+ * short input (ALBERT's tokens, one block) is split by rows, so each thread keeps its share of
+ * the weights in its own cache from one layer to the next. */
 
 enum { QG_BLOCK = 240 }; /* a multiple of every back end's qg_nr */
 
@@ -469,19 +477,9 @@ static void qconv_part(int i, int n, void *arg)
         }
         if (bl != built) { /* xs[c][v] = x[c][t0 * stride + off + v], zero outside x */
             int nv = ((nb + NR - 1) / NR * NR - 1) * j->stride + (j->k - 1) * j->dil + 1;
-            for (int c = 0; c < j->in; c++) {
-                float *d = xs + (size_t)c * ld;
-                const float *src = j->x + (size_t)c * j->T;
-                int s0 = t0 * j->stride + j->off; /* x index of v = 0 */
-                int lo = -s0, hi = j->T - s0;     /* valid v in [lo, hi) */
-                if (lo < 0) lo = 0;
-                if (hi > nv) hi = nv;
-                if (hi < lo) hi = lo;
-                if (lo > nv) lo = hi = nv;
-                memset(d, 0, (size_t)lo * sizeof *d);
-                memcpy(d + lo, src + s0 + lo, (size_t)(hi - lo) * sizeof *d);
-                memset(d + hi, 0, (size_t)(nv - hi) * sizeof *d);
-            }
+            for (int c = 0; c < j->in; c++)
+                padded_run(xs + (size_t)c * ld, j->x + (size_t)c * j->T, j->T,
+                           t0 * j->stride + j->off, nv);
             built = bl;
         }
         kk_qtile g = {j->w->q, j->w->zero, j->w->scale, j->b, xs, j->in, j->k, j->dil, ld,

@@ -69,9 +69,9 @@ int kk_qw_rows(int rows);
 void kk_qw_pack(const int8_t *q, int rows, int cols, int8_t *dst);
 /* The floats of a packed matrix, [rows][cols]: the same values as kk_dequant of its rows. */
 void kk_dequant_packed(kk_pool *p, const kk_qw *w, float *out);
-/* kk_conv1d and kk_linear_rows with packed 8-bit weights (w: [out][k][in], [out][in]): the
- * weights become floats in registers, scaled once per output; same results as the float
- * path to rounding (tests/engine/test_ops.c). kk_qconv1d returns Tout or -1 (out of
+/* kk_conv1d and kk_linear_rows with packed 8-bit weights (w: [out][k][in], [out][in]): a row
+ * group's weights become floats (kk_dequant's) in a per-thread panel, never a whole layer's;
+ * same results as the float path to rounding (tests/engine/test_ops.c). kk_qconv1d returns Tout or -1 (out of
  * memory); kk_qlinear_rows 0 or -1. */
 int kk_qconv1d(kk_pool *p, const kk_qw *w, const float *b, int in, int out, int k, int stride,
                int dil, int pad, const float *x, int T, float *y);

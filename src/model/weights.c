@@ -313,7 +313,7 @@ static void pack_wt(loader *L, kk_wt *w)
     w->zero = w->scale = NULL;
 }
 
-/* Weight (r, c) of a loaded matrix as a float, whichever form it is kept in. */
+/* Weight (r, c) of a loaded linear layer as a float: packed (a quantised export) or a float. */
 static float wt_value(const kk_wt *w, int r, int c)
 {
     if (w->pk.q)
@@ -321,7 +321,6 @@ static float wt_value(const kk_wt *w, int r, int c)
                                (size_t)c * KK_QG_ROWS + r % KK_QG_ROWS] -
                 w->pk.zero[r]) *
                w->pk.scale[r];
-    if (w->q) return ((float)w->q[(size_t)r * w->cols + c] - w->zero[r]) * w->scale[r];
     return w->f[(size_t)r * w->cols + c];
 }
 
@@ -389,9 +388,10 @@ static void load_linear(loader *L, kk_linear *lin, const char *prefix, const cha
     lin->b = bias ? bias_of(L, n, bias, out) : NULL;
 }
 
-/* A convolution's weights as [out][k * in] rows (float, or 8-bit for kk_dequant). */
-static void load_conv_rows(loader *L, kk_conv *cv, const char *prefix, const char *bias,
-                           int in, int out, int k)
+/* A convolution, its weights [out][k * in]: packed for the 8-bit products (a quantised
+ * export), or floats (a float export). */
+static void load_conv(loader *L, kk_conv *cv, const char *prefix, const char *bias, int in,
+                      int out, int k)
 {
     if (L->rc) return;
     const onnx_node *n = find_node(L, prefix);
@@ -409,13 +409,6 @@ static void load_conv_rows(loader *L, kk_conv *cv, const char *prefix, const cha
     cv->out = out;
     cv->k = k;
     cv->b = bias ? bias_of(L, n, bias, out) : NULL;
-}
-
-/* A convolution that runs as an 8-bit product (packed), or in floats (a float export). */
-static void load_conv(loader *L, kk_conv *cv, const char *prefix, const char *bias, int in,
-                      int out, int k)
-{
-    load_conv_rows(L, cv, prefix, bias, in, out, k);
     pack_wt(L, &cv->w);
 }
 
@@ -534,13 +527,12 @@ static void load_adablk(loader *L, kk_adablk *b, const char *P, const char *T, i
 }
 
 /* Marks a loaded convolution for Winograd F(4,3) (the generator's hot path) on long rows; the
- * transform is made from the weights when the layer runs. */
+ * transform is made from the weights (kk_dequant_packed) when the layer runs. Short rows run
+ * as 8-bit products (engine.c conv). */
 static void prep_wino(loader *L, kk_conv *c)
 {
     if (!L->rc && c->k >= 3) c->wino = 1;
-    pack_wt(L, &c->w); /* short rows run as 8-bit products (engine.c conv) */
 }
-
 
 static void load_resblk(loader *L, kk_resblk *r, const char *P, const char *T, int ch, int k)
 {
@@ -556,10 +548,10 @@ static void load_resblk(loader *L, kk_resblk *r, const char *P, const char *T, i
         load_adain(L, &r->a2[j], p, t, ch);
         snprintf(p, sizeof p, "%sconvs1.%d/", P, j);
         snprintf(t, sizeof t, "%sconvs1.%d.bias", T, j);
-        load_conv_rows(L, &r->c1[j], p, t, ch, ch, k);
+        load_conv(L, &r->c1[j], p, t, ch, ch, k);
         snprintf(p, sizeof p, "%sconvs2.%d/", P, j);
         snprintf(t, sizeof t, "%sconvs2.%d.bias", T, j);
-        load_conv_rows(L, &r->c2[j], p, t, ch, ch, k);
+        load_conv(L, &r->c2[j], p, t, ch, ch, k);
         prep_wino(L, &r->c1[j]);
         prep_wino(L, &r->c2[j]);
         snprintf(t, sizeof t, "%salpha1.%d", T, j);
