@@ -311,20 +311,26 @@ static int conv1x1(kokoro_state *st, const kk_conv *c, const float *x, int T, fl
  * (2 threads, best of 8, alternating): the stream paragraph's first byte 228-230 -> 191-192 ms;
  * "Hello from Kokoro." whole (1,480 x 256, Winograd) level at 1 and 2 threads. Sent direct, that
  * one was 10% slower at 1 thread (0.55 -> 0.61 s) and level at 2; a kernel-by-kernel
- * comparison (256 and 128 channels, 3-11 taps, one thread) crosses over at 800-3,000 samples. */
+ * comparison (256 and 128 channels, 3-11 taps, one thread) crosses over at 800-3,000 samples.
+ * Three taps run direct at any length: Winograd F(4,3) saves half the multiplications but
+ * pays two transforms, OpenBLAS's packing and (dilated) a strided pass per phase, and
+ * with 128 channels that is more than it saves (one thread, 87,000 samples: 62 ms direct,
+ * 83 ms Winograd; with 256 channels level). The bench paragraph's generator: 4.44 -> 4.17 s at
+ * one thread, 2.43 -> 2.34 s at two (best of 9, alternating); "Hello from Kokoro." level. */
 #define QCONV_MAX_SAMPLES 350000L
 
 /* "same" convolution (stride 1): y has T columns. Returns KOKORO_OK or KOKORO_E_NOMEM. */
 static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int T, float *y)
 {
-    if (c->w.pk.q && (!c->wino || ((long)T * c->in < QCONV_MAX_SAMPLES && !st->direct_conv)))
+    int direct = (long)T * c->in < QCONV_MAX_SAMPLES || c->k == 3;
+    if (c->w.pk.q && (!c->wino || (direct && !st->direct_conv)))
         return kk_qconv1d(st->pool, &c->w.pk, c->b, c->in, c->out, c->k, 1, dil,
                           dil * (c->k - 1) / 2, x, T, y) < 0
                    ? KOKORO_E_NOMEM
                    : KOKORO_OK;
     const float *w = wt_floats(st, &c->w, WS_W);
     if (!w) return KOKORO_E_NOMEM;
-    /* 7 and 11 taps over long rows: FFT; 3 taps, or short rows: Winograd F(4,3) */
+    /* 7 and 11 taps over long rows: FFT; short rows (and a float model's 3 taps): Winograd */
     if (!st->direct_conv && !st->no_fft && kk_conv1d_fft_useful(c->in, c->out, c->k, T))
         return kk_conv1d_fft(st->pool, w, c->b, c->in, c->out, c->k, dil, x, T, y)
                    ? KOKORO_E_NOMEM
