@@ -12,7 +12,12 @@
  * apart by the spectra's symmetry), and two output rows share one inverse FFT. The butterflies
  * run over FFT_V transforms at once, a row of each, so that they vectorise. The filters'
  * spectra are made at each call (a small product next to the convolution itself), so that
- * they cost no memory between calls. */
+ * they cost no memory between calls.
+ *
+ * A work item is a stretch of the row: windows w0 .. w0 + g - 1 of every phase, side by side
+ * as the columns of its products. Items of one phase each (as before) read and wrote every
+ * cache line of x and y once per phase, from memory: dilated 5, 128 channels and 87,000
+ * samples took 146 ms where undilated took 103 (one thread); now 96-102 ms. */
 #include "model/ops.h"
 #include "model/cpu/kernels.h"
 
@@ -24,6 +29,8 @@
 
 #define FFT_V KK_FFT_V /* transforms whose butterflies run together */
 #define FFT_MAX_N 64
+/* One thread's scratch at most (its part of KOKORO_THREAD_BYTES, include/kokoro.h). */
+#define FFT_SCRATCH_MAX (11u << 20)
 
 typedef struct {
     int N, log2n, bins, L, k, half;
@@ -58,9 +65,8 @@ typedef struct {
     const float *x, *b;
     float *y;
     const float *Wr, *Ws, *Wd; /* [bins][out][in]: Re, Re + Im', Im' - Re of conj(W) */
-    int n_items;
-    int *item_phase, *item_first, *item_count; /* phase, first window, windows */
-    float **scratch;                           /* per thread, NULL past n_scratch */
+    int n_items, phases, g; /* item i: windows [i g, (i + 1) g) of every phase */
+    float **scratch;        /* per thread, NULL past n_scratch */
     int n_scratch;
     atomic_int next;
     atomic_int failed;
@@ -80,28 +86,44 @@ static int phase_len(int T, int d, int p) { return p < T ? (T - p + d - 1) / d :
 /* Windows of L outputs that cover phase p. */
 static int phase_windows(int T, int d, int p, int L) { return (phase_len(T, d, p) + L - 1) / L; }
 
+/* Windows of phase p in the item that starts at window w0. */
+static int item_windows(const fft_job *j, int p, int w0)
+{
+    int c = phase_windows(j->T, j->dil, p, j->P.L) - w0;
+    return c < 0 ? 0 : c > j->g ? j->g : c;
+}
+
 static void run_item(fft_job *j, int item, float *S)
 {
     const fft_plan *P = &j->P;
     const int N = P->N, bins = P->bins, L = P->L, G = j->G, in = j->in, out = j->out;
-    const int p = j->item_phase[item], w0 = j->item_first[item], nw = j->item_count[item];
-    const int d = j->dil, Tp = phase_len(j->T, d, p);
+    const int d = j->dil, w0 = item * j->g;
     /* per bin f: Z[f] = Re [in][G], Im [in][G], Re + Im [in][G]; Y[f] = Re [out][G], Im */
     float *Z = S, *Y = Z + (size_t)bins * 3 * in * G;
     float *A = Y + (size_t)bins * 2 * out * G, *B = A + (size_t)out * G, *C = B + (size_t)out * G;
     float *re = C + (size_t)out * G, *im = re + (size_t)N * FFT_V;
     const size_t zb = (size_t)3 * in * G, yb = (size_t)2 * out * G; /* floats per bin */
+    /* The item's columns: windows w0.. of phase 0, then of phase 1, ... All phases of a
+     * stretch of the row in one item, so that a dilated convolution reads and writes each
+     * cache line of x and y once, not once per phase. */
+    int nw = 0;
+    for (int p = 0; p < j->phases; p++) nw += item_windows(j, p, w0);
+    if (!nw) return;
 
     /* 1. spectra of the windows: channels 2q and 2q+1 of windows wa..wb share transforms */
     for (int q = 0; q < in / 2; q++)
-        for (int wa = 0; wa < nw; wa += FFT_V) {
-            int nv = nw - wa < FFT_V ? nw - wa : FFT_V;
-            const float *x1 = j->x + (size_t)(2 * q) * j->T + p, *x2 = x1 + j->T;
-            kk_kern->fft_gather(re, im, x1, x2, N, P->rev, (w0 + wa) * L - P->half, L, d, Tp,
-                                nv);
-            kk_kern->fft_rows(re, im, N, P->cr, P->ci);
-            kk_kern->fft_split(re, im, N, nv, Z + (size_t)(2 * q) * G + wa, zb, (size_t)in * G,
-                               (size_t)G);
+        for (int p = 0, col = 0; p < j->phases; p++) {
+            int cnt = item_windows(j, p, w0), Tp = phase_len(j->T, d, p);
+            for (int wa = 0; wa < cnt; wa += FFT_V) {
+                int nv = cnt - wa < FFT_V ? cnt - wa : FFT_V;
+                const float *x1 = j->x + (size_t)(2 * q) * j->T + p, *x2 = x1 + j->T;
+                kk_kern->fft_gather(re, im, x1, x2, N, P->rev, (w0 + wa) * L - P->half, L, d, Tp,
+                                    nv);
+                kk_kern->fft_rows(re, im, N, P->cr, P->ci);
+                kk_kern->fft_split(re, im, N, nv, Z + (size_t)(2 * q) * G + col + wa, zb,
+                                   (size_t)in * G, (size_t)G);
+            }
+            col += cnt;
         }
 
     /* 2. per bin: Y = conj(W) Z, three real products (bins 0 and N/2 are real) */
@@ -135,14 +157,18 @@ static void run_item(fft_job *j, int item, float *S)
     /* 3. inverse: output rows 2q and 2q+1 of windows wa..wb share transforms */
     const float scale = 1.0f / N;
     for (int q = 0; q < out / 2; q++)
-        for (int wa = 0; wa < nw; wa += FFT_V) {
-            int nv = nw - wa < FFT_V ? nw - wa : FFT_V;
-            kk_kern->fft_merge(re, im, Y + (size_t)(2 * q) * G + wa, N, P->rev, nv, yb,
-                               (size_t)out * G, (size_t)G);
-            kk_kern->fft_rows(re, im, N, P->cr, P->ci);
+        for (int p = 0, col = 0; p < j->phases; p++) {
+            int cnt = item_windows(j, p, w0), Tp = phase_len(j->T, d, p);
             float b1 = j->b ? j->b[2 * q] : 0.0f, b2 = j->b ? j->b[2 * q + 1] : 0.0f;
             float *y1 = j->y + (size_t)(2 * q) * j->T + p, *y2 = y1 + j->T;
-            kk_kern->fft_scatter(y1, y2, re, im, (w0 + wa) * L, L, d, Tp, nv, b1, b2, scale);
+            for (int wa = 0; wa < cnt; wa += FFT_V) {
+                int nv = cnt - wa < FFT_V ? cnt - wa : FFT_V;
+                kk_kern->fft_merge(re, im, Y + (size_t)(2 * q) * G + col + wa, N, P->rev, nv, yb,
+                                   (size_t)out * G, (size_t)G);
+                kk_kern->fft_rows(re, im, N, P->cr, P->ci);
+                kk_kern->fft_scatter(y1, y2, re, im, (w0 + wa) * L, L, d, Tp, nv, b1, b2, scale);
+            }
+            col += cnt;
         }
 }
 
@@ -206,38 +232,30 @@ int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, i
     j.x = x;
     j.b = b;
     j.y = y;
-    /* windows per item: enough columns for sgemm, enough items for the threads */
-    int phases = dil < T ? dil : T, windows = 0;
-    for (int ph = 0; ph < phases; ph++) windows += phase_windows(T, dil, ph, j.P.L);
+    /* windows per item and phase (g): enough columns for sgemm, enough items for the
+     * threads; the columns (G) are g times the phases */
+    j.phases = dil < T ? dil : T;
+    int windows = phase_windows(T, dil, 0, j.P.L); /* phase 0 is the longest */
     int threads = kk_pool_size(p);
-    j.G = in <= 128 ? 128 : 64;
-    while (j.G > 16 && windows < 2 * threads * j.G) j.G /= 2;
-    for (int ph = 0; ph < phases; ph++)
-        j.n_items += (phase_windows(T, dil, ph, j.P.L) + j.G - 1) / j.G;
+    /* 128 columns (64 with 256 channels), a whole number of FFT_V-window groups per phase
+     * (a dilated convolution takes more columns), within the scratch allowance */
+    j.g = ((in <= 128 ? 128 : 64) / j.phases + FFT_V - 1) / FFT_V * FFT_V;
+    while (j.g > 8 && scratch_floats(&j.P, in, out, j.g * j.phases) * sizeof(float) > FFT_SCRATCH_MAX)
+        j.g = j.g > FFT_V && j.g % FFT_V == 0 ? j.g - FFT_V : j.g - 1;
+    while (j.g > 8 && windows < 2 * threads * j.g) j.g /= 2;
+    j.G = j.g * j.phases;
+    j.n_items = (windows + j.g - 1) / j.g;
     size_t wfl = (size_t)j.P.bins * out * in;
     float *W = malloc(3 * wfl * sizeof *W);
-    j.item_phase = malloc((size_t)j.n_items * 3 * sizeof(int));
     j.scratch = calloc((size_t)threads, sizeof *j.scratch);
     size_t sfl = scratch_floats(&j.P, in, out, j.G);
     int rc = -1;
-    if (!W || !j.item_phase || !j.scratch) goto done;
+    if (!W || !j.scratch) goto done;
     j.n_scratch = threads;
     for (int i = 0; i < threads; i++)
         if (!(j.scratch[i] = malloc(sfl * sizeof(float)))) goto done;
     long bytes = (long)((3 * wfl + threads * sfl) * sizeof(float));
     kk_pool_mem(p, bytes); /* fixed, whatever the length: in KOKORO_SYNTH_FIXED_BYTES */
-    j.item_first = j.item_phase + j.n_items;
-    j.item_count = j.item_first + j.n_items;
-    int it = 0;
-    for (int ph = 0; ph < phases; ph++) {
-        int nwin = phase_windows(T, dil, ph, j.P.L);
-        for (int w0 = 0; w0 < nwin; w0 += j.G) {
-            j.item_phase[it] = ph;
-            j.item_first[it] = w0;
-            j.item_count[it] = nwin - w0 < j.G ? nwin - w0 : j.G;
-            it++;
-        }
-    }
     j.Wr = W;
     j.Ws = W + wfl;
     j.Wd = W + 2 * wfl;
@@ -251,7 +269,6 @@ done:
     if (j.scratch)
         for (int i = 0; i < threads; i++) free(j.scratch[i]);
     free(j.scratch);
-    free(j.item_phase);
     free(W);
     return rc;
 }
