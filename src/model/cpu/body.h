@@ -43,25 +43,29 @@ static void KK_FN(wino_out)(float *restrict y0, float *restrict y1, float *restr
 }
 
 /* Eight float partial sums, which the vectoriser keeps in one register, combined in double. */
+/* Mean and variance in two passes (the squares of deviations from the mean, not the mean
+ * of squares), each over 64 float lanes: independent adds, so that the passes run at the
+ * cache's speed, not at the add's latency; the lanes are summed in double. */
+enum { STAT_LANES = 64 };
 static void KK_FN(row_stats)(const float *restrict r, int T, double *mean, double *var)
 {
-    float s[8] = {0}, q[8] = {0};
+    float s[STAT_LANES] = {0}, q[STAT_LANES] = {0};
     int t = 0;
-    for (; t + 8 <= T; t += 8)
-        for (int j = 0; j < 8; j++) s[j] += r[t + j];
+    for (; t + STAT_LANES <= T; t += STAT_LANES)
+        for (int j = 0; j < STAT_LANES; j++) s[j] += r[t + j];
     double sum = 0;
-    for (int j = 0; j < 8; j++) sum += s[j];
+    for (int j = 0; j < STAT_LANES; j++) sum += s[j];
     for (; t < T; t++) sum += r[t];
     double m = sum / T;
     float mf = (float)m;
     t = 0;
-    for (; t + 8 <= T; t += 8)
-        for (int j = 0; j < 8; j++) {
+    for (; t + STAT_LANES <= T; t += STAT_LANES)
+        for (int j = 0; j < STAT_LANES; j++) {
             float d = r[t + j] - mf;
             q[j] += d * d;
         }
     double sq = 0;
-    for (int j = 0; j < 8; j++) sq += q[j];
+    for (int j = 0; j < STAT_LANES; j++) sq += q[j];
     for (; t < T; t++) sq += (r[t] - m) * (r[t] - m);
     *mean = m;
     *var = sq / T;
