@@ -257,16 +257,16 @@ int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, i
     j.G = j.g * j.phases;
     j.n_items = (windows + j.g - 1) / j.g;
     size_t wfl = (size_t)j.P.bins * out * in;
-    float *W = malloc(3 * wfl * sizeof *W);
+    /* the pool's kept buffers (fixed, whatever the length: in KOKORO_SYNTH_FIXED_BYTES and
+     * KOKORO_THREAD_BYTES), not fresh ones at each call */
+    float *W = kk_pool_work(p, 0, 3 * wfl);
     j.scratch = calloc((size_t)threads, sizeof *j.scratch);
     size_t sfl = scratch_floats(&j.P, in, out, j.G);
     int rc = -1;
     if (!W || !j.scratch) goto done;
     j.n_scratch = threads;
     for (int i = 0; i < threads; i++)
-        if (!(j.scratch[i] = malloc(sfl * sizeof(float)))) goto done;
-    long bytes = (long)((3 * wfl + threads * sfl) * sizeof(float));
-    kk_pool_mem(p, bytes); /* fixed, whatever the length: in KOKORO_SYNTH_FIXED_BYTES */
+        if (!(j.scratch[i] = kk_pool_work(p, 1 + i, sfl))) goto done;
     j.Wr = W;
     j.Ws = W + wfl;
     j.Wd = W + 2 * wfl;
@@ -274,12 +274,8 @@ int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, i
     kk_pool_run(p, wspec_part, &wj);
     atomic_store(&j.next, 0);
     kk_pool_run(p, fft_part, &j);
-    kk_pool_mem(p, -bytes);
     rc = 0;
 done:
-    if (j.scratch)
-        for (int i = 0; i < threads; i++) free(j.scratch[i]);
     free(j.scratch);
-    free(W);
     return rc;
 }

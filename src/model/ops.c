@@ -28,6 +28,8 @@ struct kk_pool {
     atomic_int pending;      /* helpers of the run in progress still working */
     int caller_sleeps, quit; /* under mu */
     size_t mem_live, mem_peak; /* working memory of the owner's synthesis, see kk_pool_mem */
+    float **work;              /* n + 1 buffers kept from run to run, see kk_pool_work */
+    size_t *work_n;            /* their floats */
 };
 
 typedef struct {
@@ -120,12 +122,22 @@ kk_pool *kk_pool_new(int n)
     kk_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n = n;
+    p->work = calloc((size_t)n + 1, sizeof *p->work);
+    p->work_n = calloc((size_t)n + 1, sizeof *p->work_n);
+    if (!p->work || !p->work_n) {
+        free(p->work);
+        free(p->work_n);
+        free(p);
+        return NULL;
+    }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->go, NULL);
     pthread_cond_init(&p->done, NULL);
     if (n > 1) {
         p->threads = calloc((size_t)n - 1, sizeof *p->threads);
         if (!p->threads) {
+            free(p->work);
+            free(p->work_n);
             free(p);
             return NULL;
         }
@@ -179,7 +191,36 @@ void kk_pool_free(kk_pool *p)
     pthread_cond_destroy(&p->go);
     pthread_cond_destroy(&p->done);
     free(p->threads);
+    kk_pool_work_release(p);
+    free(p->work);
+    free(p->work_n);
     free(p);
+}
+
+static void work_drop(kk_pool *p, int slot)
+{
+    kk_pool_mem(p, -(long)(p->work_n[slot] * sizeof(float)));
+    free(p->work[slot]);
+    p->work[slot] = NULL;
+    p->work_n[slot] = 0;
+}
+
+float *kk_pool_work(kk_pool *p, int slot, size_t floats)
+{
+    if (!p || slot < 0 || slot > p->n) return NULL;
+    if (p->work_n[slot] < floats) {
+        work_drop(p, slot);
+        if (!(p->work[slot] = malloc(floats * sizeof(float)))) return NULL;
+        p->work_n[slot] = floats;
+        kk_pool_mem(p, (long)(floats * sizeof(float)));
+    }
+    return p->work[slot];
+}
+
+void kk_pool_work_release(kk_pool *p)
+{
+    if (!p) return;
+    for (int i = 0; i <= p->n; i++) work_drop(p, i);
 }
 
 int kk_pool_size(const kk_pool *p) { return p ? atomic_load(&((kk_pool *)p)->use) : 1; }

@@ -23,6 +23,13 @@ void kk_pool_set_use(kk_pool *p, int n);
  * thread that calls kk_pool_run may use these. */
 void kk_pool_mem(kk_pool *p, long delta);
 size_t kk_pool_mem_peak(kk_pool *p, int reset);
+/* A buffer of at least `floats` floats that the pool keeps from call to call until
+ * kk_pool_work_release (slot 0 .. kk_pool_threads(p)), so that a kernel called again and
+ * again (the FFT convolution, two dozen times a pass) does not fault in fresh pages each
+ * time; its contents are lost when it grows. Its bytes count with kk_pool_mem while held.
+ * NULL when out of memory. Owner thread only, like kk_pool_mem. */
+float *kk_pool_work(kk_pool *p, int slot, size_t floats);
+void kk_pool_work_release(kk_pool *p);
 /* Runs fn(i, n, arg) for i in 0..n-1 on the pool's threads and waits for all. */
 void kk_pool_run(kk_pool *p, void (*fn)(int i, int n, void *arg), void *arg);
 
