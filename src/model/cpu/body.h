@@ -42,7 +42,6 @@ static void KK_FN(wino_out)(float *restrict y0, float *restrict y1, float *restr
     }
 }
 
-/* Eight float partial sums, which the vectoriser keeps in one register, combined in double. */
 /* Mean and variance in two passes (the squares of deviations from the mean, not the mean
  * of squares), each over 64 float lanes: independent adds, so that the passes run at the
  * cache's speed, not at the add's latency; the lanes are summed in double. */
