@@ -12,7 +12,8 @@
  * apart by the spectra's symmetry), and two output rows share one inverse FFT. The butterflies
  * run over FFT_V transforms at once, a row of each, so that they vectorise. The filters'
  * spectra are made at each call (a small product next to the convolution itself), so that
- * they cost no memory between calls.
+ * they cost no memory between layers; they and the per-thread scratch live in buffers the
+ * pool keeps until the engine releases them at the end of a resblock (kk_pool_work).
  *
  * A work item is a stretch of the row: windows w0 .. w0 + g - 1 of every phase, side by side
  * as the columns of its products. Items of one phase each (as before) read and wrote every

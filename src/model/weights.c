@@ -526,9 +526,10 @@ static void load_adablk(loader *L, kk_adablk *b, const char *P, const char *T, i
 #undef PT
 }
 
-/* Marks a loaded convolution for Winograd F(4,3) (the generator's hot path) on long rows; the
- * transform is made from the weights (kk_dequant_packed) when the layer runs. Short rows run
- * as 8-bit products (engine.c conv). */
+/* Marks a loaded resblock convolution for the fast paths (engine.c conv): Winograd F(4,3) or
+ * the FFT, whose floats and transforms are made from the weights (kk_dequant_packed) when the
+ * layer runs. A quantised model's 3-tap layers, and its short rows, run as 8-bit products
+ * instead; a float model's take Winograd. */
 static void prep_wino(loader *L, kk_conv *c)
 {
     if (!L->rc && c->k >= 3) c->wino = 1;
