@@ -307,7 +307,7 @@ static int conv1x1(kokoro_state *st, const kk_conv *c, const float *x, int T, fl
 /* Below this many input samples (row length x channels) a generator resblock convolution runs
  * as an 8-bit product: Winograd and the FFT first turn all its weights into floats and
  * transforms, which a short row does not pay back. So a stream's first ranges (about 22
- * frames: 440 x 256 and 2,640 x 128) run direct, whole utterances on Winograd/FFT. Measured
+ * frames: 440 x 256 and 2,640 x 128) run direct, whole utterances on the FFT. Measured
  * (2 threads, best of 8, alternating): the stream paragraph's first byte 228-230 -> 191-192 ms;
  * "Hello from Kokoro." whole (1,480 x 256, Winograd) level at 1 and 2 threads. Sent direct, that
  * one was 10% slower at 1 thread (0.55 -> 0.61 s) and level at 2; a kernel-by-kernel
@@ -330,7 +330,8 @@ static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int
                    : KOKORO_OK;
     const float *w = wt_floats(st, &c->w, WS_W);
     if (!w) return KOKORO_E_NOMEM;
-    /* 7 and 11 taps over long rows: FFT; short rows (and a float model's 3 taps): Winograd */
+    /* 7 and 11 taps from 1,024 samples: FFT (with 8-bit weights every row past the direct
+     * product's is that long); shorter rows of a float model, and its 3 taps: Winograd */
     if (!st->direct_conv && !st->no_fft && kk_conv1d_fft_useful(c->in, c->out, c->k, T))
         return kk_conv1d_fft(st->pool, w, c->b, c->in, c->out, c->k, dil, x, T, y)
                    ? KOKORO_E_NOMEM

@@ -12,13 +12,21 @@
  * apart by the spectra's symmetry), and two output rows share one inverse FFT. The butterflies
  * run over FFT_V transforms at once, a row of each, so that they vectorise. The filters'
  * spectra are made at each call (a small product next to the convolution itself), so that
- * they cost no memory between layers; they and the per-thread scratch live in buffers the
- * pool keeps until the engine releases them at the end of a resblock (kk_pool_work).
+ * they cost no memory between layers; they and the scratch live in buffers the pool keeps
+ * until the engine releases them at the end of a resblock (kk_pool_work).
  *
  * A work item is a stretch of the row: windows w0 .. w0 + g - 1 of every phase, side by side
  * as the columns of its products. Items of one phase each (as before) read and wrote every
  * cache line of x and y once per phase, from memory: dilated 5, 128 channels and 87,000
- * samples took 146 ms where undilated took 103 (one thread); now 96-102 ms. */
+ * samples took 146 ms where undilated took 103 (one thread); now 96-102 ms.
+ *
+ * A row short enough for one item in the threads' scratch (a short utterance's: 1,480 samples
+ * x 256 channels, 68 windows) is that one item, its three steps shared by the threads (channel
+ * pairs, bins, output pairs), and each bin's spectra are made just before its products, in L2.
+ * Items of their own left a thread idle (dilated 3 and 5 were one item), all the spectra made
+ * first (13 MB at 256 channels) went out to memory and back, and every item packed them
+ * again: "Hello from Kokoro." at 2 threads, its 256-channel rows on this path instead of
+ * Winograd, 0.31 -> 0.26 s (docs/engine.md). */
 #include "model/ops.h"
 #include "model/cpu/kernels.h"
 
@@ -32,11 +40,16 @@
 #define FFT_MAX_N 64
 /* One thread's scratch at most (its part of KOKORO_THREAD_BYTES, include/kokoro.h). */
 #define FFT_SCRATCH_MAX (11u << 20)
+#ifndef SPEC_GROUP_MAX
+#define SPEC_GROUP_MAX (1u << 20)
+#endif
 
 typedef struct {
     int N, log2n, bins, L, k, half;
     float cr[FFT_MAX_N / 2], ci[FFT_MAX_N / 2]; /* e^{-2 pi i t / N} */
     int rev[FFT_MAX_N];
+    /* tc[f k + t] + i ts[f k + t] = e^{-2 pi i f t / N}: the filters' spectra's factors */
+    float tc[(FFT_MAX_N / 2 + 1) * FFT_MAX_N], ts[(FFT_MAX_N / 2 + 1) * FFT_MAX_N];
 } fft_plan;
 
 static void plan_init(fft_plan *P, int N, int k)
@@ -58,28 +71,27 @@ static void plan_init(fft_plan *P, int N, int k)
         for (int b = 0; b < P->log2n; b++) r |= ((n >> b) & 1) << (P->log2n - 1 - b);
         P->rev[n] = r;
     }
+    for (int f = 0; f < P->bins; f++)
+        for (int t = 0; t < k; t++) {
+            int e = (f * t) % N;
+            P->tc[f * k + t] = e < N / 2 ? P->cr[e] : -P->cr[e - N / 2];
+            P->ts[f * k + t] = e < N / 2 ? P->ci[e] : -P->ci[e - N / 2];
+        }
 }
 
 typedef struct {
     fft_plan P;
     int in, out, dil, T, G; /* G: windows per item */
-    const float *x, *b;
+    const float *x, *b, *w; /* w: the filters [out][k][in] */
     float *y;
-    const float *Wr, *Ws, *Wd; /* [bins][out][in]: Re, Re + Im', Im' - Re of conj(W) */
+    float *Wr, *Ws, *Wd; /* [bins][out][in]: Re, Re + Im', Im' - Re of conj(W) */
     int n_items, phases, g; /* item i: windows [i g, (i + 1) g) of every phase */
+    int spec_group;         /* a shared item's bins per spectra buffer, 0: all spectra in W */
     float **scratch;        /* per thread, NULL past n_scratch */
     int n_scratch;
     atomic_int next;
     atomic_int failed;
 } fft_job;
-
-/* Floats of one thread's scratch: spectra of the windows (Re, Im, Re + Im), of the outputs
- * (Re, Im), three product rows and the butterfly buffer. */
-static size_t scratch_floats(const fft_plan *P, int in, int out, int G)
-{
-    return (size_t)3 * P->bins * in * G + (size_t)2 * P->bins * out * G + (size_t)3 * out * G +
-           (size_t)2 * P->N * FFT_V;
-}
 
 /* Samples in phase p of a length-T row dilated by d. */
 static int phase_len(int T, int d, int p) { return p < T ? (T - p + d - 1) / d : 0; }
@@ -94,83 +106,172 @@ static int item_windows(const fft_job *j, int p, int w0)
     return c < 0 ? 0 : c > j->g ? j->g : c;
 }
 
-static void run_item(fft_job *j, int item, float *S)
+/* An item's buffers: per bin f, Z[f] = Re [in][G], Im [in][G], Re + Im [in][G] and
+ * Y[f] = Re [out][G], Im [out][G] (shared by the threads that work on one item); A, B, C,
+ * the products of one bin, and re, im, the butterflies' rows (one thread's). */
+typedef struct {
+    float *Z, *Y;
+    int nw; /* the item's columns */
+} item_bufs;
+
+typedef struct {
+    float *A, *B, *C, *re, *im;
+    float *W; /* a shared item's: the filters' spectra of spec_group bins */
+} thread_bufs;
+
+static size_t thread_floats(const fft_plan *P, int in, int out, int G, int spec_group)
+{
+    return (size_t)3 * out * G + (size_t)2 * P->N * FFT_V + (size_t)3 * spec_group * out * in;
+}
+
+/* Floats of one item's Z and Y. */
+static size_t item_floats(const fft_plan *P, int in, int out, int G)
+{
+    return (size_t)3 * P->bins * in * G + (size_t)2 * P->bins * out * G;
+}
+
+/* The conjugate spectra of outputs o0..o1 at bins f0..f1 (bin f at Wr + (f - f0) fstride,
+ * output o at + o in), KK_WS_B bins a call while an output's filters are in L1. */
+static void make_spectra(const fft_job *j, int o0, int o1, int f0, int f1, float *Wr, float *Ws,
+                         float *Wd, size_t fstride)
 {
     const fft_plan *P = &j->P;
-    const int N = P->N, bins = P->bins, L = P->L, G = j->G, in = j->in, out = j->out;
-    const int d = j->dil, w0 = item * j->g;
-    /* per bin f: Z[f] = Re [in][G], Im [in][G], Re + Im [in][G]; Y[f] = Re [out][G], Im */
-    float *Z = S, *Y = Z + (size_t)bins * 3 * in * G;
-    float *A = Y + (size_t)bins * 2 * out * G, *B = A + (size_t)out * G, *C = B + (size_t)out * G;
-    float *re = C + (size_t)out * G, *im = re + (size_t)N * FFT_V;
-    const size_t zb = (size_t)3 * in * G, yb = (size_t)2 * out * G; /* floats per bin */
-    /* The item's columns: windows w0.. of phase 0, then of phase 1, ... All phases of a
-     * stretch of the row in one item, so that a dilated convolution reads and writes each
-     * cache line of x and y once, not once per phase. */
-    int nw = 0;
-    for (int p = 0; p < j->phases; p++) nw += item_windows(j, p, w0);
-    if (!nw) return;
+    for (int o = o0; o < o1; o++)
+        for (int f = f0; f < f1; f += KK_WS_B) {
+            int nb = f1 - f < KK_WS_B ? f1 - f : KK_WS_B;
+            size_t at = (size_t)(f - f0) * fstride + (size_t)o * j->in;
+            kk_kern->wspec_bins(Wr + at, Ws + at, Wd + at, fstride, j->w + (size_t)o * j->P.k * j->in,
+                                j->P.k, j->in, P->tc + f * P->k, P->ts + f * P->k, nb);
+        }
+}
 
-    /* 1. spectra of the windows: channels 2q and 2q+1 of windows wa..wb share transforms */
-    for (int q = 0; q < in / 2; q++)
+/* All the filters' spectra into j->Wr, Ws, Wd, outputs split over the threads. */
+static void wspec_part(int i, int n, void *arg)
+{
+    fft_job *j = arg;
+    make_spectra(j, j->out * i / n, j->out * (i + 1) / n, 0, j->P.bins, j->Wr, j->Ws, j->Wd,
+                 (size_t)j->out * j->in);
+}
+
+/* Floats of one thread's scratch in items of its own: an item's and a thread's. */
+static size_t scratch_floats(const fft_plan *P, int in, int out, int G)
+{
+    return item_floats(P, in, out, G) + thread_floats(P, in, out, G, 0);
+}
+
+static thread_bufs thread_at(const fft_job *j, float *at)
+{
+    thread_bufs t;
+    t.A = at;
+    t.B = t.A + (size_t)j->out * j->G;
+    t.C = t.B + (size_t)j->out * j->G;
+    t.re = t.C + (size_t)j->out * j->G;
+    t.im = t.re + (size_t)j->P.N * FFT_V;
+    t.W = t.im + (size_t)j->P.N * FFT_V;
+    return t;
+}
+
+/* 1. spectra of the windows: channels 2q and 2q+1 of windows wa..wb share transforms; the
+ * item's columns are windows w0.. of phase 0, then of phase 1, ... (all phases of a stretch
+ * of the row in one item, so that a dilated convolution reads and writes each cache line of
+ * x and y once, not once per phase) */
+static void item_forward(const fft_job *j, int w0, const item_bufs *ib, const thread_bufs *tb,
+                         int q0, int q1)
+{
+    const fft_plan *P = &j->P;
+    const size_t zb = (size_t)3 * j->in * j->G; /* floats per bin */
+    for (int q = q0; q < q1; q++)
         for (int p = 0, col = 0; p < j->phases; p++) {
-            int cnt = item_windows(j, p, w0), Tp = phase_len(j->T, d, p);
+            int cnt = item_windows(j, p, w0), Tp = phase_len(j->T, j->dil, p);
             for (int wa = 0; wa < cnt; wa += FFT_V) {
                 int nv = cnt - wa < FFT_V ? cnt - wa : FFT_V;
                 const float *x1 = j->x + (size_t)(2 * q) * j->T + p, *x2 = x1 + j->T;
-                kk_kern->fft_gather(re, im, x1, x2, N, P->rev, (w0 + wa) * L - P->half, L, d, Tp,
-                                    nv);
-                kk_kern->fft_rows(re, im, N, P->cr, P->ci);
-                kk_kern->fft_split(re, im, N, nv, Z + (size_t)(2 * q) * G + col + wa, zb,
-                                   (size_t)in * G, (size_t)G);
+                kk_kern->fft_gather(tb->re, tb->im, x1, x2, P->N, P->rev,
+                                    (w0 + wa) * P->L - P->half, P->L, j->dil, Tp, nv);
+                kk_kern->fft_rows(tb->re, tb->im, P->N, P->cr, P->ci);
+                kk_kern->fft_split(tb->re, tb->im, P->N, nv, ib->Z + (size_t)(2 * q) * j->G + col + wa,
+                                   zb, (size_t)j->in * j->G, (size_t)j->G);
             }
             col += cnt;
         }
+}
 
-    /* 2. per bin: Y = conj(W) Z, three real products (bins 0 and N/2 are real) */
-    for (int f = 0; f < bins; f++) {
-        const float *wr = j->Wr + (size_t)f * out * in;
-        const float *zr = Z + f * zb, *zi = zr + (size_t)in * G, *zs = zi + (size_t)in * G;
-        float *yr = Y + f * yb, *yi = yr + (size_t)out * G;
-        if (f == 0 || f == N / 2) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f, wr, in, zr,
-                        G, 0.0f, yr, G);
-            for (int o = 0; o < out; o++) memset(yi + (size_t)o * G, 0, (size_t)nw * sizeof *yi);
-            continue;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f, wr, in, zs, G,
-                    0.0f, A, G);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f,
-                    j->Ws + (size_t)f * out * in, in, zi, G, 0.0f, B, G);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f,
-                    j->Wd + (size_t)f * out * in, in, zr, G, 0.0f, C, G);
-        for (int o = 0; o < out; o++) {
-            const float *restrict a = A + (size_t)o * G, *restrict b_ = B + (size_t)o * G;
-            const float *restrict c = C + (size_t)o * G;
-            float *restrict r = yr + (size_t)o * G, *restrict i_ = yi + (size_t)o * G;
-            for (int w = 0; w < nw; w++) {
-                r[w] = a[w] - b_[w];
-                i_[w] = a[w] + c[w];
-            }
+/* 2. bin f: Y = conj(W) Z, three real products with the spectra wr, ws, wd [out][in] (bins
+ * 0 and N/2 are real) */
+static void bin_products(const fft_job *j, const item_bufs *ib, const thread_bufs *tb, int f,
+                         const float *wr, const float *ws, const float *wd)
+{
+    const int N = j->P.N, G = j->G, in = j->in, out = j->out, nw = ib->nw;
+    const size_t zb = (size_t)3 * in * G, yb = (size_t)2 * out * G;
+    float *A = tb->A, *B = tb->B, *C = tb->C;
+    const float *zr = ib->Z + f * zb, *zi = zr + (size_t)in * G, *zs = zi + (size_t)in * G;
+    float *yr = ib->Y + f * yb, *yi = yr + (size_t)out * G;
+    if (f == 0 || f == N / 2) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f, wr, in, zr, G,
+                    0.0f, yr, G);
+        for (int o = 0; o < out; o++) memset(yi + (size_t)o * G, 0, (size_t)nw * sizeof *yi);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f, wr, in, zs, G,
+                0.0f, A, G);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f, ws, in, zi, G,
+                0.0f, B, G);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f, wd, in, zr, G,
+                0.0f, C, G);
+    for (int o = 0; o < out; o++) {
+        const float *restrict a = A + (size_t)o * G, *restrict b_ = B + (size_t)o * G;
+        const float *restrict c = C + (size_t)o * G;
+        float *restrict r = yr + (size_t)o * G, *restrict i_ = yi + (size_t)o * G;
+        for (int w = 0; w < nw; w++) {
+            r[w] = a[w] - b_[w];
+            i_[w] = a[w] + c[w];
         }
     }
+}
 
-    /* 3. inverse: output rows 2q and 2q+1 of windows wa..wb share transforms */
-    const float scale = 1.0f / N;
-    for (int q = 0; q < out / 2; q++)
+/* 3. inverse: output rows 2q and 2q+1 of windows wa..wb share transforms */
+static void item_inverse(const fft_job *j, int w0, const item_bufs *ib, const thread_bufs *tb,
+                         int q0, int q1)
+{
+    const fft_plan *P = &j->P;
+    const size_t yb = (size_t)2 * j->out * j->G;
+    const float scale = 1.0f / P->N;
+    for (int q = q0; q < q1; q++)
         for (int p = 0, col = 0; p < j->phases; p++) {
-            int cnt = item_windows(j, p, w0), Tp = phase_len(j->T, d, p);
+            int cnt = item_windows(j, p, w0), Tp = phase_len(j->T, j->dil, p);
             float b1 = j->b ? j->b[2 * q] : 0.0f, b2 = j->b ? j->b[2 * q + 1] : 0.0f;
             float *y1 = j->y + (size_t)(2 * q) * j->T + p, *y2 = y1 + j->T;
             for (int wa = 0; wa < cnt; wa += FFT_V) {
                 int nv = cnt - wa < FFT_V ? cnt - wa : FFT_V;
-                kk_kern->fft_merge(re, im, Y + (size_t)(2 * q) * G + col + wa, N, P->rev, nv, yb,
-                                   (size_t)out * G, (size_t)G);
-                kk_kern->fft_rows(re, im, N, P->cr, P->ci);
-                kk_kern->fft_scatter(y1, y2, re, im, (w0 + wa) * L, L, d, Tp, nv, b1, b2, scale);
+                kk_kern->fft_merge(tb->re, tb->im, ib->Y + (size_t)(2 * q) * j->G + col + wa,
+                                   P->N, P->rev, nv, yb, (size_t)j->out * j->G, (size_t)j->G);
+                kk_kern->fft_rows(tb->re, tb->im, P->N, P->cr, P->ci);
+                kk_kern->fft_scatter(y1, y2, tb->re, tb->im, (w0 + wa) * P->L, P->L, j->dil, Tp,
+                                     nv, b1, b2, scale);
             }
             col += cnt;
         }
+}
+
+static int item_columns(const fft_job *j, int w0)
+{
+    int nw = 0;
+    for (int p = 0; p < j->phases; p++) nw += item_windows(j, p, w0);
+    return nw;
+}
+
+/* One item on one thread: its buffers and the thread's in scratch S. */
+static void run_item(fft_job *j, int item, float *S)
+{
+    const int w0 = item * j->g;
+    item_bufs ib = {S, S + (size_t)j->P.bins * 3 * j->in * j->G, item_columns(j, w0)};
+    thread_bufs tb = thread_at(j, S + item_floats(&j->P, j->in, j->out, j->G));
+    if (!ib.nw) return;
+    item_forward(j, w0, &ib, &tb, 0, j->in / 2);
+    const size_t fl = (size_t)j->out * j->in;
+    for (int f = 0; f < j->P.bins; f++)
+        bin_products(j, &ib, &tb, f, j->Wr + f * fl, j->Ws + f * fl, j->Wd + f * fl);
+    item_inverse(j, w0, &ib, &tb, 0, j->out / 2);
 }
 
 static void fft_part(int i, int n, void *arg)
@@ -182,30 +283,49 @@ static void fft_part(int i, int n, void *arg)
         run_item(j, item, j->scratch[i]);
 }
 
+/* A row with few windows is one item that all threads share, step by step: channel pairs,
+ * then bins, then output pairs split among them (items of their own left a thread idle: a
+ * short utterance's 256-channel rows, 68 windows, were one or three items of 32). */
 typedef struct {
-    const fft_plan *P;
-    const float *w;
-    int in, out, k;
-    float *Wr, *Ws, *Wd;
-} wspec_job;
+    fft_job *j;
+    item_bufs ib;
+    float *tbase; /* thread_floats each, n_scratch of them */
+    int step;
+} shared_job;
 
-/* The filters' conjugate spectra, bins split over the threads. */
-static void wspec_part(int i, int n, void *arg)
+static void shared_part(int i, int n, void *arg)
 {
-    wspec_job *j = arg;
-    const fft_plan *P = j->P;
-    int f0 = P->bins * i / n, f1 = P->bins * (i + 1) / n;
-    float c[FFT_MAX_N], s[FFT_MAX_N]; /* e^{-2 pi i f t / N} for the k taps */
-    for (int f = f0; f < f1; f++) {
-        for (int t = 0; t < j->k; t++) {
-            int e = (f * t) % P->N;
-            c[t] = e < P->N / 2 ? P->cr[e] : -P->cr[e - P->N / 2];
-            s[t] = e < P->N / 2 ? P->ci[e] : -P->ci[e - P->N / 2];
+    shared_job *s = arg;
+    fft_job *j = s->j;
+    int m = n < j->n_scratch ? n : j->n_scratch; /* threads with buffers */
+    if (i >= m) return;
+    thread_bufs tb =
+        thread_at(j, s->tbase + (size_t)i * thread_floats(&j->P, j->in, j->out, j->G, j->spec_group));
+    if (s->step == 0) {
+        item_forward(j, 0, &s->ib, &tb, j->in / 2 * i / m, j->in / 2 * (i + 1) / m);
+    } else if (s->step == 2) {
+        item_inverse(j, 0, &s->ib, &tb, j->out / 2 * i / m, j->out / 2 * (i + 1) / m);
+    } else { /* bins by cost: three products each, one for bins 0 and N/2 */
+        int bins = j->P.bins, total = 3 * (bins - 2) + 2, lo = total * i / m,
+            hi = total * (i + 1) / m, f0 = bins, f1 = bins;
+        for (int f = 0, acc = 0; f < bins; f++) {
+            if (f0 == bins && acc >= lo) f0 = f;
+            if (acc >= hi) {
+                f1 = f;
+                break;
+            }
+            acc += f == 0 || f == bins - 1 ? 1 : 3;
         }
-        for (int o = 0; o < j->out; o++) {
-            size_t at = ((size_t)f * j->out + o) * j->in;
-            kk_kern->wspec_row(j->Wr + at, j->Ws + at, j->Wd + at,
-                               j->w + (size_t)o * j->k * j->in, j->k, j->in, c, s);
+        /* each group's spectra made here, into this thread's buffer (in L2), just before its
+         * products read them: all of them made first went out to memory and back (13 MB a
+         * 256-channel layer) */
+        const size_t fl = (size_t)j->out * j->in;
+        for (int f = f0; f < f1; f += j->spec_group) {
+            int nb = f1 - f < j->spec_group ? f1 - f : j->spec_group;
+            make_spectra(j, 0, j->out, f, f + nb, tb.W, tb.W + nb * fl, tb.W + 2 * nb * fl, fl);
+            for (int b = 0; b < nb; b++)
+                bin_products(j, &s->ib, &tb, f + b, tb.W + b * fl, tb.W + (nb + b) * fl,
+                             tb.W + (2 * nb + b) * fl);
         }
     }
 }
@@ -213,8 +333,10 @@ static void wspec_part(int i, int n, void *arg)
 int kk_conv1d_fft_useful(int in, int out, int k, int T)
 {
     /* Where it pays: even channel counts (windows go in pairs), 7 or more taps, and enough
-     * samples for the filters' spectra to be worth making. */
-    return in % 2 == 0 && out % 2 == 0 && k >= 7 && k <= 33 && T >= 2048;
+     * samples for the filters' spectra to be worth making. From 1,024 samples since short
+     * rows are one shared item (above); they used to start at 2,048, below which Winograd was
+     * level with the FFT's items. */
+    return in % 2 == 0 && out % 2 == 0 && k >= 7 && k <= 33 && T >= 1024;
 }
 
 int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, int k, int dil,
@@ -233,11 +355,42 @@ int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, i
     j.x = x;
     j.b = b;
     j.y = y;
-    /* windows per item and phase (g): enough columns for sgemm, enough items for the
-     * threads; the columns (G) are g times the phases */
+    j.w = w;
     j.phases = dil < T ? dil : T;
     int windows = phase_windows(T, dil, 0, j.P.L); /* phase 0 is the longest */
     int threads = kk_pool_size(p);
+    /* The whole row as one item, if it fits the threads' scratch together: the threads share
+     * its steps, and each makes the spectra of its bins as it goes, a few at a time (those of
+     * 256 channels' bins are 786 KB each). The pool's kept buffers, not fresh ones at each
+     * call; within KOKORO_THREAD_BYTES a thread. */
+    j.g = windows;
+    j.G = j.g * j.phases;
+    j.n_scratch = kk_pool_threads(p);
+    j.spec_group = KK_WS_B;
+    while (j.spec_group > 1 && (size_t)3 * j.spec_group * out * in * sizeof(float) > SPEC_GROUP_MAX)
+        j.spec_group--;
+    size_t shared = item_floats(&j.P, in, out, j.G) +
+                    (size_t)j.n_scratch * thread_floats(&j.P, in, out, j.G, j.spec_group);
+    if (shared * sizeof(float) <= (size_t)threads * FFT_SCRATCH_MAX) {
+        float *S = kk_pool_work(p, 1, shared);
+        if (!S) return -1;
+        shared_job sj = {&j, {S, S + (size_t)j.P.bins * 3 * in * j.G, item_columns(&j, 0)},
+                         S + item_floats(&j.P, in, out, j.G), 0};
+        for (sj.step = 0; sj.step < 3; sj.step++) kk_pool_run(p, shared_part, &sj);
+        return 0;
+    }
+    /* Items of their own, each thread taking the next: the filters' spectra all made first
+     * (fixed, whatever the length: in KOKORO_SYNTH_FIXED_BYTES), since every item reads them. */
+    j.spec_group = 0;
+    size_t wfl = (size_t)j.P.bins * out * in;
+    float *W = kk_pool_work(p, 0, 3 * wfl);
+    int rc = -1;
+    if (!W) return -1;
+    j.Wr = W;
+    j.Ws = W + wfl;
+    j.Wd = W + 2 * wfl;
+    /* windows per item and phase (g): enough columns for sgemm, enough items for the
+     * threads; the columns (G) are g times the phases */
     /* 128 columns (64 with 256 channels), a whole number of FFT_V-window groups per phase
      * (a dilated convolution takes more columns), within the scratch allowance */
     j.g = ((in <= 128 ? 128 : 64) / j.phases + FFT_V - 1) / FFT_V * FFT_V;
@@ -257,22 +410,13 @@ int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, i
     }
     j.G = j.g * j.phases;
     j.n_items = (windows + j.g - 1) / j.g;
-    size_t wfl = (size_t)j.P.bins * out * in;
-    /* the pool's kept buffers (fixed, whatever the length: in KOKORO_SYNTH_FIXED_BYTES and
-     * KOKORO_THREAD_BYTES), not fresh ones at each call */
-    float *W = kk_pool_work(p, 0, 3 * wfl);
     j.scratch = calloc((size_t)threads, sizeof *j.scratch);
     size_t sfl = scratch_floats(&j.P, in, out, j.G);
-    int rc = -1;
-    if (!W || !j.scratch) goto done;
+    if (!j.scratch) goto done;
     j.n_scratch = threads;
     for (int i = 0; i < threads; i++)
         if (!(j.scratch[i] = kk_pool_work(p, 1 + i, sfl))) goto done;
-    j.Wr = W;
-    j.Ws = W + wfl;
-    j.Wd = W + 2 * wfl;
-    wspec_job wj = {&j.P, w, in, out, k, W, W + wfl, W + 2 * wfl};
-    kk_pool_run(p, wspec_part, &wj);
+    kk_pool_run(p, wspec_part, &j);
     atomic_store(&j.next, 0);
     kk_pool_run(p, fft_part, &j);
     rc = 0;

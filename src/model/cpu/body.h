@@ -199,27 +199,6 @@ static void KK_FN(fft_rows)(float *restrict re, float *restrict im, int N,
     }
 }
 
-/* Tap by tap over the whole row (it stays in L1), so that every loop is a plain vector one. */
-static void KK_FN(wspec_row)(float *restrict wr, float *restrict ws, float *restrict wd,
-                             const float *restrict w, int k, int in, const float *restrict c,
-                             const float *restrict s)
-{
-    for (int i = 0; i < in; i++) wr[i] = wd[i] = 0.0f;
-    for (int t = 0; t < k; t++) {
-        const float *restrict wt = w + (size_t)t * in;
-        const float ct = c[t], st = s[t];
-        for (int i = 0; i < in; i++) {
-            wr[i] += ct * wt[i];
-            wd[i] -= st * wt[i];
-        }
-    }
-    for (int i = 0; i < in; i++) {
-        float re = wr[i], im = wd[i];
-        ws[i] = re + im;
-        wd[i] = im - re;
-    }
-}
-
 static void KK_FN(fft_gather)(float *restrict re, float *restrict im, const float *restrict x1,
                               const float *restrict x2, int N, const int *restrict rev, int u0,
                               int L, int d, int Tp, int nv)
@@ -372,6 +351,75 @@ static void KK_FN(qg_panel)(const kk_qtile *g, int blk, float *restrict panel)
     }
 }
 
+/* The filters' spectra (kernels.h): KK_QG_VL inputs of NB <= KK_WS_B bins in registers over
+ * all the taps, each weight loaded once for 2 NB multiply-adds. Tap by tap over the whole row
+ * with the sums in memory (as before) was bound by their loads and stores: a quarter of a
+ * short utterance's first-stage FFT (256 channels, 1,480 samples) went to these spectra. */
+static inline __attribute__((always_inline)) void
+KK_FN(wspec_nb)(float *restrict wr, float *restrict ws, float *restrict wd, size_t fstride,
+                const float *restrict w, int k, int in, const float *restrict c,
+                const float *restrict s, const int NB)
+{
+    /* IV vectors of inputs at once, so that there are 8 sums (6 for 3 bins) to hide the
+     * multiply-add's latency */
+    enum { VL = KK_QG_VL };
+    const int IV = NB == 1 ? 4 : NB == 2 ? 2 : 1;
+    int i0 = 0;
+    for (; i0 + IV * VL <= in; i0 += IV * VL) {
+        kk_qv ar[KK_WS_B][4], ad[KK_WS_B][4];
+        KK_QG_UNROLL for (int b = 0; b < NB; b++)
+        {
+            KK_QG_UNROLL for (int v = 0; v < IV; v++) ar[b][v] = ad[b][v] = (kk_qv){0};
+        }
+        for (int t = 0; t < k; t++) {
+            KK_QG_UNROLL for (int v = 0; v < IV; v++)
+            {
+                const kk_qv x = *(const kk_qv *)(w + (size_t)t * in + i0 + v * VL);
+                KK_QG_UNROLL for (int b = 0; b < NB; b++)
+                {
+                    ar[b][v] += c[b * k + t] * x;
+                    ad[b][v] -= s[b * k + t] * x;
+                }
+            }
+        }
+        KK_QG_UNROLL for (int b = 0; b < NB; b++)
+        {
+            KK_QG_UNROLL for (int v = 0; v < IV; v++)
+            {
+                const size_t at = (size_t)b * fstride + i0 + v * VL;
+                *(kk_qv *)(wr + at) = ar[b][v];
+                *(kk_qv *)(ws + at) = ar[b][v] + ad[b][v];
+                *(kk_qv *)(wd + at) = ad[b][v] - ar[b][v];
+            }
+        }
+    }
+    for (int b = 0; b < NB; b++) /* inputs past the last whole group of vectors */
+        for (int i = i0; i < in; i++) {
+            float re = 0.0f, im = 0.0f;
+            for (int t = 0; t < k; t++) {
+                re += c[b * k + t] * w[(size_t)t * in + i];
+                im -= s[b * k + t] * w[(size_t)t * in + i];
+            }
+            const size_t at = (size_t)b * fstride + i;
+            wr[at] = re;
+            ws[at] = re + im;
+            wd[at] = im - re;
+        }
+}
+
+static void KK_FN(wspec_bins)(float *restrict wr, float *restrict ws, float *restrict wd,
+                              size_t fstride, const float *restrict w, int k, int in,
+                              const float *restrict c, const float *restrict s, int nb)
+{
+    _Static_assert(KK_WS_B == 4, "one case per bin count");
+    switch (nb) { /* constant bin counts: the sums stay in registers */
+    case 4: KK_FN(wspec_nb)(wr, ws, wd, fstride, w, k, in, c, s, 4); break;
+    case 3: KK_FN(wspec_nb)(wr, ws, wd, fstride, w, k, in, c, s, 3); break;
+    case 2: KK_FN(wspec_nb)(wr, ws, wd, fstride, w, k, in, c, s, 2); break;
+    default: KK_FN(wspec_nb)(wr, ws, wd, fstride, w, k, in, c, s, 1); break;
+    }
+}
+
 /* y for those rows and KK_QG_NR columns from n0: sum over k of panel[k] * B(k, n), + bias. */
 static void KK_FN(qgemm_tile)(const kk_qtile *g, const float *restrict panel, int blk, int n0)
 {
@@ -414,7 +462,7 @@ static void KK_FN(qgemm_tile)(const kk_qtile *g, const float *restrict panel, in
     {                                                                                          \
         variant_name, KK_FN(wino_in), KK_FN(wino_out), KK_FN(row_stats), KK_FN(norm_affine),   \
             KK_FN(snake), KK_FN(affine_snake), KK_FN(leaky_relu), KK_FN(layernorm),            \
-            KK_FN(lstm_cell), KK_FN(fft_rows), KK_FN(wspec_row), KK_FN(fft_gather),            \
+            KK_FN(lstm_cell), KK_FN(fft_rows), KK_FN(wspec_bins), KK_FN(fft_gather),           \
             KK_FN(fft_split), KK_FN(fft_merge), KK_FN(fft_scatter), KK_FN(gelu),               \
             KK_FN(qg_panel), KK_FN(qgemm_tile), KK_QG_NB, KK_QG_NR                             \
     }

@@ -13,6 +13,8 @@
 
 /* Transforms whose butterflies run together in fft_rows (fftconv.c lays its buffers out so). */
 #define KK_FFT_V 32
+/* Frequencies of the filters' spectra one wspec_bins call makes at most. */
+#define KK_WS_B 4
 
 /* One product with 8-bit weights (ops.c kk_qconv1d, kk_qlinear_rows), read by qgemm_tile:
  * y[m][n] = scale[m] * sum_k (q[m][k] - zero[m]) * B(k, n) + bias[m], for m < M, n < N, where
@@ -63,11 +65,12 @@ typedef struct kk_kernels {
     /* Radix-2 FFTs of KK_FFT_V sequences of length N at once: re and im are [N][KK_FFT_V],
      * rows in bit-reversed order; cr + i ci = e^{-2 pi i t / N} for t < N / 2. */
     void (*fft_rows)(float *re, float *im, int N, const float *cr, const float *ci);
-    /* The conjugate spectrum at one frequency of one output's filters w [k][in] (tap-major),
-     * given c[t] + i s[t] = e^{-2 pi i f t / N}: wr = Re, ws = Re + Im', wd = Im' - Re, where
-     * Im' = -Im (fftconv.c's three-product layout). */
-    void (*wspec_row)(float *wr, float *ws, float *wd, const float *w, int k, int in,
-                      const float *c, const float *s);
+    /* The conjugate spectra at nb <= KK_WS_B frequencies of one output's filters w [k][in]
+     * (tap-major), given c[b k + t] + i s[b k + t] = e^{-2 pi i f_b t / N}: frequency b's
+     * wr = Re, ws = Re + Im', wd = Im' - Re at + b fstride, where Im' = -Im (fftconv.c's
+     * three-product layout). */
+    void (*wspec_bins)(float *wr, float *ws, float *wd, size_t fstride, const float *w, int k,
+                       int in, const float *c, const float *s, int nb);
     /* The overlap-save steps around fft_rows (fftconv.c has the layout). Gather: row rev[n],
      * lane v < nv of re / im takes sample u = u0 + v L + n of x1 / x2 (every d-th float),
      * zero where u is outside [0, Tp). */
