@@ -240,8 +240,9 @@ def main():
              f"(2048^3, one thread): {sg:.1f} GFLOP/s, {100 * sg / peak['gflops']:.0f}% of it.\n")
     L.append(f"The generator costs {gen_gf:.1f} GFLOP per second of audio counted as direct "
              f"convolution (multiply-adds x 2, from the layer shapes). It does less than that: "
-             f"FFT for 7 and 11 taps on long rows, Winograd F(4,3) for them on a short utterance's "
-             f"first stage; 3 taps run direct (docs/engine.md). So its direct-equivalent rate "
+             f"FFT for 7 and 11 taps from 1,024 samples (a short utterance's rows too), direct "
+             f"8-bit-weight products for 3 taps and for a stream's first short ranges "
+             f"(docs/engine.md). So its direct-equivalent rate "
              f"can pass the peak.\n")
     L.append("| input | threads | generator s | direct-equivalent GFLOP/s | share of peak x threads |")
     L.append("| --- | ---: | ---: | ---: | ---: |")

@@ -328,11 +328,17 @@ static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int
                           dil * (c->k - 1) / 2, x, T, y) < 0
                    ? KOKORO_E_NOMEM
                    : KOKORO_OK;
+    /* 7 and 11 taps from 1,024 samples: FFT (with 8-bit weights every row past the direct
+     * product's is that long), its filters' spectra made from the integers (no float copy);
+     * shorter rows of a float model, and its 3 taps: Winograd */
+    int fft = !st->direct_conv && !st->no_fft && kk_conv1d_fft_useful(c->in, c->out, c->k, T);
+    if (fft && c->w.pk.q && c->out % 16 == 0)
+        return kk_conv1d_fft_q(st->pool, &c->w.pk, c->b, c->in, c->out, c->k, dil, x, T, y)
+                   ? KOKORO_E_NOMEM
+                   : KOKORO_OK;
     const float *w = wt_floats(st, &c->w, WS_W);
     if (!w) return KOKORO_E_NOMEM;
-    /* 7 and 11 taps from 1,024 samples: FFT (with 8-bit weights every row past the direct
-     * product's is that long); shorter rows of a float model, and its 3 taps: Winograd */
-    if (!st->direct_conv && !st->no_fft && kk_conv1d_fft_useful(c->in, c->out, c->k, T))
+    if (fft)
         return kk_conv1d_fft(st->pool, w, c->b, c->in, c->out, c->k, dil, x, T, y)
                    ? KOKORO_E_NOMEM
                    : KOKORO_OK;

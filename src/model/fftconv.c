@@ -82,7 +82,8 @@ static void plan_init(fft_plan *P, int N, int k)
 typedef struct {
     fft_plan P;
     int in, out, dil, T, G; /* G: windows per item */
-    const float *x, *b, *w; /* w: the filters [out][k][in] */
+    const float *x, *b, *w; /* w: the filters [out][k][in] (NULL: qw) */
+    const kk_qw *qw;        /* or packed 8-bit (kk_qw_pack); their spectra are transposed */
     float *y;
     float *Wr, *Ws, *Wd; /* [bins][out][in]: Re, Re + Im', Im' - Re of conj(W) */
     int n_items, phases, g; /* item i: windows [i g, (i + 1) g) of every phase */
@@ -136,21 +137,35 @@ static void make_spectra(const fft_job *j, int o0, int o1, int f0, int f1, float
                          float *Wd, size_t fstride)
 {
     const fft_plan *P = &j->P;
-    for (int o = o0; o < o1; o++)
+    if (j->qw) { /* [f][in][out]; o0 and o1 are whole blocks of KK_QG_ROWS */
+        const size_t K = (size_t)P->k * j->in;
+        for (int o = o0; o < o1; o += KK_QG_ROWS)
+            for (int f = f0; f < f1; f += KK_WS_B) {
+                int nb = f1 - f < KK_WS_B ? f1 - f : KK_WS_B;
+                size_t at = (size_t)(f - f0) * fstride + (size_t)o;
+                kk_kern->wspec_q(Wr + at, Ws + at, Wd + at, fstride, (size_t)j->out,
+                                 j->qw->q + (size_t)o * K, j->qw->zero + o, j->qw->scale + o, P->k,
+                                 j->in, P->tc + f * P->k, P->ts + f * P->k, nb);
+            }
+        return;
+    }
+    for (int o = o0; o < o1; o++) /* [f][out][in] */
         for (int f = f0; f < f1; f += KK_WS_B) {
             int nb = f1 - f < KK_WS_B ? f1 - f : KK_WS_B;
             size_t at = (size_t)(f - f0) * fstride + (size_t)o * j->in;
-            kk_kern->wspec_bins(Wr + at, Ws + at, Wd + at, fstride, j->w + (size_t)o * j->P.k * j->in,
-                                j->P.k, j->in, P->tc + f * P->k, P->ts + f * P->k, nb);
+            kk_kern->wspec_bins(Wr + at, Ws + at, Wd + at, fstride, j->w + (size_t)o * P->k * j->in,
+                                P->k, j->in, P->tc + f * P->k, P->ts + f * P->k, nb);
         }
 }
 
-/* All the filters' spectra into j->Wr, Ws, Wd, outputs split over the threads. */
+/* All the filters' spectra into j->Wr, Ws, Wd, outputs (blocks of 8-bit rows) split over the
+ * threads. */
 static void wspec_part(int i, int n, void *arg)
 {
     fft_job *j = arg;
-    make_spectra(j, j->out * i / n, j->out * (i + 1) / n, 0, j->P.bins, j->Wr, j->Ws, j->Wd,
-                 (size_t)j->out * j->in);
+    int unit = j->qw ? KK_QG_ROWS : 1, units = j->out / unit;
+    make_spectra(j, units * i / n * unit, units * (i + 1) / n * unit, 0, j->P.bins, j->Wr, j->Ws,
+                 j->Wd, (size_t)j->out * j->in);
 }
 
 /* Floats of one thread's scratch in items of its own: an item's and a thread's. */
@@ -204,19 +219,22 @@ static void bin_products(const fft_job *j, const item_bufs *ib, const thread_buf
     const int N = j->P.N, G = j->G, in = j->in, out = j->out, nw = ib->nw;
     const size_t zb = (size_t)3 * in * G, yb = (size_t)2 * out * G;
     float *A = tb->A, *B = tb->B, *C = tb->C;
+    /* the spectra of 8-bit filters are [in][out] */
+    const CBLAS_TRANSPOSE ta = j->qw ? CblasTrans : CblasNoTrans;
+    const int lda = j->qw ? out : in;
     const float *zr = ib->Z + f * zb, *zi = zr + (size_t)in * G, *zs = zi + (size_t)in * G;
     float *yr = ib->Y + f * yb, *yi = yr + (size_t)out * G;
     if (f == 0 || f == N / 2) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f, wr, in, zr, G,
+        cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, out, nw, in, 1.0f, wr, lda, zr, G,
                     0.0f, yr, G);
         for (int o = 0; o < out; o++) memset(yi + (size_t)o * G, 0, (size_t)nw * sizeof *yi);
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f, wr, in, zs, G,
+    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, out, nw, in, 1.0f, wr, lda, zs, G,
                 0.0f, A, G);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f, ws, in, zi, G,
+    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, out, nw, in, 1.0f, ws, lda, zi, G,
                 0.0f, B, G);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, nw, in, 1.0f, wd, in, zr, G,
+    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, out, nw, in, 1.0f, wd, lda, zr, G,
                 0.0f, C, G);
     for (int o = 0; o < out; o++) {
         const float *restrict a = A + (size_t)o * G, *restrict b_ = B + (size_t)o * G;
@@ -339,10 +357,11 @@ int kk_conv1d_fft_useful(int in, int out, int k, int T)
     return in % 2 == 0 && out % 2 == 0 && k >= 7 && k <= 33 && T >= 1024;
 }
 
-int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, int k, int dil,
-                  const float *x, int T, float *y)
+static int fft_conv(kk_pool *p, const float *w, const kk_qw *qw, const float *b, int in, int out,
+                    int k, int dil, const float *x, int T, float *y)
 {
     if (in % 2 || out % 2 || k < 1 || k % 2 == 0 || dil < 1 || T < 1) return -1;
+    if (qw && (out % KK_QG_ROWS || qw->cols != k * in || qw->rows != out)) return -1;
     fft_job j = {0};
     int N = in <= 128 ? 64 : 32;
     while (N - k + 1 < k && N < FFT_MAX_N) N *= 2;
@@ -356,6 +375,7 @@ int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, i
     j.b = b;
     j.y = y;
     j.w = w;
+    j.qw = qw;
     j.phases = dil < T ? dil : T;
     int windows = phase_windows(T, dil, 0, j.P.L); /* phase 0 is the longest */
     int threads = kk_pool_size(p);
@@ -423,4 +443,16 @@ int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, i
 done:
     free(j.scratch);
     return rc;
+}
+
+int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, int k, int dil,
+                  const float *x, int T, float *y)
+{
+    return fft_conv(p, w, NULL, b, in, out, k, dil, x, T, y);
+}
+
+int kk_conv1d_fft_q(kk_pool *p, const kk_qw *w, const float *b, int in, int out, int k, int dil,
+                    const float *x, int T, float *y)
+{
+    return fft_conv(p, NULL, w, b, in, out, k, dil, x, T, y);
 }

@@ -115,5 +115,9 @@ void kk_snake(kk_pool *p, float *x, int C, int T, const float *alpha);
 int kk_conv1d_fft(kk_pool *p, const float *w, const float *b, int in, int out, int k, int dil,
                   const float *x, int T, float *y);
 int kk_conv1d_fft_useful(int in, int out, int k, int T);
+/* The same with packed 8-bit weights (kk_qw_pack of [out][k][in]; out a multiple of 16): the
+ * filters' spectra made from the integers, no float copy of the layer. */
+int kk_conv1d_fft_q(kk_pool *p, const kk_qw *w, const float *b, int in, int out, int k, int dil,
+                    const float *x, int T, float *y);
 
 #endif

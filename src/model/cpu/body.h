@@ -420,6 +420,104 @@ static void KK_FN(wspec_bins)(float *restrict wr, float *restrict ws, float *res
     }
 }
 
+/* The filters' spectra from 8-bit weights (kernels.h): the 16 rows of a packed block as
+ * vectors, for one input at a time (IU inputs when there are few bins, to keep 8 sums going),
+ * all the taps; the zero point and scale applied to the sums. The int8 block stays in L2 for
+ * every bin group, where the floats of a 256-channel layer (2.9 MB) were read again from
+ * memory for each bin. */
+static inline __attribute__((always_inline)) void
+KK_FN(wspec_q_nb)(float *restrict wr, float *restrict ws, float *restrict wd, size_t fstride,
+                  size_t ld, const int8_t *restrict qb, const float *restrict zero,
+                  const float *restrict scale, int k, int in, const float *restrict c,
+                  const float *restrict s, const int NB)
+{
+    enum { VL = KK_QG_VL, PER = KK_QG_ROWS / KK_QG_VL };
+    const int IU = NB == 1 ? 4 : NB == 2 ? 2 : 1;
+    kk_qv z[PER], sc[PER], zc[KK_WS_B][PER], zs[KK_WS_B][PER];
+    KK_QG_UNROLL for (int v = 0; v < PER; v++)
+    {
+        z[v] = *(const kk_qv *)(zero + v * VL);
+        sc[v] = *(const kk_qv *)(scale + v * VL);
+    }
+    for (int b = 0; b < NB; b++) { /* sum over t of (q - zero) c = sum q c - zero sum c */
+        float cs = 0.0f, ss = 0.0f;
+        for (int t = 0; t < k; t++) cs += c[b * k + t], ss += s[b * k + t];
+        for (int v = 0; v < PER; v++) zc[b][v] = z[v] * cs, zs[b][v] = z[v] * ss;
+    }
+    const size_t K16 = (size_t)in * KK_QG_ROWS; /* bytes of one tap */
+    int i = 0;
+    for (; i + IU <= in; i += IU) {
+        kk_qv ar[KK_WS_B][4][PER], ad[KK_WS_B][4][PER];
+        KK_QG_UNROLL for (int b = 0; b < NB; b++)
+        {
+            KK_QG_UNROLL for (int u = 0; u < IU; u++)
+            {
+                KK_QG_UNROLL for (int v = 0; v < PER; v++) ar[b][u][v] = ad[b][u][v] = (kk_qv){0};
+            }
+        }
+        for (int t = 0; t < k; t++) {
+            const int8_t *qt = qb + (size_t)t * K16 + (size_t)i * KK_QG_ROWS;
+            KK_QG_UNROLL for (int u = 0; u < IU; u++)
+            {
+                KK_QG_UNROLL for (int v = 0; v < PER; v++)
+                {
+                    kk_qv x;
+                    KK_QG_WIDEN(x, qt + u * KK_QG_ROWS + v * VL);
+                    KK_QG_UNROLL for (int b = 0; b < NB; b++)
+                    {
+                        ar[b][u][v] += c[b * k + t] * x;
+                        ad[b][u][v] -= s[b * k + t] * x;
+                    }
+                }
+            }
+        }
+        KK_QG_UNROLL for (int b = 0; b < NB; b++)
+        {
+            KK_QG_UNROLL for (int u = 0; u < IU; u++)
+            {
+                KK_QG_UNROLL for (int v = 0; v < PER; v++)
+                {
+                    const size_t at = (size_t)b * fstride + (size_t)(i + u) * ld + v * VL;
+                    kk_qv re = (ar[b][u][v] - zc[b][v]) * sc[v];
+                    kk_qv im = (ad[b][u][v] + zs[b][v]) * sc[v];
+                    *(kk_qv *)(wr + at) = re;
+                    *(kk_qv *)(ws + at) = re + im;
+                    *(kk_qv *)(wd + at) = im - re;
+                }
+            }
+        }
+    }
+    for (; i < in; i++) /* inputs past the last whole group */
+        for (int b = 0; b < NB; b++)
+            for (int r = 0; r < KK_QG_ROWS; r++) {
+                float re = 0.0f, im = 0.0f;
+                for (int t = 0; t < k; t++) {
+                    float x = qb[(size_t)t * K16 + (size_t)i * KK_QG_ROWS + r];
+                    re += c[b * k + t] * x;
+                    im -= s[b * k + t] * x;
+                }
+                re = (re - zc[b][r / VL][r % VL]) * scale[r];
+                im = (im + zs[b][r / VL][r % VL]) * scale[r];
+                const size_t at = (size_t)b * fstride + (size_t)i * ld + r;
+                wr[at] = re;
+                ws[at] = re + im;
+                wd[at] = im - re;
+            }
+}
+
+static void KK_FN(wspec_q)(float *restrict wr, float *restrict ws, float *restrict wd,
+                           size_t fstride, size_t ld, const int8_t *restrict qb,
+                           const float *restrict zero, const float *restrict scale, int k, int in,
+                           const float *restrict c, const float *restrict s, int nb)
+{
+    switch (nb) { /* constant bin counts: the sums stay in registers */
+    case 4: KK_FN(wspec_q_nb)(wr, ws, wd, fstride, ld, qb, zero, scale, k, in, c, s, 4); break;
+    case 3: KK_FN(wspec_q_nb)(wr, ws, wd, fstride, ld, qb, zero, scale, k, in, c, s, 3); break;
+    case 2: KK_FN(wspec_q_nb)(wr, ws, wd, fstride, ld, qb, zero, scale, k, in, c, s, 2); break;
+    default: KK_FN(wspec_q_nb)(wr, ws, wd, fstride, ld, qb, zero, scale, k, in, c, s, 1); break;
+    }
+}
+
 /* y for those rows and KK_QG_NR columns from n0: sum over k of panel[k] * B(k, n), + bias. */
 static void KK_FN(qgemm_tile)(const kk_qtile *g, const float *restrict panel, int blk, int n0)
 {
@@ -462,7 +560,7 @@ static void KK_FN(qgemm_tile)(const kk_qtile *g, const float *restrict panel, in
     {                                                                                          \
         variant_name, KK_FN(wino_in), KK_FN(wino_out), KK_FN(row_stats), KK_FN(norm_affine),   \
             KK_FN(snake), KK_FN(affine_snake), KK_FN(leaky_relu), KK_FN(layernorm),            \
-            KK_FN(lstm_cell), KK_FN(fft_rows), KK_FN(wspec_bins), KK_FN(fft_gather),           \
+            KK_FN(lstm_cell), KK_FN(fft_rows), KK_FN(wspec_bins), KK_FN(wspec_q), KK_FN(fft_gather),          \
             KK_FN(fft_split), KK_FN(fft_merge), KK_FN(fft_scatter), KK_FN(gelu),               \
             KK_FN(qg_panel), KK_FN(qgemm_tile), KK_QG_NB, KK_QG_NR                             \
     }

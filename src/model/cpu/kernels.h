@@ -71,6 +71,12 @@ typedef struct kk_kernels {
      * three-product layout). */
     void (*wspec_bins)(float *wr, float *ws, float *wd, size_t fstride, const float *w, int k,
                        int in, const float *c, const float *s, int nb);
+    /* The same spectra from 8-bit weights: the 16 rows of one block of a packed matrix
+     * (kk_qw_pack, taps side by side: column t in + i), qb its first byte, zero and scale its
+     * rows': (q - zero) scale. Transposed: row r's value for input i at + i ld + r. */
+    void (*wspec_q)(float *wr, float *ws, float *wd, size_t fstride, size_t ld,
+                    const int8_t *qb, const float *zero, const float *scale, int k, int in,
+                    const float *c, const float *s, int nb);
     /* The overlap-save steps around fft_rows (fftconv.c has the layout). Gather: row rev[n],
      * lane v < nv of re / im takes sample u = u0 + v L + n of x1 / x2 (every d-th float),
      * zero where u is outside [0, Tp). */
