@@ -177,26 +177,40 @@ static void KK_FN(lstm_cell)(const float *restrict g, float *restrict c, float *
     }
 }
 
-static void KK_FN(fft_rows)(float *restrict re, float *restrict im, int N,
-                            const float *restrict cr, const float *restrict ci)
+/* 4 x 4 blocks transposed in registers (every back end has 4-float vectors), for the
+ * windows' gather and scatter: a window's samples are contiguous in x and y, a sample of 32
+ * windows is one row of the butterflies. One float at a time, they were a fifth of a 128-channel
+ * FFT convolution. */
+typedef float kk_v4 __attribute__((vector_size(16), aligned(4), may_alias));
+#define KK_T4(c0, c1, c2, c3, a0, a1, a2, a3)                                                  \
+    do {                                                                                       \
+        const kk_v4 t0_ = __builtin_shufflevector(a0, a1, 0, 4, 1, 5);                         \
+        const kk_v4 t1_ = __builtin_shufflevector(a0, a1, 2, 6, 3, 7);                         \
+        const kk_v4 t2_ = __builtin_shufflevector(a2, a3, 0, 4, 1, 5);                         \
+        const kk_v4 t3_ = __builtin_shufflevector(a2, a3, 2, 6, 3, 7);                         \
+        c0 = __builtin_shufflevector(t0_, t2_, 0, 1, 4, 5);                                    \
+        c1 = __builtin_shufflevector(t0_, t2_, 2, 3, 6, 7);                                    \
+        c2 = __builtin_shufflevector(t1_, t3_, 0, 1, 4, 5);                                    \
+        c3 = __builtin_shufflevector(t1_, t3_, 2, 3, 6, 7);                                    \
+    } while (0)
+
+/* Rows rev[n] of dst [N][V] from windows v of src (contiguous samples, window v at v L), N a
+ * multiple of 4, all V windows inside the row. */
+static inline void KK_FN(gather_t4)(float *restrict dst, const float *restrict src, int N,
+                                    const int *restrict rev, int L)
 {
     enum { V = KK_FFT_V };
-    for (int len = 2; len <= N; len <<= 1) {
-        int half = len / 2, step = N / len;
-        for (int s = 0; s < N; s += len)
-            for (int j = 0; j < half; j++) {
-                const float wr = cr[j * step], wi = ci[j * step];
-                float *restrict ar = re + (size_t)(s + j) * V, *restrict ai = im + (size_t)(s + j) * V;
-                float *restrict br = ar + (size_t)half * V, *restrict bi = ai + (size_t)half * V;
-                for (int v = 0; v < V; v++) {
-                    float tr = wr * br[v] - wi * bi[v], ti = wr * bi[v] + wi * br[v];
-                    br[v] = ar[v] - tr;
-                    bi[v] = ai[v] - ti;
-                    ar[v] += tr;
-                    ai[v] += ti;
-                }
-            }
-    }
+    for (int v = 0; v < V; v += 4)
+        for (int n = 0; n < N; n += 4) {
+            const float *a = src + (size_t)v * L + n;
+            kk_v4 c0, c1, c2, c3;
+            KK_T4(c0, c1, c2, c3, *(const kk_v4 *)a, *(const kk_v4 *)(a + L),
+                  *(const kk_v4 *)(a + 2 * L), *(const kk_v4 *)(a + 3 * L));
+            *(kk_v4 *)(dst + (size_t)rev[n] * V + v) = c0;
+            *(kk_v4 *)(dst + (size_t)rev[n + 1] * V + v) = c1;
+            *(kk_v4 *)(dst + (size_t)rev[n + 2] * V + v) = c2;
+            *(kk_v4 *)(dst + (size_t)rev[n + 3] * V + v) = c3;
+        }
 }
 
 static void KK_FN(fft_gather)(float *restrict re, float *restrict im, const float *restrict x1,
@@ -204,6 +218,11 @@ static void KK_FN(fft_gather)(float *restrict re, float *restrict im, const floa
                               int L, int d, int Tp, int nv)
 {
     enum { V = KK_FFT_V };
+    if (d == 1 && nv == V && N % 4 == 0 && u0 >= 0 && u0 + (V - 1) * L + N <= Tp) {
+        KK_FN(gather_t4)(re, x1 + u0, N, rev, L); /* all windows inside an undilated row */
+        KK_FN(gather_t4)(im, x2 + u0, N, rev, L);
+        return;
+    }
     for (int v = 0; v < V; v++) {
         int base = u0 + v * L;
         if (v < nv && base >= 0 && base + N <= Tp) { /* inside the row: no tests */
@@ -290,6 +309,34 @@ static void KK_FN(fft_scatter)(float *restrict y1, float *restrict y2, const flo
                                float b1, float b2, float scale)
 {
     enum { V = KK_FFT_V };
+    if (d == 1 && nv == V && u0 + V * L <= Tp) { /* all outputs inside an undilated row */
+        const kk_v4 vb1 = {b1, b1, b1, b1}, vb2 = {b2, b2, b2, b2};
+        int n = 0;
+        for (; n + 4 <= L; n += 4)
+            for (int v = 0; v < V; v += 4) {
+                kk_v4 c0, c1, c2, c3;
+                const float *r = re + (size_t)n * V + v, *m = im + (size_t)n * V + v;
+                float *o1 = y1 + u0 + (size_t)v * L + n, *o2 = y2 + u0 + (size_t)v * L + n;
+                KK_T4(c0, c1, c2, c3, *(const kk_v4 *)r, *(const kk_v4 *)(r + V),
+                      *(const kk_v4 *)(r + 2 * V), *(const kk_v4 *)(r + 3 * V));
+                *(kk_v4 *)o1 = vb1 + scale * c0;
+                *(kk_v4 *)(o1 + L) = vb1 + scale * c1;
+                *(kk_v4 *)(o1 + 2 * L) = vb1 + scale * c2;
+                *(kk_v4 *)(o1 + 3 * L) = vb1 + scale * c3;
+                KK_T4(c0, c1, c2, c3, *(const kk_v4 *)m, *(const kk_v4 *)(m + V),
+                      *(const kk_v4 *)(m + 2 * V), *(const kk_v4 *)(m + 3 * V));
+                *(kk_v4 *)o2 = vb2 - scale * c0;
+                *(kk_v4 *)(o2 + L) = vb2 - scale * c1;
+                *(kk_v4 *)(o2 + 2 * L) = vb2 - scale * c2;
+                *(kk_v4 *)(o2 + 3 * L) = vb2 - scale * c3;
+            }
+        for (; n < L; n++) /* the last rows */
+            for (int v = 0; v < V; v++) {
+                y1[u0 + v * L + n] = b1 + scale * re[n * V + v];
+                y2[u0 + v * L + n] = b2 - scale * im[n * V + v];
+            }
+        return;
+    }
     for (int v = 0; v < nv; v++) {
         int uv = u0 + v * L, n_end = Tp - uv < L ? Tp - uv : L;
         for (int n = 0; n < n_end; n++) {
@@ -350,6 +397,65 @@ static void KK_FN(qg_panel)(const kk_qtile *g, int blk, float *restrict panel)
         }
     }
 }
+
+/* Complex x * w, w a scalar pair, x a vector pair. */
+#define KK_CMUL(tr, ti, wr, wi, ar, ai) \
+    const kk_qv tr = (wr) * (ar) - (wi) * (ai), ti = (wr) * (ai) + (wi) * (ar)
+#define KK_LD(p) (*(const kk_qv *)(p))
+#define KK_ST(p) (*(kk_qv *)(p))
+
+/* The radix-2 stages two at a time (sizes len and 2 len): four rows loaded, both levels of
+ * butterflies in registers, four stored, so that every row is read and written half as
+ * often; a last single stage when log2 N is odd. KK_FFT_V is a whole number of vectors. */
+static void KK_FN(fft_rows)(float *restrict re, float *restrict im, int N,
+                            const float *restrict cr, const float *restrict ci)
+{
+    enum { V = KK_FFT_V, VL = KK_QG_VL };
+    int len = 2;
+    for (; 2 * len <= N; len *= 4) {
+        const int h = len / 2, s1 = N / len, s2 = N / (2 * len);
+        for (int b = 0; b < N; b += 2 * len)
+            for (int j = 0; j < h; j++) {
+                const float w1r = cr[j * s1], w1i = ci[j * s1];
+                const float war = cr[j * s2], wai = ci[j * s2];
+                const float wbr = cr[(j + h) * s2], wbi = ci[(j + h) * s2];
+                float *r0 = re + (size_t)(b + j) * V, *i0 = im + (size_t)(b + j) * V;
+                float *r1 = r0 + (size_t)h * V, *i1 = i0 + (size_t)h * V;
+                float *r2 = r0 + (size_t)len * V, *i2 = i0 + (size_t)len * V;
+                float *r3 = r2 + (size_t)h * V, *i3 = i2 + (size_t)h * V;
+                for (int v = 0; v < V; v += VL) {
+                    KK_CMUL(t1r, t1i, w1r, w1i, KK_LD(r1 + v), KK_LD(i1 + v));
+                    KK_CMUL(t3r, t3i, w1r, w1i, KK_LD(r3 + v), KK_LD(i3 + v));
+                    const kk_qv a0r = KK_LD(r0 + v), a0i = KK_LD(i0 + v);
+                    const kk_qv a2r = KK_LD(r2 + v), a2i = KK_LD(i2 + v);
+                    const kk_qv x0r = a0r + t1r, x0i = a0i + t1i, x1r = a0r - t1r, x1i = a0i - t1i;
+                    const kk_qv x2r = a2r + t3r, x2i = a2i + t3i, x3r = a2r - t3r, x3i = a2i - t3i;
+                    KK_CMUL(u2r, u2i, war, wai, x2r, x2i);
+                    KK_CMUL(u3r, u3i, wbr, wbi, x3r, x3i);
+                    KK_ST(r0 + v) = x0r + u2r, KK_ST(i0 + v) = x0i + u2i;
+                    KK_ST(r2 + v) = x0r - u2r, KK_ST(i2 + v) = x0i - u2i;
+                    KK_ST(r1 + v) = x1r + u3r, KK_ST(i1 + v) = x1i + u3i;
+                    KK_ST(r3 + v) = x1r - u3r, KK_ST(i3 + v) = x1i - u3i;
+                }
+            }
+    }
+    if (len <= N) { /* the last stage alone */
+        const int h = len / 2, st = N / len;
+        for (int j = 0; j < h; j++) {
+            const float wr = cr[j * st], wi = ci[j * st];
+            float *ar = re + (size_t)j * V, *ai = im + (size_t)j * V;
+            float *br = ar + (size_t)h * V, *bi = ai + (size_t)h * V;
+            for (int v = 0; v < V; v += VL) {
+                KK_CMUL(tr, ti, wr, wi, KK_LD(br + v), KK_LD(bi + v));
+                const kk_qv xr = KK_LD(ar + v), xi = KK_LD(ai + v);
+                KK_ST(br + v) = xr - tr, KK_ST(bi + v) = xi - ti;
+                KK_ST(ar + v) = xr + tr, KK_ST(ai + v) = xi + ti;
+            }
+        }
+    }
+}
+#undef KK_LD
+#undef KK_ST
 
 /* The filters' spectra (kernels.h): KK_QG_VL inputs of NB <= KK_WS_B bins in registers over
  * all the taps, each weight loaded once for 2 NB multiply-adds. Tap by tap over the whole row
