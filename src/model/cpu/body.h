@@ -194,13 +194,13 @@ typedef float kk_v4 __attribute__((vector_size(16), aligned(4), may_alias));
         c3 = __builtin_shufflevector(t1_, t3_, 2, 3, 6, 7);                                    \
     } while (0)
 
-/* Rows rev[n] of dst [N][V] from windows v of src (contiguous samples, window v at v L), N a
- * multiple of 4, all V windows inside the row. */
+/* Rows rev[n] of dst [N][V], lanes v < nv4 (a multiple of 4), from windows v of src
+ * (contiguous samples, window v at v L), N a multiple of 4, those windows inside the row. */
 static inline void KK_FN(gather_t4)(float *restrict dst, const float *restrict src, int N,
-                                    const int *restrict rev, int L)
+                                    const int *restrict rev, int L, int nv4)
 {
     enum { V = KK_FFT_V };
-    for (int v = 0; v < V; v += 4)
+    for (int v = 0; v < nv4; v += 4)
         for (int n = 0; n < N; n += 4) {
             const float *a = src + (size_t)v * L + n;
             kk_v4 c0, c1, c2, c3;
@@ -218,12 +218,18 @@ static void KK_FN(fft_gather)(float *restrict re, float *restrict im, const floa
                               int L, int d, int Tp, int nv)
 {
     enum { V = KK_FFT_V };
-    if (d == 1 && nv == V && N % 4 == 0 && u0 >= 0 && u0 + (V - 1) * L + N <= Tp) {
-        KK_FN(gather_t4)(re, x1 + u0, N, rev, L); /* all windows inside an undilated row */
-        KK_FN(gather_t4)(im, x2 + u0, N, rev, L);
-        return;
+    int v_lo = 0, v_hi = 0; /* windows [v_lo, v_hi) four at a time */
+    if (d == 1 && N % 4 == 0) { /* those wholly inside an undilated row */
+        v_lo = u0 < 0 ? (-u0 + L - 1) / L : 0;
+        int end = Tp - N - u0 < 0 ? 0 : (Tp - N - u0) / L + 1; /* u0 + v L + N <= Tp */
+        end = end < nv ? end : nv;
+        v_hi = end > v_lo ? v_lo + (end - v_lo) / 4 * 4 : v_lo;
+        KK_FN(gather_t4)(re + v_lo, x1 + u0 + v_lo * L, N, rev, L, v_hi - v_lo);
+        KK_FN(gather_t4)(im + v_lo, x2 + u0 + v_lo * L, N, rev, L, v_hi - v_lo);
     }
     for (int v = 0; v < V; v++) {
+        if (v == v_lo) v = v_hi;
+        if (v >= V) break;
         int base = u0 + v * L;
         if (v < nv && base >= 0 && base + N <= Tp) { /* inside the row: no tests */
             const float *restrict a = x1 + (size_t)base * d, *restrict b = x2 + (size_t)base * d;
@@ -309,11 +315,14 @@ static void KK_FN(fft_scatter)(float *restrict y1, float *restrict y2, const flo
                                float b1, float b2, float scale)
 {
     enum { V = KK_FFT_V };
-    if (d == 1 && nv == V && u0 + V * L <= Tp) { /* all outputs inside an undilated row */
+    int v0 = 0;
+    if (d == 1) { /* the windows wholly inside an undilated row, four at a time */
         const kk_v4 vb1 = {b1, b1, b1, b1}, vb2 = {b2, b2, b2, b2};
+        int inside = (Tp - u0) / L < nv ? (Tp - u0) / L : nv;
+        const int nv4 = inside / 4 * 4;
         int n = 0;
         for (; n + 4 <= L; n += 4)
-            for (int v = 0; v < V; v += 4) {
+            for (int v = 0; v < nv4; v += 4) {
                 kk_v4 c0, c1, c2, c3;
                 const float *r = re + (size_t)n * V + v, *m = im + (size_t)n * V + v;
                 float *o1 = y1 + u0 + (size_t)v * L + n, *o2 = y2 + u0 + (size_t)v * L + n;
@@ -331,13 +340,13 @@ static void KK_FN(fft_scatter)(float *restrict y1, float *restrict y2, const flo
                 *(kk_v4 *)(o2 + 3 * L) = vb2 - scale * c3;
             }
         for (; n < L; n++) /* the last rows */
-            for (int v = 0; v < V; v++) {
+            for (int v = 0; v < nv4; v++) {
                 y1[u0 + v * L + n] = b1 + scale * re[n * V + v];
                 y2[u0 + v * L + n] = b2 - scale * im[n * V + v];
             }
-        return;
+        v0 = nv4;
     }
-    for (int v = 0; v < nv; v++) {
+    for (int v = v0; v < nv; v++) {
         int uv = u0 + v * L, n_end = Tp - uv < L ? Tp - uv : L;
         for (int n = 0; n < n_end; n++) {
             int t = (uv + n) * d;
