@@ -658,6 +658,39 @@ static void KK_FN(qgemm_tile)(const kk_qtile *g, const float *restrict panel, in
         }
     }
     int nj = g->N - n0 < KK_QG_NR ? g->N - n0 : KK_QG_NR;
+#if KK_QG_NR % 4 == 0 && KK_QG_VL % 4 == 0
+    if (g->yn == 1 && nj == KK_QG_NR) {
+        /* a convolution's y [M][N]: a whole tile's rows go out as 4 x 4 transposed blocks, 4
+         * columns a store, not one float at a time (a fifth of a 128-channel, 3-tap layer) */
+        for (int h = 0; h < KK_QG_H; h++) {
+            float tmp[KK_QG_NR][KK_QG_VL];
+            KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++) *(kk_qv *)tmp[j] = acc[h][j];
+            int m0 = blk * KK_QG_ROWS + h * KK_QG_VL;
+            int nm = g->M - m0 < KK_QG_VL ? g->M - m0 : KK_QG_VL, l0 = 0;
+            for (; l0 + 4 <= nm; l0 += 4) {
+                float *y0 = g->y + (size_t)(m0 + l0) * g->ym + n0;
+                const float *bb = g->bias ? g->bias + m0 + l0 : NULL;
+                const float b0 = bb ? bb[0] : 0.0f, b1 = bb ? bb[1] : 0.0f,
+                            b2 = bb ? bb[2] : 0.0f, b3 = bb ? bb[3] : 0.0f;
+                for (int j = 0; j < KK_QG_NR; j += 4) {
+                    kk_v4 c0, c1, c2, c3;
+                    KK_T4(c0, c1, c2, c3, *(const kk_v4 *)&tmp[j][l0],
+                          *(const kk_v4 *)&tmp[j + 1][l0], *(const kk_v4 *)&tmp[j + 2][l0],
+                          *(const kk_v4 *)&tmp[j + 3][l0]);
+                    *(kk_v4 *)(y0 + j) = c0 + b0;
+                    *(kk_v4 *)(y0 + g->ym + j) = c1 + b1;
+                    *(kk_v4 *)(y0 + 2 * g->ym + j) = c2 + b2;
+                    *(kk_v4 *)(y0 + 3 * g->ym + j) = c3 + b3;
+                }
+            }
+            for (; l0 < nm; l0++) /* rows past the last group of 4 */
+                for (int j = 0; j < KK_QG_NR; j++)
+                    g->y[(size_t)(m0 + l0) * g->ym + n0 + j] =
+                        tmp[j][l0] + (g->bias ? g->bias[m0 + l0] : 0.0f);
+        }
+        return;
+    }
+#endif
     for (int h = 0; h < KK_QG_H; h++) {
         int m0 = blk * KK_QG_ROWS + h * KK_QG_VL;
         int nm = g->M - m0 < KK_QG_VL ? g->M - m0 : KK_QG_VL;
