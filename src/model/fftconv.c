@@ -242,7 +242,7 @@ static void bin_products(const fft_job *j, const item_bufs *ib, const thread_buf
     const size_t zb = (size_t)3 * in * G;
     float *A = tb->A, *B = tb->B, *C = tb->C;
     /* the spectra of 8-bit filters are [in][out] */
-    const CBLAS_TRANSPOSE ta = j->qw ? CblasTrans : CblasNoTrans;
+    const enum CBLAS_TRANSPOSE ta = j->qw ? CblasTrans : CblasNoTrans;
     const int lda = j->qw ? out : in;
     const float *zr = ib->Z + f * zb, *zi = zr + (size_t)in * G, *zs = zi + (size_t)in * G;
     float *yr = ib->Y + f * ib->yb, *yi = yr + ib->yim; /* may be zr and zi */
