@@ -246,11 +246,12 @@ static void bin_products(const fft_job *j, const item_bufs *ib, const thread_buf
     const int lda = j->qw ? out : in;
     const float *zr = ib->Z + f * zb, *zi = zr + (size_t)in * G, *zs = zi + (size_t)in * G;
     float *yr = ib->Y + f * ib->yb, *yi = yr + ib->yim; /* may be zr and zi */
-    if (f == 0 || f == N / 2) {
+    if (f == 0 || f == N / 2) { /* in place: through A, since the product reads zr */
+        float *dst = yr == zr ? A : yr;
         cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, out, nw, in, 1.0f, wr, lda, zr, G,
-                    0.0f, A, G);
+                    0.0f, dst, G);
         for (int o = 0; o < out; o++) {
-            memcpy(yr + (size_t)o * G, A + (size_t)o * G, (size_t)nw * sizeof *yr);
+            if (dst != yr) memcpy(yr + (size_t)o * G, A + (size_t)o * G, (size_t)nw * sizeof *yr);
             memset(yi + (size_t)o * G, 0, (size_t)nw * sizeof *yi);
         }
         return;
@@ -427,9 +428,9 @@ static int fft_conv(kk_pool *p, const float *w, const kk_qw *qw, const float *b,
     j.Ws = W + wfl;
     j.Wd = W + 2 * wfl;
     /* windows per item and phase (g): enough columns for sgemm, enough items for the
-     * threads; the columns (G) are g times the phases */
-    /* 128 columns (64 with 256 channels), a whole number of FFT_V-window groups per phase
-     * (a dilated convolution takes more columns), within the scratch allowance */
+     * threads; the columns (G) are g times the phases. 128 columns (64 with 256 channels), a
+     * whole number of FFT_V-window groups per phase (a dilated convolution takes more
+     * columns), within the scratch allowance */
     j.g = ((in <= 128 ? 128 : 64) / j.phases + FFT_V - 1) / FFT_V * FFT_V;
     while (j.g > 8 && scratch_floats(&j.P, in, out, j.g * j.phases) * sizeof(float) > FFT_SCRATCH_MAX)
         j.g = j.g > FFT_V && j.g % FFT_V == 0 ? j.g - FFT_V : j.g - 1;
