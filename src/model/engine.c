@@ -332,7 +332,7 @@ static int conv(kokoro_state *st, const kk_conv *c, int dil, const float *x, int
      * product's is that long), its filters' spectra made from the integers (no float copy);
      * shorter rows of a float model, and its 3 taps: Winograd */
     int fft = !st->direct_conv && !st->no_fft && kk_conv1d_fft_useful(c->in, c->out, c->k, T);
-    if (fft && c->w.pk.q && c->out % 16 == 0)
+    if (fft && c->w.pk.q && c->out % KK_QG_ROWS == 0)
         return kk_conv1d_fft_q(st->pool, &c->w.pk, c->b, c->in, c->out, c->k, dil, x, T, y)
                    ? KOKORO_E_NOMEM
                    : KOKORO_OK;

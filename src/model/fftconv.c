@@ -40,9 +40,8 @@
 #define FFT_MAX_N 64
 /* One thread's scratch at most (its part of KOKORO_THREAD_BYTES, include/kokoro.h). */
 #define FFT_SCRATCH_MAX (11u << 20)
-#ifndef SPEC_GROUP_MAX
+/* A shared item's spectra buffer, per thread: bins of it at most (in L2 beside the int8 block) */
 #define SPEC_GROUP_MAX (1u << 20)
-#endif
 
 typedef struct {
     int N, log2n, bins, L, k, half;
@@ -91,7 +90,6 @@ typedef struct {
     float **scratch;        /* per thread, NULL past n_scratch */
     int n_scratch;
     atomic_int next;
-    atomic_int failed;
 } fft_job;
 
 /* Samples in phase p of a length-T row dilated by d. */
@@ -147,10 +145,10 @@ static size_t thread_floats(const fft_plan *P, int in, int out, int G, int spec_
     return (size_t)3 * out * G + (size_t)2 * P->N * FFT_V + (size_t)3 * spec_group * out * in;
 }
 
-/* Floats of one item's Z and Y. */
-static size_t item_floats(const fft_plan *P, int in, int out, int G)
+/* Floats of one item's Z, and Y unless it is in Z's place. */
+static size_t item_floats(const fft_plan *P, int in, int out, int G, int in_place)
 {
-    return (size_t)3 * P->bins * in * G + (size_t)2 * P->bins * out * G;
+    return (size_t)3 * P->bins * in * G + (in_place ? 0 : (size_t)2 * P->bins * out * G);
 }
 
 /* The conjugate spectra of outputs o0..o1 at bins f0..f1 (bin f at Wr + (f - f0) fstride,
@@ -193,7 +191,7 @@ static void wspec_part(int i, int n, void *arg)
 /* Floats of one thread's scratch in items of its own: an item's and a thread's. */
 static size_t scratch_floats(const fft_plan *P, int in, int out, int G)
 {
-    return item_floats(P, in, out, G) + thread_floats(P, in, out, G, 0);
+    return item_floats(P, in, out, G, 0) + thread_floats(P, in, out, G, 0);
 }
 
 static thread_bufs thread_at(const fft_job *j, float *at)
@@ -301,7 +299,7 @@ static void run_item(fft_job *j, int item, float *S)
 {
     const int w0 = item * j->g;
     item_bufs ib = item_at(j, S, w0, 0);
-    thread_bufs tb = thread_at(j, S + item_floats(&j->P, j->in, j->out, j->G));
+    thread_bufs tb = thread_at(j, S + item_floats(&j->P, j->in, j->out, j->G, 0));
     if (!ib.nw) return;
     item_forward(j, w0, &ib, &tb, 0, j->in / 2);
     const size_t fl = (size_t)j->out * j->in;
@@ -408,7 +406,7 @@ static int fft_conv(kk_pool *p, const float *w, const kk_qw *qw, const float *b,
     while (j.spec_group > 1 && (size_t)3 * j.spec_group * out * in * sizeof(float) > SPEC_GROUP_MAX)
         j.spec_group--;
     const int in_place = out <= in; /* Y in Z's place (item_bufs) */
-    size_t item = in_place ? (size_t)3 * j.P.bins * in * j.G : item_floats(&j.P, in, out, j.G);
+    size_t item = item_floats(&j.P, in, out, j.G, in_place);
     size_t shared = item + (size_t)j.n_scratch * thread_floats(&j.P, in, out, j.G, j.spec_group);
     if (shared * sizeof(float) <= (size_t)threads * FFT_SCRATCH_MAX) {
         float *S = kk_pool_work(p, 1, shared);

@@ -77,16 +77,17 @@ static void check_conv(kk_pool *const *pools, int n_pools, int in, int out, int 
     free(w), free(b), free(x), free(y), free(r), free(u);
 }
 
-/* The 8-bit-weight products (kk_qconv1d; kk_qlinear_rows: linear 1; kk_conv1d_fft_q: linear
- * 2) against the double loop with the weights' floats (q - zero) * scale: shapes of every
- * layer that runs them, output counts that are not whole register tiles or row blocks, more
- * columns than one block. */
+/* The 8-bit-weight products (kk_qconv1d, kk_qlinear_rows, kk_conv1d_fft_q, as path says)
+ * against the double loop with the weights' floats (q - zero) * scale: shapes of every layer
+ * that runs them, output counts that are not whole register tiles or row blocks, more columns
+ * than one block. */
+enum { Q_CONV, Q_LINEAR, Q_FFT };
 static void check_qconv(kk_pool *const *pools, int n_pools, int in, int out, int k, int stride,
-                        int dil, int T, int linear)
+                        int dil, int T, int path)
 {
     unsigned s = (unsigned)(in * 17 + out * 5 + k + T);
     int pad = stride == 1 ? dil * (k - 1) / 2 : k / 2;
-    int Tout = linear ? T : (T + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+    int Tout = path == Q_LINEAR ? T : (T + 2 * pad - dil * (k - 1) - 1) / stride + 1;
     int K = k * in, R = kk_qw_rows(out);
     int8_t *q = malloc((size_t)out * K), *pq = malloc((size_t)R * K);
     float *w = malloc(sizeof(float) * out * K), *b = malloc(sizeof(float) * out);
@@ -120,14 +121,14 @@ static void check_qconv(kk_pool *const *pools, int n_pools, int in, int out, int
     conv_ref(w, b, in, out, k, stride, dil, pad, x, T, r, Tout);
     for (int pi = 0; pi < n_pools; pi++) {
         int got;
-        if (linear == 1) { /* y [T][out], compared as [out][T] */
+        if (path == Q_LINEAR) { /* y [T][out], compared as [out][T] */
             float *yt = malloc(sizeof(float) * out * T);
             CHECK(yt != NULL, "buffer");
             got = kk_qlinear_rows(pools[pi], &pw, b, in, out, xt, T, yt) ? -1 : T;
             for (int o = 0; o < out; o++)
                 for (int t = 0; t < T; t++) y[(size_t)o * T + t] = yt[(size_t)t * out + o];
             free(yt);
-        } else if (linear == 2) { /* by FFT, the filters' spectra from the integers */
+        } else if (path == Q_FFT) { /* the filters' spectra from the integers */
             memset(y, 0, sizeof(float) * out * Tout);
             got = kk_conv1d_fft_q(pools[pi], &pw, b, in, out, k, dil, x, T, y) ? -1 : T;
         } else {
@@ -137,8 +138,8 @@ static void check_qconv(kk_pool *const *pools, int n_pools, int in, int out, int
         double e = got == Tout ? check_rel_l2(y, r, (size_t)out * Tout) : 1;
         CHECK(got == Tout && e < 2e-6,
               "8-bit %s in %d out %d k %d stride %d dil %d T %d, %d thread(s): Tout %d/%d, rel err %.2e",
-              linear == 2 ? "fft" : linear ? "linear" : "conv", in, out, k, stride, dil, T,
-              kk_pool_size(pools[pi]), got,
+              path == Q_FFT ? "fft" : path == Q_LINEAR ? "linear" : "conv", in, out, k, stride,
+              dil, T, kk_pool_size(pools[pi]), got,
               Tout, e);
     }
     free(q), free(pq), free(w), free(b), free(zero), free(scale), free(x), free(xt), free(y), free(r);
@@ -284,23 +285,23 @@ int main(int argc, char **argv)
         /* 8-bit weights: the decoder's and text encoder's shapes (scaled down), the noise
          * conv (strided), F0_conv (one channel, stride 2), 1x1, conv_post (22 outputs), more
          * columns than a block, ALBERT's and the style's linear layers */
-        check_qconv(pools, 2, 130, 96, 3, 1, 1, 85, 0);
-        check_qconv(pools, 2, 64, 48, 5, 1, 1, 700, 0);
-        check_qconv(pools, 2, 22, 256, 12, 6, 1, 601, 0);
-        check_qconv(pools, 2, 1, 1, 3, 2, 1, 50, 0);
-        check_qconv(pools, 2, 512, 64, 1, 1, 1, 37, 0);
-        check_qconv(pools, 2, 128, 22, 7, 1, 1, 1201, 0);
-        check_qconv(pools, 2, 40, 36, 3, 1, 3, 7, 0);
-        check_qconv(pools, 2, 768, 200, 1, 1, 1, 25, 1);
-        check_qconv(pools, 2, 128, 1024, 1, 1, 1, 1, 1);
-        check_qconv(pools, 2, 96, 33, 1, 1, 1, 250, 1);
+        check_qconv(pools, 2, 130, 96, 3, 1, 1, 85, Q_CONV);
+        check_qconv(pools, 2, 64, 48, 5, 1, 1, 700, Q_CONV);
+        check_qconv(pools, 2, 22, 256, 12, 6, 1, 601, Q_CONV);
+        check_qconv(pools, 2, 1, 1, 3, 2, 1, 50, Q_CONV);
+        check_qconv(pools, 2, 512, 64, 1, 1, 1, 37, Q_CONV);
+        check_qconv(pools, 2, 128, 22, 7, 1, 1, 1201, Q_CONV);
+        check_qconv(pools, 2, 40, 36, 3, 1, 3, 7, Q_CONV);
+        check_qconv(pools, 2, 768, 200, 1, 1, 1, 25, Q_LINEAR);
+        check_qconv(pools, 2, 128, 1024, 1, 1, 1, 1, Q_LINEAR);
+        check_qconv(pools, 2, 96, 33, 1, 1, 1, 250, Q_LINEAR);
         /* FFT with 8-bit filters: one shared item (dilated, both stages' channel counts, inputs
          * not a whole number of vectors), and items of their own (a row past one thread's
          * scratch) */
-        check_qconv(pools, 2, 128, 128, 11, 1, 5, 1500, 2);
-        check_qconv(pools, 2, 256, 64, 7, 1, 3, 1100, 2);
-        check_qconv(pools, 2, 34, 32, 9, 1, 1, 300, 2);
-        check_qconv(pools, 2, 128, 32, 11, 1, 1, 10500, 2);
+        check_qconv(pools, 2, 128, 128, 11, 1, 5, 1500, Q_FFT);
+        check_qconv(pools, 2, 256, 64, 7, 1, 3, 1100, Q_FFT);
+        check_qconv(pools, 2, 34, 32, 9, 1, 1, 300, Q_FFT);
+        check_qconv(pools, 2, 128, 32, 11, 1, 1, 10500, Q_FFT);
         check_conv(pools, 2, 22, 256, 12, 6, 1, 601, 0); /* the generator's noise conv */
         check_conv(pools, 2, 1, 1, 3, 2, 1, 50, 0);      /* F0_conv */
         check_conv(pools, 2, 64, 48, 5, 1, 1, 700, 0);

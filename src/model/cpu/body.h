@@ -708,7 +708,8 @@ static void KK_FN(qgemm_tile)(const kk_qtile *g, const float *restrict panel, in
     {                                                                                          \
         variant_name, KK_FN(wino_in), KK_FN(wino_out), KK_FN(row_stats), KK_FN(norm_affine),   \
             KK_FN(snake), KK_FN(affine_snake), KK_FN(leaky_relu), KK_FN(layernorm),            \
-            KK_FN(lstm_cell), KK_FN(fft_rows), KK_FN(wspec_bins), KK_FN(wspec_q), KK_FN(fft_gather),          \
-            KK_FN(fft_split), KK_FN(fft_merge), KK_FN(fft_scatter), KK_FN(gelu),               \
+            KK_FN(lstm_cell), KK_FN(fft_rows), KK_FN(wspec_bins), KK_FN(wspec_q),              \
+            KK_FN(fft_gather), KK_FN(fft_split), KK_FN(fft_merge), KK_FN(fft_scatter),         \
+            KK_FN(gelu),                                                                       \
             KK_FN(qg_panel), KK_FN(qgemm_tile), KK_QG_NB, KK_QG_NR                             \
     }

@@ -111,8 +111,9 @@ static void neon_affine_snake(const float *restrict x, float *restrict y, int T,
 const kk_kernels kk_kernels_neon = {
     "neon",         neon_wino_in,          neon_wino_out,   kk_neon_row_stats,
     kk_neon_norm_affine, neon_snake,       neon_affine_snake, kk_neon_leaky_relu,
-    kk_neon_layernorm,   kk_neon_lstm_cell,     kk_neon_fft_rows, kk_neon_wspec_bins, kk_neon_wspec_q,
-    kk_neon_fft_gather,  kk_neon_fft_split,     kk_neon_fft_merge, kk_neon_fft_scatter,
+    kk_neon_layernorm,   kk_neon_lstm_cell,     kk_neon_fft_rows, kk_neon_wspec_bins,
+    kk_neon_wspec_q,     kk_neon_fft_gather,    kk_neon_fft_split, kk_neon_fft_merge,
+    kk_neon_fft_scatter,
     kk_neon_gelu,        kk_neon_qg_panel,      kk_neon_qgemm_tile, KK_QG_NB,     KK_QG_NR,
 };
 #else
