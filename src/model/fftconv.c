@@ -5,7 +5,9 @@
  * filter is the spectrum of L = N - k + 1 outputs of that filter, so summing over the input
  * channels makes, per frequency bin, one complex matrix product: W[f] (out x in) times the
  * windows' spectra Z[f] (in x windows). Gauss's trick does each complex product as three real
- * sgemm calls. Work per output and channel pair: 3 (N/2 - 1) + 2 multiply-adds per L outputs,
+ * ones: sgemm for a float model's filters; for 8-bit filters, whose spectra are made at each
+ * call, the 8-bit product's own tiles (kernels.h qgemm_tile), reading the spectra made in
+ * their panel layout and the windows' spectra in place, so nothing is packed per call. Work per output and channel pair: 3 (N/2 - 1) + 2 multiply-adds per L outputs,
  * 1.8 for 11 taps at N = 64 where direct convolution takes 11 and Winograd F(4,3) 6.
  *
  * Two real windows share one complex FFT (one as the real part, one as the imaginary, split
@@ -81,10 +83,11 @@ static void plan_init(fft_plan *P, int N, int k)
 typedef struct {
     fft_plan P;
     int in, out, dil, T, G; /* G: windows per item */
+    int outp;               /* the spectra's rows: out, or 8-bit rows padded (kk_qw_rows) */
     const float *x, *b, *w; /* w: the filters [out][k][in] (NULL: qw) */
     const kk_qw *qw;        /* or packed 8-bit (kk_qw_pack); their spectra are transposed */
     float *y;
-    float *Wr, *Ws, *Wd; /* [bins][out][in]: Re, Re + Im', Im' - Re of conj(W) */
+    float *Wr, *Ws, *Wd; /* per bin: Re, Re + Im', Im' - Re of conj(W); [out][in], or panels */
     int n_items, phases, g; /* item i: windows [i g, (i + 1) g) of every phase */
     int spec_group;         /* a shared item's bins per spectra buffer, 0: all spectra in W */
     float **scratch;        /* per thread, NULL past n_scratch */
@@ -137,12 +140,23 @@ static item_bufs item_at(const fft_job *j, float *S, int w0, int in_place)
 
 typedef struct {
     float *A, *B, *C, *re, *im;
+    float *Zt; /* a last partial tile's columns of Z, zero-padded (8-bit products) */
     float *W; /* a shared item's: the filters' spectra of spec_group bins */
 } thread_bufs;
 
-static size_t thread_floats(const fft_plan *P, int in, int out, int G, int spec_group)
+/* Rows of a panel of 8-bit filters' spectra (make_spectra). */
+static int panel_rows(void) { return kk_kern->qg_nb * KK_QG_ROWS; }
+
+/* Floats of the spectra one thread of a shared item makes at once */
+static size_t spec_floats(const fft_job *j)
 {
-    return (size_t)3 * out * G + (size_t)2 * P->N * FFT_V + (size_t)3 * spec_group * out * in;
+    return (size_t)3 * j->spec_group * j->outp * j->in;
+}
+
+static size_t thread_floats(const fft_job *j)
+{
+    return (size_t)3 * j->out * j->G + (size_t)2 * j->P.N * FFT_V +
+           (size_t)j->in * KK_QG_NR_MAX + spec_floats(j);
 }
 
 /* Floats of one item's Z, and Y unless it is in Z's place. */
@@ -152,18 +166,21 @@ static size_t item_floats(const fft_plan *P, int in, int out, int G, int in_plac
 }
 
 /* The conjugate spectra of outputs o0..o1 at bins f0..f1 (bin f at Wr + (f - f0) fstride,
- * output o at + o in), KK_WS_B bins a call while an output's filters are in L1. */
-static void make_spectra(const fft_job *j, int o0, int o1, int f0, int f1, float *Wr, float *Ws,
-                         float *Wd, size_t fstride)
+ * output o at + o in; 8-bit filters' in panels, see below), KK_WS_B bins a call while an
+ * output's filters are in L1. */
+static void make_spectra(const fft_job *j, int o0, int o1, int f0, int f1, float *Wr,
+                         float *Ws, float *Wd, size_t fstride)
 {
     const fft_plan *P = &j->P;
-    if (j->qw) { /* [f][in][out]; o0 and o1 are whole blocks of KK_QG_ROWS */
+    if (j->qw) { /* per bin, panels of W rows [outp / W][in][W] that qgemm_tile reads as they
+                  * are; o0 and o1 are whole blocks of KK_QG_ROWS */
         const size_t K = (size_t)P->k * j->in;
+        const int W = panel_rows();
         for (int o = o0; o < o1; o += KK_QG_ROWS)
             for (int f = f0; f < f1; f += KK_WS_B) {
                 int nb = f1 - f < KK_WS_B ? f1 - f : KK_WS_B;
-                size_t at = (size_t)(f - f0) * fstride + (size_t)o;
-                kk_kern->wspec_q(Wr + at, Ws + at, Wd + at, fstride, (size_t)j->out,
+                size_t at = (size_t)(f - f0) * fstride + (size_t)(o / W) * W * j->in + o % W;
+                kk_kern->wspec_q(Wr + at, Ws + at, Wd + at, fstride, (size_t)W,
                                  j->qw->q + (size_t)o * K, j->qw->zero + o, j->qw->scale + o, P->k,
                                  j->in, P->tc + f * P->k, P->ts + f * P->k, nb);
             }
@@ -183,15 +200,15 @@ static void make_spectra(const fft_job *j, int o0, int o1, int f0, int f1, float
 static void wspec_part(int i, int n, void *arg)
 {
     fft_job *j = arg;
-    int unit = j->qw ? KK_QG_ROWS : 1, units = j->out / unit;
+    int unit = j->qw ? KK_QG_ROWS : 1, units = j->outp / unit;
     make_spectra(j, units * i / n * unit, units * (i + 1) / n * unit, 0, j->P.bins, j->Wr, j->Ws,
-                 j->Wd, (size_t)j->out * j->in);
+                 j->Wd, (size_t)j->outp * j->in);
 }
 
 /* Floats of one thread's scratch in items of its own: an item's and a thread's. */
-static size_t scratch_floats(const fft_plan *P, int in, int out, int G)
+static size_t scratch_floats(const fft_job *j)
 {
-    return item_floats(P, in, out, G, 0) + thread_floats(P, in, out, G, 0);
+    return item_floats(&j->P, j->in, j->out, j->G, 0) + thread_floats(j);
 }
 
 static thread_bufs thread_at(const fft_job *j, float *at)
@@ -202,7 +219,8 @@ static thread_bufs thread_at(const fft_job *j, float *at)
     t.C = t.B + (size_t)j->out * j->G;
     t.re = t.C + (size_t)j->out * j->G;
     t.im = t.re + (size_t)j->P.N * FFT_V;
-    t.W = t.im + (size_t)j->P.N * FFT_V;
+    t.Zt = t.im + (size_t)j->P.N * FFT_V;
+    t.W = t.Zt + (size_t)j->in * KK_QG_NR_MAX;
     return t;
 }
 
@@ -231,36 +249,62 @@ static void item_forward(const fft_job *j, int w0, const item_bufs *ib, const th
         }
 }
 
-/* 2. bin f: Y = conj(W) Z, three real products with the spectra wr, ws, wd [out][in] (bins
- * 0 and N/2 are real) */
-static void bin_products(const fft_job *j, const item_bufs *ib, const thread_bufs *tb, int f,
-                         const float *wr, const float *ws, const float *wd)
+/* dst [out][G] = w z for the item's nw columns z [in][G], w a bin's float spectra ([out][in])
+ * or those of 8-bit filters, panels (make_spectra) that the 8-bit product's tiles read as
+ * they are: no packing per call, as sgemm did (a tenth of a 128-channel layer's time). */
+static void product(const fft_job *j, const thread_bufs *tb, const float *w, const float *z,
+                    int nw, float *dst)
 {
-    const int N = j->P.N, G = j->G, in = j->in, out = j->out, nw = ib->nw;
-    const size_t zb = (size_t)3 * in * G;
-    float *A = tb->A, *B = tb->B, *C = tb->C;
-    /* the spectra of 8-bit filters are [in][out] */
-    const enum CBLAS_TRANSPOSE ta = j->qw ? CblasTrans : CblasNoTrans;
-    const int lda = j->qw ? out : in;
-    const float *zr = ib->Z + f * zb, *zi = zr + (size_t)in * G, *zs = zi + (size_t)in * G;
-    float *yr = ib->Y + f * ib->yb, *yi = yr + ib->yim; /* may be zr and zi */
-    if (f == 0 || f == N / 2) { /* in place: through A, since the product reads zr */
-        float *dst = yr == zr ? A : yr;
-        cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, out, nw, in, 1.0f, wr, lda, zr, G,
-                    0.0f, dst, G);
-        for (int o = 0; o < out; o++) {
-            if (dst != yr) memcpy(yr + (size_t)o * G, A + (size_t)o * G, (size_t)nw * sizeof *yr);
+    const int G = j->G, in = j->in;
+    if (!j->qw) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->out, nw, in, 1.0f, w, in, z,
+                    G, 0.0f, dst, G);
+        return;
+    }
+    const kk_kernels *kn = kk_kern;
+    const int W = panel_rows(), NR = kn->qg_nr, full = nw / NR * NR;
+    kk_qtile g = {NULL, NULL, NULL, NULL, z, in, 1, 0, G, 1, dst, (size_t)G, 1, j->out, full};
+    kk_qtile gp = g; /* the last partial tile, from a zero-padded copy of its columns */
+    if (full < nw) {
+        for (int c = 0; c < in; c++) {
+            float *r = tb->Zt + (size_t)c * NR;
+            memcpy(r, z + (size_t)c * G + full, (size_t)(nw - full) * sizeof *r);
+            memset(r + nw - full, 0, (size_t)(NR - nw + full) * sizeof *r);
+        }
+        gp.x = tb->Zt;
+        gp.ld = NR;
+        gp.y = dst + full;
+        gp.N = nw - full;
+    }
+    for (int r = 0; r < j->outp; r += W) {
+        const float *panel = w + (size_t)r * in;
+        for (int n0 = 0; n0 < full; n0 += NR) kn->qgemm_tile(&g, panel, r / KK_QG_ROWS, n0);
+        if (full < nw) kn->qgemm_tile(&gp, panel, r / KK_QG_ROWS, 0);
+    }
+}
+
+/* Bin f's windows' spectra in the item: Re, Im, Re + Im, each [in][G]. */
+static const float *bin_z(const fft_job *j, const item_bufs *ib, int f, int part)
+{
+    return ib->Z + (size_t)f * 3 * j->in * j->G + (size_t)part * j->in * j->G;
+}
+
+static int real_bin(const fft_job *j, int f) { return f == 0 || f == j->P.N / 2; }
+
+/* Y[f] from its products, once all of them have read Z[f] (Y may be in its place). */
+static void bin_finish(const fft_job *j, const item_bufs *ib, int f, const float *A,
+                       const float *B, const float *C)
+{
+    const int G = j->G, nw = ib->nw;
+    float *yr = ib->Y + f * ib->yb, *yi = yr + ib->yim;
+    if (real_bin(j, f)) {
+        for (int o = 0; o < j->out; o++) {
+            memcpy(yr + (size_t)o * G, A + (size_t)o * G, (size_t)nw * sizeof *yr);
             memset(yi + (size_t)o * G, 0, (size_t)nw * sizeof *yi);
         }
         return;
     }
-    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, out, nw, in, 1.0f, wr, lda, zs, G,
-                0.0f, A, G);
-    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, out, nw, in, 1.0f, ws, lda, zi, G,
-                0.0f, B, G);
-    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, out, nw, in, 1.0f, wd, lda, zr, G,
-                0.0f, C, G);
-    for (int o = 0; o < out; o++) {
+    for (int o = 0; o < j->out; o++) {
         const float *restrict a = A + (size_t)o * G, *restrict b_ = B + (size_t)o * G;
         const float *restrict c = C + (size_t)o * G;
         float *restrict r = yr + (size_t)o * G, *restrict i_ = yi + (size_t)o * G;
@@ -269,6 +313,21 @@ static void bin_products(const fft_job *j, const item_bufs *ib, const thread_buf
             i_[w] = a[w] + c[w];
         }
     }
+}
+
+/* 2. bin f: Y = conj(W) Z, with the spectra wr, ws, wd: Gauss's trick, three real products
+ * into A, B, C (one for the real bins 0 and N/2), which Y then takes, in Z's place or not */
+static void bin_products(const fft_job *j, const item_bufs *ib, const thread_bufs *tb, int f,
+                         const float *wr, const float *ws, const float *wd)
+{
+    if (real_bin(j, f)) {
+        product(j, tb, wr, bin_z(j, ib, f, 0), ib->nw, tb->A);
+    } else {
+        product(j, tb, wr, bin_z(j, ib, f, 2), ib->nw, tb->A);
+        product(j, tb, ws, bin_z(j, ib, f, 1), ib->nw, tb->B);
+        product(j, tb, wd, bin_z(j, ib, f, 0), ib->nw, tb->C);
+    }
+    bin_finish(j, ib, f, tb->A, tb->B, tb->C);
 }
 
 /* 3. inverse: output rows 2q and 2q+1 of windows wa..wb share transforms */
@@ -302,7 +361,7 @@ static void run_item(fft_job *j, int item, float *S)
     thread_bufs tb = thread_at(j, S + item_floats(&j->P, j->in, j->out, j->G, 0));
     if (!ib.nw) return;
     item_forward(j, w0, &ib, &tb, 0, j->in / 2);
-    const size_t fl = (size_t)j->out * j->in;
+    const size_t fl = (size_t)j->outp * j->in;
     for (int f = 0; f < j->P.bins; f++)
         bin_products(j, &ib, &tb, f, j->Wr + f * fl, j->Ws + f * fl, j->Wd + f * fl);
     item_inverse(j, w0, &ib, &tb, 0, j->out / 2);
@@ -333,8 +392,7 @@ static void shared_part(int i, int n, void *arg)
     fft_job *j = s->j;
     int m = n < j->n_scratch ? n : j->n_scratch; /* threads with buffers */
     if (i >= m) return;
-    thread_bufs tb =
-        thread_at(j, s->tbase + (size_t)i * thread_floats(&j->P, j->in, j->out, j->G, j->spec_group));
+    thread_bufs tb = thread_at(j, s->tbase + (size_t)i * thread_floats(j));
     if (s->step == 0) {
         item_forward(j, 0, &s->ib, &tb, j->in / 2 * i / m, j->in / 2 * (i + 1) / m);
     } else if (s->step == 2) {
@@ -353,10 +411,10 @@ static void shared_part(int i, int n, void *arg)
         /* each group's spectra made here, into this thread's buffer (in L2), just before its
          * products read them: all of them made first went out to memory and back (13 MB a
          * 256-channel layer) */
-        const size_t fl = (size_t)j->out * j->in;
+        const size_t fl = (size_t)j->outp * j->in;
         for (int f = f0; f < f1; f += j->spec_group) {
             int nb = f1 - f < j->spec_group ? f1 - f : j->spec_group;
-            make_spectra(j, 0, j->out, f, f + nb, tb.W, tb.W + nb * fl, tb.W + 2 * nb * fl, fl);
+            make_spectra(j, 0, j->outp, f, f + nb, tb.W, tb.W + nb * fl, tb.W + 2 * nb * fl, fl);
             for (int b = 0; b < nb; b++)
                 bin_products(j, &s->ib, &tb, f + b, tb.W + b * fl, tb.W + (nb + b) * fl,
                              tb.W + (2 * nb + b) * fl);
@@ -392,6 +450,7 @@ static int fft_conv(kk_pool *p, const float *w, const kk_qw *qw, const float *b,
     j.y = y;
     j.w = w;
     j.qw = qw;
+    j.outp = qw ? kk_qw_rows(out) : out;
     j.phases = dil < T ? dil : T;
     int windows = phase_windows(T, dil, 0, j.P.L); /* phase 0 is the longest */
     int threads = kk_pool_size(p);
@@ -403,11 +462,10 @@ static int fft_conv(kk_pool *p, const float *w, const kk_qw *qw, const float *b,
     j.G = j.g * j.phases;
     j.n_scratch = kk_pool_threads(p);
     j.spec_group = KK_WS_B;
-    while (j.spec_group > 1 && (size_t)3 * j.spec_group * out * in * sizeof(float) > SPEC_GROUP_MAX)
-        j.spec_group--;
+    while (j.spec_group > 1 && spec_floats(&j) * sizeof(float) > SPEC_GROUP_MAX) j.spec_group--;
     const int in_place = out <= in; /* Y in Z's place (item_bufs) */
     size_t item = item_floats(&j.P, in, out, j.G, in_place);
-    size_t shared = item + (size_t)j.n_scratch * thread_floats(&j.P, in, out, j.G, j.spec_group);
+    size_t shared = item + (size_t)j.n_scratch * thread_floats(&j);
     if (shared * sizeof(float) <= (size_t)threads * FFT_SCRATCH_MAX) {
         float *S = kk_pool_work(p, 1, shared);
         if (!S) return -1;
@@ -418,7 +476,7 @@ static int fft_conv(kk_pool *p, const float *w, const kk_qw *qw, const float *b,
     /* Items of their own, each thread taking the next: the filters' spectra all made first
      * (fixed, whatever the length: in KOKORO_SYNTH_FIXED_BYTES), since every item reads them. */
     j.spec_group = 0;
-    size_t wfl = (size_t)j.P.bins * out * in;
+    size_t wfl = (size_t)j.P.bins * j.outp * in;
     float *W = kk_pool_work(p, 0, 3 * wfl);
     int rc = -1;
     if (!W) return -1;
@@ -430,7 +488,8 @@ static int fft_conv(kk_pool *p, const float *w, const kk_qw *qw, const float *b,
      * whole number of FFT_V-window groups per phase (a dilated convolution takes more
      * columns), within the scratch allowance */
     j.g = ((in <= 128 ? 128 : 64) / j.phases + FFT_V - 1) / FFT_V * FFT_V;
-    while (j.g > 8 && scratch_floats(&j.P, in, out, j.g * j.phases) * sizeof(float) > FFT_SCRATCH_MAX)
+    for (j.G = j.g * j.phases; j.g > 8 && scratch_floats(&j) * sizeof(float) > FFT_SCRATCH_MAX;
+         j.G = j.g * j.phases)
         j.g = j.g > FFT_V && j.g % FFT_V == 0 ? j.g - FFT_V : j.g - 1;
     /* enough items for the threads, down to one lane group per phase; a g that fills no
      * whole lane groups anyway (the scratch's cap, dilated) is evened out over items the
@@ -447,7 +506,7 @@ static int fft_conv(kk_pool *p, const float *w, const kk_qw *qw, const float *b,
     j.G = j.g * j.phases;
     j.n_items = (windows + j.g - 1) / j.g;
     j.scratch = calloc((size_t)threads, sizeof *j.scratch);
-    size_t sfl = scratch_floats(&j.P, in, out, j.G);
+    size_t sfl = scratch_floats(&j);
     if (!j.scratch) goto done;
     j.n_scratch = threads;
     for (int i = 0; i < threads; i++)

@@ -373,6 +373,7 @@ static void KK_FN(fft_scatter)(float *restrict y1, float *restrict y2, const flo
 #define KK_QG_UNROLL _Pragma("GCC unroll 16")
 #endif
 #define KK_QG_H (KK_QG_NB * KK_QG_ROWS / KK_QG_VL) /* vectors of rows */
+_Static_assert(KK_QG_NR <= KK_QG_NR_MAX && KK_QG_NB <= 2, "a tile kernels.h does not allow");
 typedef float kk_qv __attribute__((vector_size(4 * KK_QG_VL), aligned(4), may_alias));
 typedef int8_t kk_qb __attribute__((vector_size(KK_QG_VL), aligned(1), may_alias));
 typedef int32_t kk_qi __attribute__((vector_size(4 * KK_QG_VL)));

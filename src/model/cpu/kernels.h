@@ -24,6 +24,8 @@
  * weights stay 8-bit in memory; a row group's floats exist only in a per-thread panel while
  * its tiles run. */
 #define KK_QG_ROWS 16
+/* Columns of a tile (kk_kernels.qg_nr) on any back end at most. */
+#define KK_QG_NR_MAX 12
 typedef struct {
     const int8_t *q;
     const float *zero, *scale, *bias; /* bias may be NULL */
