@@ -87,9 +87,9 @@ int kokoro_state_set_threads(kokoro_state *st, int n);
  * pass takes at most max_frames frames: KOKORO_MAX_FRAMES by default (20 s of audio, about
  * 350 MB); a longer one is refused with KOKORO_E_TOO_LONG before the decoder runs, so that
  * no input can take unbounded memory. kokoro_speak splits such a chunk.
- * Besides, a state keeps the floats of the weights its layers are using (an 8-bit model is
- * stored as such and dequantised layer by layer): at most KOKORO_STATE_WEIGHT_BYTES, from its
- * first synthesis until kokoro_state_free (34 MiB measured with Kokoro-82M). */
+ * An 8-bit model's layers all run on its integers; only the debugging paths
+ * (kokoro_debug_no_fft, kokoro_debug_direct_conv) make a state keep floats of weights, at most
+ * KOKORO_STATE_WEIGHT_BYTES from then until kokoro_state_free. */
 #define KOKORO_FRAME_BYTES (400u * 1024u)
 #define KOKORO_SYNTH_FIXED_BYTES (24u * 1024u * 1024u)
 #define KOKORO_THREAD_BYTES (12u * 1024u * 1024u)

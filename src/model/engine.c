@@ -281,6 +281,12 @@ static int linear(kokoro_state *st, const kk_linear *l, int slot, const float *x
 static int bilstm(kokoro_state *st, const kk_lstm *l, const float *x, int T, float *y,
                   float *scratch)
 {
+    if (l->wx[0].pk.q) { /* 8-bit weights stay 8-bit */
+        const kk_qw *qx[2] = {&l->wx[0].pk, &l->wx[1].pk}, *qh[2] = {&l->wh[0].pk, &l->wh[1].pk};
+        return kk_qbilstm(st->pool, qx, qh, l->b, l->in, l->hid, x, T, y, scratch)
+                   ? KOKORO_E_NOMEM
+                   : KOKORO_OK;
+    }
     const float *wx[2], *wh[2];
     for (int d = 0; d < 2; d++) {
         wx[d] = wt_floats(st, &l->wx[d], 2 * d);

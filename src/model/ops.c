@@ -449,6 +449,13 @@ int kk_conv1d(kk_pool *p, const float *w, const float *b, int in, int out, int k
  * the weights in its own cache from one layer to the next. */
 
 enum { QG_BLOCK = 240 }; /* a multiple of every back end's qg_nr */
+/* Tiles per row group at most that widen the 8-bit weights themselves (kernels.h
+ * qgemm_tile_q) instead of sharing a panel of their floats: a panel made for a tile or two
+ * cost more than it saved. One thread, 768 x 768, best of 300: AVX-512 (12 columns a tile)
+ * 1 token 0.182 -> 0.103 ms, 19 tokens 0.253 -> 0.193, 36 tokens 0.314 -> 0.287, 48 level;
+ * AVX2 (6 columns) 1 token 0.120 -> 0.083, 12 tokens 0.177 -> 0.167, 18 level, 19 (4 tiles)
+ * 7% slower. */
+enum { QG_DIRECT_TILES = 3 };
 
 int kk_qw_rows(int rows) { return (rows + 2 * KK_QG_ROWS - 1) / (2 * KK_QG_ROWS) * 2 * KK_QG_ROWS; }
 
@@ -496,12 +503,17 @@ static void qconv_part(int i, int n, void *arg)
         int nb = j->Tout - t0 < QB ? j->Tout - t0 : QB;
         int g0 = groups * (u % S) / S, g1 = groups * (u % S + 1) / S;
         if (g1 <= g0) continue;
+        /* a few tiles a row group widen the weights themselves (qgemm_tile_q); more share a
+         * panel of their floats */
+        const int direct = (nb + NR - 1) / NR <= QG_DIRECT_TILES;
+        kk_qtile g, gp;
+        int full;
         if (j->rows_x) {
-            int full = nb / NR * NR;
-            kk_qtile g = {j->w->q, j->w->zero, j->w->scale, j->b, j->x + (size_t)t0 * j->in, j->in,
-                          1, 0, 1, j->in, j->y + (size_t)t0 * j->out, 1, (size_t)j->out, j->out,
-                          full};
-            kk_qtile gp = g; /* the last partial tile, from a zero-padded copy of its rows */
+            full = nb / NR * NR;
+            g = (kk_qtile){j->w->q, j->w->zero, j->w->scale, j->b, j->x + (size_t)t0 * j->in,
+                           j->in, 1, 0, 1, j->in, j->y + (size_t)t0 * j->out, 1, (size_t)j->out,
+                           j->out, full};
+            gp = g; /* the last partial tile, from a zero-padded copy of its rows */
             if (full < nb) {
                 memset(xs, 0, xs_n * sizeof *xs);
                 memcpy(xs, g.x + (size_t)full * j->in, (size_t)(nb - full) * j->in * sizeof *xs);
@@ -509,25 +521,28 @@ static void qconv_part(int i, int n, void *arg)
                 gp.y += (size_t)full * j->out;
                 gp.N = nb - full;
             }
-            for (int gr = g0; gr < g1; gr++) {
-                kn->qg_panel(&g, gr * NB, panel);
-                for (int n0 = 0; n0 < full; n0 += NR) kn->qgemm_tile(&g, panel, gr * NB, n0);
-                if (full < nb) kn->qgemm_tile(&gp, panel, gr * NB, 0);
+        } else {
+            full = (nb + NR - 1) / NR * NR; /* whole tiles: xs is padded for them */
+            if (bl != built) { /* xs[c][v] = x[c][t0 * stride + off + v], zero outside x */
+                int nv = (full - 1) * j->stride + (j->k - 1) * j->dil + 1;
+                for (int c = 0; c < j->in; c++)
+                    padded_run(xs + (size_t)c * ld, j->x + (size_t)c * j->T, j->T,
+                               t0 * j->stride + j->off, nv);
+                built = bl;
             }
-            continue;
+            g = (kk_qtile){j->w->q, j->w->zero, j->w->scale, j->b, xs, j->in, j->k, j->dil, ld,
+                           j->stride, j->y + t0, (size_t)j->Tout, 1, j->out, nb};
+            gp = g;
         }
-        if (bl != built) { /* xs[c][v] = x[c][t0 * stride + off + v], zero outside x */
-            int nv = ((nb + NR - 1) / NR * NR - 1) * j->stride + (j->k - 1) * j->dil + 1;
-            for (int c = 0; c < j->in; c++)
-                padded_run(xs + (size_t)c * ld, j->x + (size_t)c * j->T, j->T,
-                           t0 * j->stride + j->off, nv);
-            built = bl;
-        }
-        kk_qtile g = {j->w->q, j->w->zero, j->w->scale, j->b, xs, j->in, j->k, j->dil, ld,
-                      j->stride, j->y + t0, (size_t)j->Tout, 1, j->out, nb};
         for (int gr = g0; gr < g1; gr++) {
+            if (direct) {
+                for (int n0 = 0; n0 < full; n0 += NR) kn->qgemm_tile_q(&g, gr * NB, n0);
+                if (full < nb) kn->qgemm_tile_q(&gp, gr * NB, 0);
+                continue;
+            }
             kn->qg_panel(&g, gr * NB, panel);
-            for (int n0 = 0; n0 < nb; n0 += NR) kn->qgemm_tile(&g, panel, gr * NB, n0);
+            for (int n0 = 0; n0 < full; n0 += NR) kn->qgemm_tile(&g, panel, gr * NB, n0);
+            if (full < nb) kn->qgemm_tile(&gp, panel, gr * NB, 0);
         }
     }
     free(xs);
@@ -894,6 +909,7 @@ int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int 
 
 typedef struct {
     const float *const *wh;
+    const kk_qw *const *qh; /* or the packed 8-bit weights (wh NULL) */
     const float *gx; /* [2][T][4H] input projections incl. bias */
     float *y;
     int T, H;
@@ -907,11 +923,15 @@ static void lstm_dir(int d, int n, void *arg)
     float *h = calloc((size_t)H, sizeof *h), *c = calloc((size_t)H, sizeof *c);
     float *g = malloc((size_t)4 * H * sizeof *g);
     if (!h || !c || !g) abort();
-    const float *wh = j->wh[d];
     for (int s = 0; s < T; s++) {
         int t = d == 0 ? s : T - 1 - s;
         memcpy(g, j->gx + ((size_t)d * T + t) * 4 * H, (size_t)4 * H * sizeof *g);
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, 4 * H, H, 1.0f, wh, H, h, 1, 1.0f, g, 1);
+        if (j->wh) {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, 4 * H, H, 1.0f, j->wh[d], H, h, 1, 1.0f, g, 1);
+        } else {
+            const kk_qw *w = j->qh[d];
+            kk_kern->qgemv(w->q, w->zero, w->scale, 4 * H, H, h, g);
+        }
         kk_kern->lstm_cell(g, c, h, j->y + (size_t)t * 2 * H + (size_t)d * H, H);
     }
     free(h);
@@ -934,8 +954,19 @@ void kk_bilstm(kk_pool *p, const float *const wx[2], const float *const wh[2], f
 {
     for (int d = 0; d < 2; d++)
         kk_linear_rows(p, wx[d], b[d], in, 4 * H, x, T, scratch + (size_t)d * T * 4 * H);
-    lstm_job j = {wh, scratch, y, T, H};
+    lstm_job j = {wh, NULL, scratch, y, T, H};
     kk_pool_run(p, lstm_both, &j);
+}
+
+int kk_qbilstm(kk_pool *p, const kk_qw *const wx[2], const kk_qw *const wh[2], float *const b[2],
+               int in, int H, const float *x, int T, float *y, float *scratch)
+{
+    for (int d = 0; d < 2; d++)
+        if (kk_qlinear_rows(p, wx[d], b[d], in, 4 * H, x, T, scratch + (size_t)d * T * 4 * H))
+            return -1;
+    lstm_job j = {NULL, wh, scratch, y, T, H};
+    kk_pool_run(p, lstm_both, &j);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ norms, activations */

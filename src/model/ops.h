@@ -93,6 +93,11 @@ int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int 
  * direction with gate order i, f, g, o. scratch holds at least T*8H floats. */
 void kk_bilstm(kk_pool *p, const float *const wx[2], const float *const wh[2], float *const b[2], int in,
                int H, const float *x, int T, float *y, float *scratch);
+/* The same with packed 8-bit weights (kk_qw, [4H][in] and [4H][H]), which stay 8-bit: the
+ * input projections by kk_qlinear_rows, each step's recurrent product on the integers
+ * (kk_kernels.qgemv). Returns 0, or -1 when out of memory. */
+int kk_qbilstm(kk_pool *p, const kk_qw *const wx[2], const kk_qw *const wh[2], float *const b[2],
+               int in, int H, const float *x, int T, float *y, float *scratch);
 
 /* LayerNorm over the last dimension of x [T][C], in place. g/b may be NULL. */
 void kk_layernorm_rows(float *x, int T, int C, const float *g, const float *b, float eps);

@@ -458,6 +458,8 @@ static void load_lstm(loader *L, kk_lstm *ls, const char *prefix, int in, int H)
             load_wt(L, &ls->wh[d], R, quant ? input_tensor(L, n, 10) : NULL,
                     quant ? input_tensor(L, n, 11) : NULL, 0, 4 * H, H, lh))
             return;
+        pack_wt(L, &ls->wx[d]); /* both stay 8-bit (kk_qbilstm) */
+        pack_wt(L, &ls->wh[d]);
         ls->b[d] = track(L, (size_t)4 * H);
         if (!ls->b[d]) {
             fail(L, KOKORO_E_NOMEM, "out of memory for %s", n->name);

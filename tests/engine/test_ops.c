@@ -95,8 +95,8 @@ static void check_qconv(kk_pool *const *pools, int n_pools, int in, int out, int
     float *x = malloc(sizeof(float) * in * T), *xt = malloc(sizeof(float) * in * T);
     float *y = malloc(sizeof(float) * out * Tout), *r = malloc(sizeof(float) * out * Tout);
     CHECK(q && pq && w && b && zero && scale && x && xt && y && r, "buffers");
-    for (int o = 0; o < out; o++) {
-        zero[o] = (float)((int)(frand(&s) * 20));
+    for (int o = 0; o < out; o++) { /* zero points as a uint8 export's shifted ones, -90 .. 90 */
+        zero[o] = (float)((int)(frand(&s) * 90));
         scale[o] = 0.002f + 0.01f * fabsf(frand(&s));
         b[o] = frand(&s);
         for (int i = 0; i < K; i++) {
@@ -143,6 +143,64 @@ static void check_qconv(kk_pool *const *pools, int n_pools, int in, int out, int
               Tout, e);
     }
     free(q), free(pq), free(w), free(b), free(zero), free(scale), free(x), free(xt), free(y), free(r);
+}
+
+/* A product of a tile or two widens the 8-bit weights in its tiles (qgemm_tile_q), a longer one
+ * shares a panel of their floats: the same floats in the same order, so a column is the same
+ * bits either way (the first columns of a short run against those of a long one). And an
+ * LSTM's step (qgemv) against the double loop, its zero points far from 0. */
+static void check_qdirect(kk_pool *pool)
+{
+    enum { IN = 200, OUT = 48, K3 = 3 * IN, LONG = 300, SHORT = 9 }; /* 1 to 3 tiles on any path */
+    unsigned s = 7;
+    const int R = kk_qw_rows(OUT);
+    int8_t *q = malloc((size_t)OUT * K3), *pq = malloc((size_t)R * K3);
+    float *zero = calloc((size_t)R, sizeof(float)), *scale = calloc((size_t)R, sizeof(float));
+    float *b = malloc(sizeof(float) * OUT), *x = malloc(sizeof(float) * IN * LONG);
+    float *y1 = malloc(sizeof(float) * OUT * LONG), *y2 = malloc(sizeof(float) * OUT * LONG);
+    CHECK(q && pq && zero && scale && b && x && y1 && y2, "buffers");
+    for (int o = 0; o < OUT; o++) {
+        zero[o] = (float)((int)(frand(&s) * 90));
+        scale[o] = 0.002f + 0.01f * fabsf(frand(&s));
+        b[o] = frand(&s);
+        for (int i = 0; i < K3; i++) q[(size_t)o * K3 + i] = (int8_t)(frand(&s) * 127);
+    }
+    for (int i = 0; i < IN * LONG; i++) x[i] = frand(&s);
+    for (int k = 1; k <= 3; k += 2) { /* a linear layer (x [T][in]), a 3-tap convolution */
+        kk_qw_pack(q, OUT, k * IN, pq);
+        kk_qw pw = {pq, zero, scale, OUT, k * IN};
+        int same = 1;
+        if (k == 1) {
+            CHECK(!kk_qlinear_rows(pool, &pw, b, IN, OUT, x, LONG, y1) &&
+                      !kk_qlinear_rows(pool, &pw, b, IN, OUT, x, SHORT, y2),
+                  "linear");
+            same = !memcmp(y1, y2, sizeof(float) * OUT * SHORT);
+        } else {
+            float *xs = malloc(sizeof(float) * IN * SHORT);
+            CHECK(xs != NULL, "buffer");
+            for (int c = 0; c < IN; c++) memcpy(xs + c * SHORT, x + c * LONG, sizeof(float) * SHORT);
+            CHECK(kk_qconv1d(pool, &pw, b, IN, OUT, 3, 1, 1, 1, x, LONG, y1) == LONG &&
+                      kk_qconv1d(pool, &pw, b, IN, OUT, 3, 1, 1, 1, xs, SHORT, y2) == SHORT,
+                  "conv");
+            for (int o = 0; o < OUT; o++) /* all but the last column, which sees the padding */
+                same &= !memcmp(y1 + o * LONG, y2 + o * SHORT, sizeof(float) * (SHORT - 1));
+            free(xs);
+        }
+        CHECK(same, "8-bit %s: %d columns (tiles widen the weights) give the bits of %d (a panel)",
+              k == 1 ? "linear" : "conv", SHORT, LONG);
+    }
+    kk_qw_pack(q, OUT, IN, pq); /* y += W x, one LSTM step */
+    double err = 0, norm = 0;
+    for (int o = 0; o < OUT; o++) y1[o] = b[o];
+    kk_kern->qgemv(pq, zero, scale, OUT, IN, x, y1);
+    for (int o = 0; o < OUT; o++) {
+        double r = b[o];
+        for (int i = 0; i < IN; i++) r += ((double)q[(size_t)o * IN + i] - zero[o]) * scale[o] * x[i];
+        err += (y1[o] - r) * (y1[o] - r);
+        norm += r * r;
+    }
+    CHECK(sqrt(err / norm) < 1e-6, "8-bit LSTM step rel err %.2e", sqrt(err / norm));
+    free(q), free(pq), free(zero), free(scale), free(b), free(x), free(y1), free(y2);
 }
 
 /* Transposed convolution (the generator's upsamplers) against a plain loop:
@@ -281,6 +339,7 @@ int main(int argc, char **argv)
     printf("test_ops: kernels %s (this CPU offers: %s)\n", kk_cpu_name(), paths);
     check_norms_lstm();
     kk_pool *pools[2] = {kk_pool_new(1), kk_pool_new(2)};
+    check_qdirect(pools[0]);
     {
         /* 8-bit weights: the decoder's and text encoder's shapes (scaled down), the noise
          * conv (strided), F0_conv (one channel, stride 2), 1x1, conv_post (22 outputs), more

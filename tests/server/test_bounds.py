@@ -18,7 +18,6 @@ from conftest import ROOT, PeakRSS, Server, children_rss_mb, error_of, post, pro
 FRAME_BYTES = 400 * 1024
 FIXED_BYTES = 24 * 1024 * 1024
 THREAD_MB = 12  # kernel scratch per thread (KOKORO_THREAD_BYTES)
-STATE_WEIGHT_MB = 35  # the dequantised weights a worker's state keeps (KOKORO_STATE_WEIGHT_BYTES)
 
 LONG = " ".join(["The committee met on a Monday to discuss the budget, and the debate went on "
                  "until late in the evening."] * 6)
@@ -153,8 +152,7 @@ def test_slow_unpunctuated_speech_stays_within_the_frame_bound():
         for r in results:
             assert r.status_code == 200, r.text[:200]
             assert probe(r.content)["duration"] > 20, "slow speech of 20 words"
-        per_worker = ((FRAME_BYTES * 400 + FIXED_BYTES) / 2**20 + 2 * THREAD_MB + STATE_WEIGHT_MB
-                      + 64)  # + encoder
+        per_worker = (FRAME_BYTES * 400 + FIXED_BYTES) / 2**20 + 2 * THREAD_MB + 64  # + encoder
         grew = peak - idle
         assert grew <= 2 * per_worker, f"grew {grew:.0f} MB over idle {idle:.0f} MB"
     finally:
@@ -187,10 +185,10 @@ def test_deployment_settings_fit_its_memory_limit():
     defaults = dict(re.findall(r"(--[a-z-]+)\s+\S+\s+.*?\(default (\d+)", out))
     max_body_mb = int(defaults.get("--max-body", 1 << 20)) / 2**20
     conns = int(defaults.get("--max-connections", 256))
-    # per worker: one forward pass, the kernels' per-thread scratch, the weights its state
-    # keeps as floats, the encoded output twice
+    # per worker: one forward pass, the kernels' per-thread scratch, the encoded output twice
+    # (its state keeps no float weights: every layer runs on the model's 8-bit integers)
     per_worker = ((FRAME_BYTES * max_frames + FIXED_BYTES) / 2**20 + workers * THREAD_MB
-                  + STATE_WEIGHT_MB + 2 * max_audio * 48000 / 2**20)
+                  + 2 * max_audio * 48000 / 2**20)
     bound = idle + workers * per_worker + conns * max_body_mb
     assert bound <= limit_mb, (f"bound {bound:.0f} MB: idle {idle:.0f} + {workers} x "
                                f"{per_worker:.0f} + {conns} x {max_body_mb:.0f}, limit {limit_mb}")

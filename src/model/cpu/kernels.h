@@ -108,6 +108,13 @@ typedef struct kk_kernels {
      * B's columns n0 .. n0 + qg_nr - 1 whatever N (the caller pads x), and writes y only for
      * m < M, n < N. qg_nb * qg_nr accumulators fill the vector registers. */
     void (*qgemm_tile)(const kk_qtile *g, const float *panel, int blk, int n0);
+    /* The same from the weights themselves, for a few tiles per row group: (q - zero) * scale
+     * made in registers as each is used, so the results are the panel's bit for bit. */
+    void (*qgemm_tile_q)(const kk_qtile *g, int blk, int n0);
+    /* y[m] += scale[m] sum_k (q[m][k] - zero[m]) x[k] for m < rows, q [K] packed as kk_qtile's
+     * (an LSTM's recurrent product, one step). */
+    void (*qgemv)(const int8_t *q, const float *zero, const float *scale, int rows, int K,
+                  const float *x, float *y);
     int qg_nb, qg_nr;
 } kk_kernels;
 

@@ -114,7 +114,8 @@ const kk_kernels kk_kernels_neon = {
     kk_neon_layernorm,   kk_neon_lstm_cell,     kk_neon_fft_rows, kk_neon_wspec_bins,
     kk_neon_wspec_q,     kk_neon_fft_gather,    kk_neon_fft_split, kk_neon_fft_merge,
     kk_neon_fft_scatter,
-    kk_neon_gelu,        kk_neon_qg_panel,      kk_neon_qgemm_tile, KK_QG_NB,     KK_QG_NR,
+    kk_neon_gelu,        kk_neon_qg_panel,      kk_neon_qgemm_tile, kk_neon_qgemm_tile_q,
+    kk_neon_qgemv,       KK_QG_NB,              KK_QG_NR,
 };
 #else
 typedef int kk_neon_unused; /* ISO C wants something in a translation unit */
