@@ -689,16 +689,15 @@ static inline void KK_FN(qg_store)(const kk_qtile *g, int blk, int n0,
     }
 }
 
-/* y for those rows and KK_QG_NR columns from n0: sum over k of panel[k] * B(k, n), + bias. */
-static void KK_FN(qgemm_tile)(const kk_qtile *g, const float *restrict panel, int blk, int n0)
+/* The sums of qgemm_tile, the columns sn apart: inlined once with sn = 1 (a stride-1
+ * convolution's columns are adjacent, at offsets the loads carry as constants) and once as
+ * given, so that the first keeps its pointers in registers. */
+static inline __attribute__((always_inline)) void
+KK_FN(qg_sums)(const kk_qtile *g, const float *restrict panel, int n0, size_t sn,
+               kk_qv acc[KK_QG_H][KK_QG_NR])
 {
     enum { W = KK_QG_NB * KK_QG_ROWS };
-    const size_t sn = (size_t)g->sn, ld = (size_t)g->ld;
-    kk_qv acc[KK_QG_H][KK_QG_NR];
-    KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
-    {
-        KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++) acc[h][j] = (kk_qv){0};
-    }
+    const size_t ld = (size_t)g->ld;
     const float *x0 = g->x + (size_t)n0 * sn, *pw = panel;
     for (int tap = 0; tap < g->taps; tap++) {
         const float *xt = x0 + (size_t)tap * g->dil;
@@ -713,6 +712,20 @@ static void KK_FN(qgemm_tile)(const kk_qtile *g, const float *restrict panel, in
             }
         }
     }
+}
+
+/* y for those rows and KK_QG_NR columns from n0: sum over k of panel[k] * B(k, n), + bias. */
+static void KK_FN(qgemm_tile)(const kk_qtile *g, const float *restrict panel, int blk, int n0)
+{
+    kk_qv acc[KK_QG_H][KK_QG_NR];
+    KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
+    {
+        KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++) acc[h][j] = (kk_qv){0};
+    }
+    if (g->sn == 1)
+        KK_FN(qg_sums)(g, panel, n0, 1, acc);
+    else
+        KK_FN(qg_sums)(g, panel, n0, (size_t)g->sn, acc);
     KK_FN(qg_store)(g, blk, n0, acc);
 }
 
