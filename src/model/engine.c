@@ -293,8 +293,8 @@ static int bilstm(kokoro_state *st, const kk_lstm *l, const float *x, int T, flo
         wh[d] = wt_floats(st, &l->wh[d], 2 * d + 1);
         if (!wx[d] || !wh[d]) return KOKORO_E_NOMEM;
     }
-    kk_bilstm(st->pool, wx, wh, l->b, l->in, l->hid, x, T, y, scratch);
-    return KOKORO_OK;
+    return kk_bilstm(st->pool, wx, wh, l->b, l->in, l->hid, x, T, y, scratch) ? KOKORO_E_NOMEM
+                                                                             : KOKORO_OK;
 }
 
 /* 1x1 convolution (stride 1): y [out][T]. */

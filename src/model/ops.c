@@ -491,10 +491,8 @@ static void qconv_part(int i, int n, void *arg)
     int ld = j->rows_x ? j->in : (QB - 1) * j->stride + (j->k - 1) * j->dil + 1;
     size_t xs_n = j->rows_x ? (size_t)NR * j->in : (size_t)j->in * ld;
     size_t K = (size_t)j->k * j->in;
-    float *xs = malloc(xs_n * sizeof *xs), *panel = malloc(K * NB * KK_QG_ROWS * sizeof *panel);
-    if (!xs || !panel) {
-        free(xs);
-        free(panel);
+    float *xs = malloc(xs_n * sizeof *xs), *panel = NULL; /* the panel when a unit needs it */
+    if (!xs) {
         j->failed = 1;
         return;
     }
@@ -539,6 +537,11 @@ static void qconv_part(int i, int n, void *arg)
                 for (int n0 = 0; n0 < full; n0 += NR) kn->qgemm_tile_q(&g, gr * NB, n0);
                 if (full < nb) kn->qgemm_tile_q(&gp, gr * NB, 0);
                 continue;
+            }
+            if (!panel && !(panel = malloc(K * NB * KK_QG_ROWS * sizeof *panel))) {
+                free(xs);
+                j->failed = 1;
+                return;
             }
             kn->qg_panel(&g, gr * NB, panel);
             for (int n0 = 0; n0 < full; n0 += NR) kn->qgemm_tile(&g, panel, gr * NB, n0);
@@ -913,6 +916,7 @@ typedef struct {
     const float *gx; /* [2][T][4H] input projections incl. bias */
     float *y;
     int T, H;
+    int failed; /* a direction could not get its state (out of memory) */
 } lstm_job;
 
 static void lstm_dir(int d, int n, void *arg)
@@ -922,7 +926,13 @@ static void lstm_dir(int d, int n, void *arg)
     (void)n;
     float *h = calloc((size_t)H, sizeof *h), *c = calloc((size_t)H, sizeof *c);
     float *g = malloc((size_t)4 * H * sizeof *g);
-    if (!h || !c || !g) abort();
+    if (!h || !c || !g) {
+        free(h);
+        free(c);
+        free(g);
+        j->failed = 1;
+        return;
+    }
     for (int s = 0; s < T; s++) {
         int t = d == 0 ? s : T - 1 - s;
         memcpy(g, j->gx + ((size_t)d * T + t) * 4 * H, (size_t)4 * H * sizeof *g);
@@ -949,13 +959,14 @@ static void lstm_both(int i, int n, void *arg)
     }
 }
 
-void kk_bilstm(kk_pool *p, const float *const wx[2], const float *const wh[2], float *const b[2], int in,
-               int H, const float *x, int T, float *y, float *scratch)
+int kk_bilstm(kk_pool *p, const float *const wx[2], const float *const wh[2], float *const b[2], int in,
+              int H, const float *x, int T, float *y, float *scratch)
 {
     for (int d = 0; d < 2; d++)
         kk_linear_rows(p, wx[d], b[d], in, 4 * H, x, T, scratch + (size_t)d * T * 4 * H);
-    lstm_job j = {wh, NULL, scratch, y, T, H};
+    lstm_job j = {wh, NULL, scratch, y, T, H, 0};
     kk_pool_run(p, lstm_both, &j);
+    return j.failed ? -1 : 0;
 }
 
 int kk_qbilstm(kk_pool *p, const kk_qw *const wx[2], const kk_qw *const wh[2], float *const b[2],
@@ -964,9 +975,9 @@ int kk_qbilstm(kk_pool *p, const kk_qw *const wx[2], const kk_qw *const wh[2], f
     for (int d = 0; d < 2; d++)
         if (kk_qlinear_rows(p, wx[d], b[d], in, 4 * H, x, T, scratch + (size_t)d * T * 4 * H))
             return -1;
-    lstm_job j = {NULL, wh, scratch, y, T, H};
+    lstm_job j = {NULL, wh, scratch, y, T, H, 0};
     kk_pool_run(p, lstm_both, &j);
-    return 0;
+    return j.failed ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ norms, activations */

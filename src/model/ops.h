@@ -90,9 +90,10 @@ int kk_convt1d(kk_pool *p, const float *w, const float *b, int in, int out, int 
                int pad, int outpad, const float *x, int T, float *y); /* 0, or -1 when out of memory */
 
 /* Bidirectional LSTM over x [T][in] -> y [T][2H] (forward half first). wx, wh, b per
- * direction with gate order i, f, g, o. scratch holds at least T*8H floats. */
-void kk_bilstm(kk_pool *p, const float *const wx[2], const float *const wh[2], float *const b[2], int in,
-               int H, const float *x, int T, float *y, float *scratch);
+ * direction with gate order i, f, g, o. scratch holds at least T*8H floats. Returns 0, or -1
+ * when out of memory. */
+int kk_bilstm(kk_pool *p, const float *const wx[2], const float *const wh[2], float *const b[2], int in,
+              int H, const float *x, int T, float *y, float *scratch);
 /* The same with packed 8-bit weights (kk_qw, [4H][in] and [4H][H]), which stay 8-bit: the
  * input projections by kk_qlinear_rows, each step's recurrent product on the integers
  * (kk_kernels.qgemv). Returns 0, or -1 when out of memory. */
