@@ -7,8 +7,9 @@
  * windows' spectra Z[f] (in x windows). Gauss's trick does each complex product as three real
  * ones: sgemm for a float model's filters; for 8-bit filters, whose spectra are made at each
  * call, the 8-bit product's own tiles (kernels.h qgemm_tile), reading the spectra made in
- * their panel layout and the windows' spectra in place, so nothing is packed per call. Work per output and channel pair: 3 (N/2 - 1) + 2 multiply-adds per L outputs,
- * 1.8 for 11 taps at N = 64 where direct convolution takes 11 and Winograd F(4,3) 6.
+ * their panel layout and the windows' spectra in place, so nothing is packed per call. Work
+ * per output and channel pair: 3 (N/2 - 1) + 2 multiply-adds per L outputs, 1.8 for 11 taps
+ * at N = 64 where direct convolution takes 11 and Winograd F(4,3) 6.
  *
  * Two real windows share one complex FFT (one as the real part, one as the imaginary, split
  * apart by the spectra's symmetry), and two output rows share one inverse FFT. The butterflies

@@ -689,22 +689,46 @@ static inline void KK_FN(qg_store)(const kk_qtile *g, int blk, int n0,
     }
 }
 
-/* The sums of qgemm_tile, the columns sn apart: inlined once with sn = 1 (a stride-1
- * convolution's columns are adjacent, at offsets the loads carry as constants) and once as
- * given, so that the first keeps its pointers in registers. */
+/* The sums of a tile, the columns sn apart, each weight read from the panel or, widen (a
+ * constant at each call), made (q - zero) * scale in registers from g's 8-bit weights (the
+ * panel's very floats).
+ * Inlined for each source and, for the panel, once with sn = 1 (a stride-1 convolution's
+ * columns are adjacent, at offsets the loads carry as constants) and once as given, so that
+ * the first keeps its pointers in registers. */
 static inline __attribute__((always_inline)) void
-KK_FN(qg_sums)(const kk_qtile *g, const float *restrict panel, int n0, size_t sn,
-               kk_qv acc[KK_QG_H][KK_QG_NR])
+KK_FN(qg_sums)(const kk_qtile *g, const float *restrict panel, const int widen, int blk, int n0,
+               size_t sn, kk_qv acc[KK_QG_H][KK_QG_NR])
 {
-    enum { W = KK_QG_NB * KK_QG_ROWS };
-    const size_t ld = (size_t)g->ld;
+    enum { W = KK_QG_NB * KK_QG_ROWS, PER = KK_QG_ROWS / KK_QG_VL };
+    const size_t ld = (size_t)g->ld, K = (size_t)g->in * g->taps;
+    kk_qv z[KK_QG_H], sc[KK_QG_H];
+    const int8_t *qb[KK_QG_H];
+    KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
+    {
+        KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++) acc[h][j] = (kk_qv){0};
+        if (!widen) continue;
+        size_t at = (size_t)(blk + h / PER) * KK_QG_ROWS + h % PER * KK_QG_VL;
+        z[h] = *(const kk_qv *)(g->zero + at);
+        sc[h] = *(const kk_qv *)(g->scale + at);
+        qb[h] = g->q + (size_t)(blk + h / PER) * K * KK_QG_ROWS + h % PER * KK_QG_VL;
+    }
     const float *x0 = g->x + (size_t)n0 * sn, *pw = panel;
+    size_t k = 0;
     for (int tap = 0; tap < g->taps; tap++) {
         const float *xt = x0 + (size_t)tap * g->dil;
-        for (int c = 0; c < g->in; c++, pw += W) {
+        for (int c = 0; c < g->in; c++, k++) {
             const float *xr = xt + (size_t)c * ld;
             kk_qv w[KK_QG_H];
-            KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++) w[h] = *(const kk_qv *)(pw + h * KK_QG_VL);
+            KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
+            {
+                if (widen) {
+                    KK_QG_WIDEN(w[h], qb[h] + k * KK_QG_ROWS);
+                    w[h] = (w[h] - z[h]) * sc[h];
+                } else {
+                    w[h] = *(const kk_qv *)(pw + h * KK_QG_VL);
+                }
+            }
+            if (!widen) pw += W;
             KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++)
             {
                 float v = xr[(size_t)j * sn];
@@ -718,54 +742,20 @@ KK_FN(qg_sums)(const kk_qtile *g, const float *restrict panel, int n0, size_t sn
 static void KK_FN(qgemm_tile)(const kk_qtile *g, const float *restrict panel, int blk, int n0)
 {
     kk_qv acc[KK_QG_H][KK_QG_NR];
-    KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
-    {
-        KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++) acc[h][j] = (kk_qv){0};
-    }
     if (g->sn == 1)
-        KK_FN(qg_sums)(g, panel, n0, 1, acc);
+        KK_FN(qg_sums)(g, panel, 0, blk, n0, 1, acc);
     else
-        KK_FN(qg_sums)(g, panel, n0, (size_t)g->sn, acc);
+        KK_FN(qg_sums)(g, panel, 0, blk, n0, (size_t)g->sn, acc);
     KK_FN(qg_store)(g, blk, n0, acc);
 }
 
 /* The same tile from the 8-bit weights themselves, for products of a few tiles per row group
  * (a short input's linear layers), where making a panel cost more than its tiles (30% of a
- * 768 x 768 layer over 19 tokens): each weight made (q - zero) * scale in registers as it is
- * used, the panel's very floats, so the two give the same bits. */
+ * 768 x 768 layer over 19 tokens): the two give the same bits. */
 static void KK_FN(qgemm_tile_q)(const kk_qtile *g, int blk, int n0)
 {
-    enum { PER = KK_QG_ROWS / KK_QG_VL };
-    const size_t sn = (size_t)g->sn, ld = (size_t)g->ld, K = (size_t)g->in * g->taps;
-    kk_qv acc[KK_QG_H][KK_QG_NR], z[KK_QG_H], sc[KK_QG_H];
-    const int8_t *qb[KK_QG_H];
-    KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
-    {
-        size_t at = (size_t)(blk + h / PER) * KK_QG_ROWS + h % PER * KK_QG_VL;
-        z[h] = *(const kk_qv *)(g->zero + at);
-        sc[h] = *(const kk_qv *)(g->scale + at);
-        qb[h] = g->q + (size_t)(blk + h / PER) * K * KK_QG_ROWS + h % PER * KK_QG_VL;
-        KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++) acc[h][j] = (kk_qv){0};
-    }
-    const float *x0 = g->x + (size_t)n0 * sn;
-    size_t k = 0;
-    for (int tap = 0; tap < g->taps; tap++) {
-        const float *xt = x0 + (size_t)tap * g->dil;
-        for (int c = 0; c < g->in; c++, k++) {
-            const float *xr = xt + (size_t)c * ld;
-            kk_qv w[KK_QG_H];
-            KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++)
-            {
-                KK_QG_WIDEN(w[h], qb[h] + k * KK_QG_ROWS);
-                w[h] = (w[h] - z[h]) * sc[h];
-            }
-            KK_QG_UNROLL for (int j = 0; j < KK_QG_NR; j++)
-            {
-                float v = xr[(size_t)j * sn];
-                KK_QG_UNROLL for (int h = 0; h < KK_QG_H; h++) acc[h][j] += w[h] * v;
-            }
-        }
-    }
+    kk_qv acc[KK_QG_H][KK_QG_NR];
+    KK_FN(qg_sums)(g, NULL, 1, blk, n0, (size_t)g->sn, acc);
     KK_FN(qg_store)(g, blk, n0, acc);
 }
 
